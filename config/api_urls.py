@@ -1,0 +1,10 @@
+"""The REST API under /api/v1/: one router for every app's viewsets."""
+
+from rest_framework.routers import DefaultRouter
+
+from privacy.api import AuditEntryViewSet
+
+router = DefaultRouter()
+router.register("audit-log", AuditEntryViewSet, basename="audit-log")
+
+urlpatterns = router.urls

@@ -1,0 +1,56 @@
+import base64
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from privacy.roles import ADMINISTRATOR
+from privacy.services import audit_record
+
+
+class Command(BaseCommand):
+    help = (
+        "Make sure an administrator exists. Uses DJANGO_SUPERUSER_USERNAME, "
+        "DJANGO_SUPERUSER_PASSWORD and DJANGO_SUPERUSER_EMAIL when set; otherwise creates "
+        "'admin' with a random password. Credentials and the TOTP secret are printed once."
+    )
+
+    def handle(self, *args, **options):
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
+        user_model = get_user_model()
+        if user_model.objects.filter(username=username).exists():
+            self.stdout.write(
+                f"Administrator {username!r} already exists (credentials were printed when it "
+                "was created; `make totp` prints its current sign-in code)."
+            )
+            return
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
+        email = os.environ.get("DJANGO_SUPERUSER_EMAIL", "")
+        with transaction.atomic():
+            user = user_model.objects.create_superuser(
+                username=username, email=email, password=password
+            )
+            user.groups.add(Group.objects.get(name=ADMINISTRATOR))
+            device = TOTPDevice.objects.create(user=user, name="Demo authenticator")
+            audit_record(action="user.create_administrator", target=user)
+        secret = base64.b32encode(device.bin_key).decode()
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\n".join(
+                    [
+                        "",
+                        "Administrator created. Keep these; they are shown only now.",
+                        f"  username:     {username}",
+                        f"  password:     {password}",
+                        f"  TOTP secret:  {secret}",
+                        "  Add the secret to an authenticator app, or run `make totp` for the",
+                        "  current six-digit code on this development machine.",
+                        "",
+                    ]
+                )
+            )
+        )

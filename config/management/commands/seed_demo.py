@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+
+from config.demo import demo_is_loaded, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Load deterministic demo data: teams, staff in every role and customer records."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=500, help="customers to generate")
+        parser.add_argument("--seed", type=int, default=1, help="random seed")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when demo data is already loaded"
+        )
+
+    def handle(self, *args, customers, seed, if_empty, **options):
+        if if_empty and demo_is_loaded():
+            self.stdout.write("Demo data already loaded; leaving the database as it is.")
+            return
+        result = demo_seed(seed=seed)
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {result.teams} teams."))
+        self.stdout.write("Demo staff (they set up their authenticator at first sign-in):")
+        for username, password in result.staff.items():
+            self.stdout.write(f"  {username:<18} {password}")

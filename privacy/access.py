@@ -1,0 +1,111 @@
+"""The one access layer: which objects a user may see or change, decided in SQL.
+
+A user reaches an object when
+- the user is an active superuser; or
+- the object's model has no owner and the user's role grants the action on the model; or
+- the user's role grants the action on the model and one of the user's teams owns the object; or
+- the user, or a group the user belongs to, holds a django-guardian grant of the action on that
+  very object (direct foreign-key permission models).
+
+UI views, the admin, the API and tasks all fetch objects through ``scope_queryset`` or
+``get_for_user``. A missing object and a forbidden one raise the same ``NotFound``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Cast
+from django.http import Http404
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+
+from privacy.models import Team
+
+User = AbstractBaseUser | AnonymousUser
+
+ACTIONS = ("view", "add", "change", "delete")
+
+
+class NotFound(Http404):
+    """The object does not exist or the user may not reach it; callers cannot tell which."""
+
+
+def owner_path(model: type[models.Model]) -> str | None:
+    """The lookup from a model to the team that owns it, or None for unowned models.
+
+    A model declares it with ``access_owner_path`` (for example ``"customer__owner_team"``);
+    a model with an ``owner_team`` field needs nothing.
+    """
+    declared = getattr(model, "access_owner_path", None)
+    if declared:
+        return declared
+    field_names = {field.name for field in model._meta.get_fields()}
+    return "owner_team" if "owner_team" in field_names else None
+
+
+def permission_name(model: type[models.Model], action: str) -> str:
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}; expected one of {ACTIONS}")
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def user_teams(user: User) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(group__user=user)
+
+
+def _granted_object_ids(user: User, model: type[models.Model], action: str) -> Q:
+    """Objects granted to the user or one of the user's groups, as a SQL subquery condition."""
+    content_type = ContentType.objects.get_for_model(model)
+    codename = f"{action}_{model._meta.model_name}"
+    condition = Q(pk__in=[])
+    for permission_model, holder in (
+        (get_user_obj_perms_model(model), Q(user=user)),
+        (get_group_obj_perms_model(model), Q(group__user=user)),
+    ):
+        grants = permission_model.objects.filter(
+            holder, permission__codename=codename, permission__content_type=content_type
+        )
+        if permission_model.objects.is_generic():
+            # A model without direct permission models keeps grants by text primary key.
+            ids = grants.annotate(object_key=Cast("object_pk", model._meta.pk)).values("object_key")
+            condition |= Q(pk__in=ids)
+        else:
+            condition |= Q(pk__in=grants.values("content_object_id"))
+    return condition
+
+
+def scope_queryset(user: User, queryset: QuerySet, *, action: str = "view") -> QuerySet:
+    """Narrow ``queryset`` to what ``user`` may ``action``; the filter runs in SQL."""
+    model = queryset.model
+    permission = permission_name(model, action)
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    has_role_permission = user.has_perm(permission)
+    path = owner_path(model)
+    if path is None:
+        return queryset if has_role_permission else queryset.none()
+    condition = Q(pk__in=[])
+    if has_role_permission:
+        condition |= Q(**{f"{path}__in": user_teams(user).values("pk")})
+    condition |= _granted_object_ids(user, model, action)
+    return queryset.filter(condition)
+
+
+def get_for_user(
+    user: User, queryset: QuerySet | type[models.Model], *, pk: object, action: str = "view"
+) -> models.Model:
+    """Fetch one object the user may ``action``; missing and forbidden both raise NotFound."""
+    if isinstance(queryset, type):
+        queryset = queryset._default_manager.all()
+    try:
+        return scope_queryset(user, queryset, action=action).get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as error:
+        raise NotFound(
+            f"No {queryset.model._meta.verbose_name} matches the given query."
+        ) from error

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from privacy import views
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("mfa/", views.mfa_verify, name="mfa-verify"),
+    path("mfa/setup/", views.mfa_setup, name="mfa-setup"),
+    path("logout/", views.logout_view, name="logout"),
+    path("preferences/", views.preferences, name="preferences"),
+]

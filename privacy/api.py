@@ -1,0 +1,18 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
+from privacy.filters import AuditEntryFilter
+from privacy.models import AuditEntry
+from privacy.rest.viewsets import ScopedReadOnlyViewSet
+from privacy.serializers import AuditEntrySerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List audit entries, newest first", tags=["audit"]),
+    retrieve=extend_schema(summary="One audit entry", tags=["audit"]),
+)
+class AuditEntryViewSet(ScopedReadOnlyViewSet):
+    """The audit log, read-only: entries are only ever appended by services."""
+
+    queryset = AuditEntry.objects.all()
+    serializer_class = AuditEntrySerializer
+    filterset_class = AuditEntryFilter

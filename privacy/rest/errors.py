@@ -1,0 +1,55 @@
+"""JSON errors that name the field path of every problem."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _flatten(detail: Any, path: str = "") -> list[dict[str, str]]:
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            field = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            errors.extend(_flatten(value, field))
+        return errors
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return [
+                {"field": path, "message": str(item), "code": getattr(item, "code", "invalid")}
+                for item in detail
+            ]
+        errors = []
+        for index, item in enumerate(detail):
+            errors.extend(_flatten(item, f"{path}.{index}" if path else str(index)))
+        return errors
+    return [{"field": path, "message": str(detail), "code": getattr(detail, "code", "error")}]
+
+
+def exception_handler(exc, context):
+    """JSON errors: ``{"detail": ..., "errors": [{"field": "items.0.email", "message": ...}]}``."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(data)
+        response.data = {"detail": "Invalid input.", "errors": errors}
+    else:
+        detail = data.get("detail", data) if isinstance(data, dict) else data
+        response.data = {
+            "detail": str(detail),
+            "errors": [{"field": "", "message": str(detail), "code": _code(exc)}],
+        }
+    return response
+
+
+def _code(exc) -> str:
+    codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
+    return codes if isinstance(codes, str) else "error"

@@ -1,0 +1,27 @@
+import hashlib
+
+from rest_framework import permissions
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class TokenRateThrottle(SimpleRateThrottle):
+    """Rate limit per token (or per user for session calls); writes have a lower limit."""
+
+    def __init__(self):
+        # The scope depends on the request's method, so the rate is read in allow_request.
+        pass
+
+    def allow_request(self, request, view):
+        self.scope = "api_read" if request.method in permissions.SAFE_METHODS else "api_write"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        if request.auth is not None and hasattr(request.auth, "key"):
+            ident = "token-" + hashlib.sha256(request.auth.key.encode()).hexdigest()[:32]
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = "anon-" + (self.get_ident(request) or "")
+        return self.cache_format % {"scope": self.scope, "ident": ident}

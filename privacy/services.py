@@ -1,0 +1,99 @@
+"""Writes of the privacy core: audit entries, teams, staff preferences and MFA enrolment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db import models, transaction
+from django.utils.text import slugify
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from privacy import context
+from privacy.models import AuditEntry, StaffProfile, Team
+
+# Keys that would carry personal values; audit metadata must name fields, never hold their values.
+_PERSONAL_KEYS = frozenset(
+    {"email", "phone", "name", "first_name", "last_name", "address", "birth_date", "password"}
+)
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
+    target: models.Model | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    metadata: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit entry. Call it inside the transaction of the change it records."""
+    metadata = metadata or {}
+    leaked = _PERSONAL_KEYS.intersection(metadata)
+    if leaked:
+        raise ValueError(f"Audit metadata must not carry personal values: {sorted(leaked)}")
+    if target is not None:
+        object_type = object_type or target._meta.label_lower
+        object_id = object_id or target.pk
+    request = context.current()
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEntry.objects.create(
+        actor=actor if is_user else None,
+        actor_label=actor.get_username() if is_user else "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id != "" else "",
+        ip_address=request.ip_address,
+        request_id=request.request_id,
+        metadata=metadata,
+    )
+
+
+@transaction.atomic
+def team_create(*, name: str, actor: AbstractBaseUser | None = None) -> Team:
+    """Create a team and the Django group that holds its members."""
+    group = Group.objects.create(name=name)
+    team = Team.objects.create(group=group, slug=slugify(name) or f"team-{group.pk}")
+    audit_record(action="team.create", actor=actor, target=team)
+    return team
+
+
+def staff_profile_update(*, user: AbstractBaseUser, time_zone: str) -> StaffProfile:
+    profile, _created = StaffProfile.objects.update_or_create(
+        user=user, defaults={"time_zone": time_zone}
+    )
+    return profile
+
+
+def totp_device_start(*, user: AbstractBaseUser) -> TOTPDevice:
+    """Return the user's unconfirmed TOTP device, creating one with a fresh secret if needed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, device: TOTPDevice, token: str) -> bool:
+    """Confirm an enrolment when the code from the user's app matches; audit either way."""
+    verified = device.verify_token(token)
+    if verified:
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+    audit_record(
+        action="mfa.enrol" if verified else "mfa.enrol_failed", actor=device.user, target=device
+    )
+    return verified
+
+
+@transaction.atomic
+def sessions_purge_expired() -> int:
+    """Delete expired sessions in one statement and audit how many went."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    deleted, _detail = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    if deleted:
+        audit_record(action="sessions.purge_expired", metadata={"count": deleted})
+    return deleted

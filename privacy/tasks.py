@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from privacy.services import sessions_purge_expired
+
+
+@shared_task(name="privacy.sessions_purge_expired_task")
+def sessions_purge_expired_task() -> int:
+    """Nightly: remove expired staff sessions. Idempotent: a second run finds nothing to do."""
+    return sessions_purge_expired()

@@ -1,0 +1,57 @@
+import pytest
+from django_otp.oath import totp
+
+from privacy import roles
+from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory
+
+
+def totp_now(device) -> str:
+    """The code the user's authenticator app shows right now."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+@pytest.fixture
+def team_a(db):
+    return TeamFactory(group__name="Team A")
+
+
+@pytest.fixture
+def team_b(db):
+    return TeamFactory(group__name="Team B")
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user(role, *teams)`` creates a staff user with that role in those teams."""
+
+    def make(role: str | None = None, *teams, **fields):
+        return UserFactory(roles=[role] if role else [], teams=list(teams), **fields)
+
+    return make
+
+
+@pytest.fixture
+def marketer_a(make_user, team_a):
+    return make_user(roles.MARKETER, team_a)
+
+
+@pytest.fixture
+def steward(make_user, team_a):
+    return make_user(roles.DATA_STEWARD, team_a)
+
+
+@pytest.fixture
+def verified_client(client):
+    """``verified_client(user)``: a test client signed in with password and TOTP."""
+
+    def sign_in(user):
+        device = TOTPDeviceFactory(user=user)
+        response = client.post(
+            "/accounts/login/", {"username": user.username, "password": TEST_PASSWORD}
+        )
+        assert response.status_code == 302, response.content
+        response = client.post("/accounts/mfa/", {"token": totp_now(device)})
+        assert response.status_code == 302, response.content
+        return client
+
+    return sign_in
