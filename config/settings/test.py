@@ -26,3 +26,7 @@ MEDIA_ROOT = env.path("TEST_MEDIA_ROOT", default="/tmp/marketbase-test-media")  
 
 # A small team-owned model that exercises the access layer and the API base in tests.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.access_app"]  # noqa: F405
+
+# Static files straight from their source folders; no collectstatic in tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,6 +1,7 @@
 import hashlib
 
 from rest_framework import permissions
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -10,6 +11,10 @@ class TokenRateThrottle(SimpleRateThrottle):
     def __init__(self):
         # The scope depends on the request's method, so the rate is read in allow_request.
         pass
+
+    def get_rate(self):
+        # Read at request time (not import time) so settings changes apply.
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
     def allow_request(self, request, view):
         self.scope = "api_read" if request.method in permissions.SAFE_METHODS else "api_write"

@@ -30,6 +30,10 @@ class RolePermission(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
+        if request.method.lower() not in view.http_method_names or not hasattr(
+            view, request.method.lower()
+        ):
+            return True  # the view answers 405 Method Not Allowed
         model = view.base_queryset().model
         action = view.access_action()
         if action != "add" and owner_path(model) is not None:

@@ -1,0 +1,72 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from privacy.models import AuditEntry, Team
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_deterministic_and_if_empty_leaves_data_alone(capsys):
+    call_command("seed_demo", "--seed", "7")
+    first = capsys.readouterr().out
+    assert Team.objects.count() == 2
+    assert get_user_model().objects.filter(username="steward").exists()
+    call_command("seed_demo", "--seed", "7", "--if-empty")
+    assert "already loaded" in capsys.readouterr().out
+    assert Team.objects.count() == 2
+    assert "demo-" in first
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_the_same_passwords_for_the_same_seed():
+    from config.demo import demo_seed
+
+    first = demo_seed(seed=3).staff
+    get_user_model().objects.all().delete()
+    for team in Team.objects.select_related("group"):
+        group = team.group
+        team.delete()
+        group.delete()
+    assert demo_seed(seed=3).staff == first
+
+
+@pytest.mark.django_db
+def test_ensure_admin_creates_a_superuser_with_an_authenticator_once(capsys, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "boss")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long enough password")
+    call_command("ensure_admin")
+    output = capsys.readouterr().out
+    admin = get_user_model().objects.get(username="boss")
+    assert admin.is_superuser and admin.check_password("a long enough password")
+    assert admin.totpdevice_set.filter(confirmed=True).count() == 1
+    assert "TOTP secret:" in output
+    call_command("ensure_admin")
+    assert "already exists" in capsys.readouterr().out
+    assert AuditEntry.objects.filter(action="user.create_administrator").count() == 1
+
+
+def test_dashboard_shows_real_counts(verified_client, steward, team_b):
+    client = verified_client(steward)
+    response = client.get("/")
+    tiles = {tile["key"]: tile["value"] for tile in response.context["tiles"]}
+    assert tiles["teams"] == Team.objects.count() == 2
+    assert tiles["staff"] == get_user_model().objects.filter(is_active=True).count()
+    assert tiles["audit_24h"] == AuditEntry.objects.count()
+    assert tiles["failed_logins_24h"] == 0
+
+
+def test_dashboard_hides_audit_counts_from_roles_without_audit_access(verified_client, marketer_a):
+    response = verified_client(marketer_a).get("/")
+    assert {tile["key"] for tile in response.context["tiles"]} == {"teams", "staff", "schedules"}
+
+
+def test_times_show_in_the_users_time_zone(verified_client, steward):
+    client = verified_client(steward)
+    response = client.post("/accounts/preferences/", {"time_zone": "Asia/Shanghai"})
+    assert response.status_code == 302
+    assert "Times shown in Asia/Shanghai" in client.get("/").content.decode()
+
+
+def test_language_switcher_offers_english_and_simplified_chinese(verified_client, steward):
+    page = verified_client(steward).get("/").content.decode()
+    assert 'value="en"' in page and 'value="zh-hans"' in page

@@ -1,0 +1,48 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from privacy import roles
+
+
+def codenames(role: str) -> set[str]:
+    group = Group.objects.get(name=role)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+
+
+@pytest.mark.django_db
+def test_the_four_roles_exist():
+    names = set(
+        Group.objects.filter(name__in=roles.ROLE_PERMISSIONS).values_list("name", flat=True)
+    )
+    assert names == {roles.ADMINISTRATOR, roles.DATA_STEWARD, roles.MARKETER, roles.ANALYST}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "has_personal_data"),
+    [
+        (roles.ADMINISTRATOR, True),
+        (roles.DATA_STEWARD, True),
+        (roles.MARKETER, False),
+        (roles.ANALYST, False),
+    ],
+)
+def test_only_administrators_and_stewards_see_personal_data(role, has_personal_data):
+    assert ("privacy.view_personal_data" in codenames(role)) is has_personal_data
+
+
+@pytest.mark.django_db
+def test_analysts_only_read():
+    assert all(".view_" in name for name in codenames(roles.ANALYST))
+
+
+@pytest.mark.django_db
+def test_nobody_may_change_or_delete_audit_entries():
+    for role in roles.ROLE_PERMISSIONS:
+        assert not {"privacy.change_auditentry", "privacy.delete_auditentry"} & codenames(role)
+
+
+@pytest.mark.django_db
+def test_stewards_read_the_audit_log():
+    assert "privacy.view_auditentry" in codenames(roles.DATA_STEWARD)
+    assert "privacy.view_auditentry" not in codenames(roles.MARKETER)
