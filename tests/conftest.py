@@ -5,6 +5,21 @@ from privacy import roles
 from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _roles_exist(request):
+    """Transactional tests flush the database, roles included; put the roles back first."""
+    names = set(request.fixturenames)
+    if not names & {
+        "db",
+        "transactional_db",
+        "live_server",
+    } and not request.node.get_closest_marker("django_db"):
+        return
+    transactional = bool(names & {"transactional_db", "live_server"})
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    roles.roles_sync()
+
+
 def totp_now(device) -> str:
     """The code the user's authenticator app shows right now."""
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"

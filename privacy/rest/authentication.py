@@ -1,5 +1,6 @@
 """API authentication classes, kept apart from the viewset base to avoid import cycles in DRF."""
 
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import authentication
 
 
@@ -18,3 +19,9 @@ class VerifiedSessionAuthentication(authentication.SessionAuthentication):
         if not getattr(request._request.user, "is_verified", lambda: False)():
             return None
         return user, auth
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """Document the TOTP-verified session like DRF's session cookie (``cookieAuth``)."""
+
+    target_class = VerifiedSessionAuthentication

