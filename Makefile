@@ -43,7 +43,7 @@ totp: install
 
 ## Re-extract and compile the English and Simplified Chinese message catalogues.
 messages: install
-	$(STACK) sh -c '$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles && $(PY) manage.py compilemessages --ignore=.venv'
+	$(STACK) sh -c '$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=bench --no-location && $(PY) manage.py compilemessages --ignore=.venv'
 
 ## Remove the embedded stores' data (demo database, Redis dump, uploads).
 clean-data:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -40,7 +41,7 @@ def exception_handler(exc, context):
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(data)
-        response.data = {"detail": "Invalid input.", "errors": errors}
+        response.data = {"detail": _("Invalid input."), "errors": errors}
     else:
         detail = data.get("detail", data) if isinstance(data, dict) else data
         response.data = {
