@@ -2,9 +2,12 @@
 
 from rest_framework.routers import DefaultRouter
 
+from customers.api import CustomerViewSet, ImportJobViewSet
 from privacy.api import AuditEntryViewSet
 
 router = DefaultRouter()
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("imports", ImportJobViewSet, basename="import")
 router.register("audit-log", AuditEntryViewSet, basename="audit-log")
 
 urlpatterns = router.urls

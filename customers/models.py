@@ -357,6 +357,9 @@ class ImportRow(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Keyed hash of the normalised record: a record imported before is not applied again,
+    # which makes re-importing a file a no-op. Holds no personal data.
+    fingerprint = models.CharField(max_length=32, blank=True, db_index=True)
 
     class Meta:
         ordering = ["line_number"]
@@ -399,8 +402,10 @@ class MergeRecord(models.Model):
     )
     reason = models.CharField(max_length=32)
     performed_at = models.DateTimeField(auto_now_add=True)
-    # Survivor field values the merge replaced (encrypted: they are personal data).
-    overwritten = EncryptedTextField(null=True, blank=True)
+    # The survivor's profile before the merge, as JSON (encrypted: it is personal data), so
+    # the values the merge overwrote are kept and an undo restores them exactly.
+    survivor_before = EncryptedTextField(null=True, blank=True)
+    overwritten_fields = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     moved = models.JSONField(default=dict)
     undone_at = models.DateTimeField(null=True, blank=True)
 

@@ -109,3 +109,22 @@ def get_for_user(
         raise NotFound(
             f"No {queryset.model._meta.verbose_name} matches the given query."
         ) from error
+
+
+def team_for_user(user: User, team_id: int | None = None) -> Team:
+    """The team a new record of ``user`` belongs to.
+
+    With ``team_id``, it must be one of the user's teams (any team for a superuser); without,
+    the user must belong to exactly one team. Raises ``NotFound`` or ``ValueError`` with a
+    message for a person.
+    """
+    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    if team_id is not None:
+        team = teams.filter(pk=team_id).first()
+        if team is None:
+            raise NotFound("No team matches the given query.")
+        return team
+    candidates = list(teams[:2])
+    if len(candidates) != 1:
+        raise ValueError("Choose the team that will own the record (owner_team).")
+    return candidates[0]

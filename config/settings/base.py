@@ -250,3 +250,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Customers ------------------------------------------------------------------------------------
+# Field survivorship when records of one person meet (import, API upsert, merge):
+# "most_recent" (default), "first", or "source_priority" (order of CUSTOMER_SOURCE_PRIORITY).
+CUSTOMER_SURVIVORSHIP = {
+    "default": env("CUSTOMER_SURVIVORSHIP_DEFAULT", default="most_recent"),
+    "fields": env.dict("CUSTOMER_SURVIVORSHIP_FIELDS", default={"signup_date": "first"}),
+    "source_priority": env.list(
+        "CUSTOMER_SOURCE_PRIORITY",
+        default=["crm", "store", "shop", "web", "app", "wechat", "event"],
+    ),
+}
+IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=2000)

@@ -60,8 +60,14 @@ class ScopedViewSetMixin:
         """The rows this endpoint serves before scoping (with select_related and friends)."""
         return self.queryset.all()
 
+    # Custom actions name the permission they need, e.g. {"merge": "change"}.
+    access_actions: dict[str, str] = {}
+
     def access_action(self) -> str:
-        if getattr(self, "action", None) in {"list", "retrieve", "metadata"}:
+        action = getattr(self, "action", None)
+        if action in self.access_actions:
+            return self.access_actions[action]
+        if action in {"list", "retrieve", "metadata"}:
             return "view"
         return _ACTION_BY_METHOD.get(self.request.method, "view")
 

@@ -1,0 +1,267 @@
+"""REST API: customers (list, create, update, upsert, timeline, merge) and imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from customers.filters import CustomerFilter
+from customers.models import Customer, ImportJob, ImportRow
+from customers.serializers import (
+    CustomerChangeSerializer,
+    CustomerItemSerializer,
+    CustomerSerializer,
+    CustomerUpsertSerializer,
+    ImportJobSerializer,
+    ImportUploadSerializer,
+    ItemResultSerializer,
+    MergeSerializer,
+    TimelineEntrySerializer,
+)
+from customers.services.customers import InvalidChanges, customer_update, customers_upsert_items
+from customers.services.imports import import_job_create
+from customers.services.merge import customer_merge
+from privacy.access import get_for_user, team_for_user
+from privacy.exports import csv_safe
+from privacy.rest.viewsets import ScopedModelViewSet, ScopedViewSetMixin
+from privacy.services import audit_record
+
+
+def _team(request, team_id):
+    try:
+        return team_for_user(request.user, team_id)
+    except ValueError as error:
+        raise exceptions.ValidationError({"owner_team": str(error)}) from error
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers", tags=["customers"]),
+    retrieve=extend_schema(summary="One customer", tags=["customers"]),
+    create=extend_schema(
+        summary="Create (or match) one customer",
+        tags=["customers"],
+        request=CustomerItemSerializer,
+        responses={201: ItemResultSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Correct a customer's details", tags=["customers"], request=CustomerChangeSerializer
+    ),
+    update=extend_schema(
+        summary="Correct a customer's details", tags=["customers"], request=CustomerChangeSerializer
+    ),
+)
+class CustomerViewSet(ScopedModelViewSet):
+    queryset = Customer.objects.active()
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    access_actions = {"merge": "change", "upsert": "add", "timeline": "view"}
+
+    def base_queryset(self):
+        return Customer.objects.active()
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["can_view_personal_data"] = self.request.user.has_perm("privacy.view_personal_data")
+        return context
+
+    def retrieve(self, request, *args, **kwargs):
+        customer = self.get_object()
+        if self.get_serializer_context()["can_view_personal_data"]:
+            audit_record(action="customer.view_personal_data", actor=request.user, target=customer)
+        return Response(self.get_serializer(customer).data)
+
+    def _upsert(self, request, team_id, items):
+        team = _team(request, team_id)
+        try:
+            results = customers_upsert_items(actor=request.user, team=team, items=items)
+        except ValueError as error:
+            raise exceptions.ValidationError({"items": str(error)}) from error
+        return [result.__dict__ for result in results]
+
+    def create(self, request, *args, **kwargs):
+        serializer = CustomerItemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = self._upsert(request, request.data.get("owner_team"), [serializer.validated_data])[
+            0
+        ]
+        if result["status"] == "rejected":
+            raise exceptions.ValidationError({"errors": result["errors"]})
+        return Response(result, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        customer = self.get_object()
+        serializer = CustomerChangeSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        unknown = sorted(set(request.data) - set(serializer.fields))
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: "This field cannot be changed." for name in unknown}
+            )
+        try:
+            customer = customer_update(
+                actor=request.user, customer=customer, changes=serializer.validated_data
+            )
+        except InvalidChanges as error:
+            raise exceptions.ValidationError(error.errors) from error
+        return Response(self.get_serializer(customer).data)
+
+    @extend_schema(
+        summary="Create or update up to 1,000 customers; each item reports its own result",
+        tags=["customers"],
+        request=CustomerUpsertSerializer,
+        responses={200: ItemResultSerializer(many=True)},
+    )
+    @action(detail=False, methods=["post"])
+    def upsert(self, request):
+        serializer = CustomerUpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = []
+        errors = {}
+        for index, item in enumerate(serializer.validated_data["items"]):
+            item_serializer = CustomerItemSerializer(data=item)
+            if item_serializer.is_valid():
+                items.append(item_serializer.validated_data)
+            else:
+                errors[index] = item_serializer.errors
+                items.append({})
+        if errors:
+            raise exceptions.ValidationError({"items": errors})
+        results = self._upsert(request, serializer.validated_data.get("owner_team"), items)
+        return Response({"results": results})
+
+    @extend_schema(
+        summary="Events and purchases of a customer, newest first",
+        tags=["customers"],
+        parameters=[
+            OpenApiParameter("before", str, description="ISO time: entries before this"),
+            OpenApiParameter("limit", int, description="at most 200 (default 50)"),
+        ],
+        responses={200: TimelineEntrySerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, pk=None):
+        from customers.selectors import customer_timeline
+
+        customer = self.get_object()
+        before = (
+            parse_datetime(request.query_params.get("before", ""))
+            if request.query_params.get("before")
+            else None
+        )
+        try:
+            limit = min(200, max(1, int(request.query_params.get("limit", 50))))
+        except ValueError as error:
+            raise exceptions.ValidationError({"limit": "A whole number."}) from error
+        entries = customer_timeline(customer, before=before, limit=limit)
+        data = TimelineEntrySerializer(entries, many=True).data
+        next_before = entries[-1]["at"].isoformat() if len(entries) == limit else None
+        return Response({"results": data, "next_before": next_before})
+
+    @extend_schema(
+        summary="Merge another customer into this one",
+        tags=["customers"],
+        request=MergeSerializer,
+        responses={200: CustomerSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        survivor = self.get_object()
+        serializer = MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        other = get_for_user(
+            request.user,
+            self.base_queryset(),
+            pk=serializer.validated_data["other"],
+            action="change",
+        )
+        try:
+            customer_merge(survivor=survivor, merged=other, actor=request.user, reason="api")
+        except ValueError as error:
+            raise exceptions.ValidationError({"other": str(error)}) from error
+        survivor.refresh_from_db()
+        return Response(self.get_serializer(survivor).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List imports", tags=["imports"]),
+    retrieve=extend_schema(summary="One import with its progress", tags=["imports"]),
+)
+class ImportJobViewSet(
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = ImportJob.objects.all()
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    access_actions = {"report": "view"}
+
+    def base_queryset(self):
+        return ImportJob.objects.select_related("owner_team")
+
+    @extend_schema(
+        summary="Upload a CSV file to import",
+        tags=["imports"],
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={201: ImportJobSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = ImportUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = _team(request, data.get("owner_team"))
+        options = {key: data[key] for key in ("default_country", "source_channel") if data.get(key)}
+        try:
+            job = import_job_create(
+                user=request.user,
+                team=team,
+                upload=data["file"],
+                kind=data["kind"],
+                mapping=data.get("mapping"),
+                options=options,
+                is_dry_run=data["dry_run"],
+            )
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(error.message_dict) from error
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The row report as CSV: line, outcome, warnings, reason, customer",
+        tags=["imports"],
+        responses={(200, "text/csv"): str},
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        job = self.get_object()
+        return import_report_response(job, actor=request.user)
+
+
+def import_report_response(job: ImportJob, *, actor) -> HttpResponse:
+    """The per-row report of an import as a CSV download (audited)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["line", "outcome", "warnings", "reason", "customer"])
+    rows = (
+        ImportRow.objects.filter(job=job)
+        .order_by("line_number")
+        .values_list("line_number", "outcome", "warnings", "reason", "customer_id")
+    )
+    for line, outcome, warnings, reason, customer_id in rows.iterator(chunk_size=5000):
+        writer.writerow(
+            [line, outcome, csv_safe("; ".join(warnings)), csv_safe(reason), customer_id or ""]
+        )
+    audit_record(action="import.report_download", actor=actor, target=job)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
+    return response

@@ -1,0 +1,1 @@
+"""Writes of the customers app, one module per capability (imports, identity, merge, ...)."""

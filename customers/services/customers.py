@@ -1,0 +1,212 @@
+"""Customer writes outside imports: API and staff upserts, edits (rectification)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from customers import normalisation
+from customers.models import Customer, Identity, IdentityKind, LifecycleStatus, RowOutcome
+from customers.normalisation import normalise_customer_row
+from customers.services.upsert import customers_upsert
+from privacy.crypto import blind_index, name_index
+from privacy.models import Team
+from privacy.services import audit_record
+
+MAX_BATCH = 1000
+
+
+@dataclass
+class ItemResult:
+    index: int
+    status: str
+    customer_id: int | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+def raw_from_item(item: dict[str, Any]) -> dict[str, str]:
+    """Turn an API item into the raw strings the normalisation service reads."""
+    raw = {key: "" if value is None else value for key, value in item.items()}
+    for key in ("tags",):
+        if isinstance(raw.get(key), list):
+            raw[key] = ";".join(str(tag) for tag in raw[key])
+    return {
+        key: value if isinstance(value, str | list) else str(value)
+        for key, value in raw.items()
+        if key != "external_ids"
+    }
+
+
+def customers_upsert_items(
+    *,
+    actor: AbstractBaseUser,
+    team: Team,
+    items: list[dict[str, Any]],
+    source: str = "api",
+) -> list[ItemResult]:
+    """Validate each item on its own and upsert the valid ones together; partial success."""
+    if len(items) > MAX_BATCH:
+        raise ValueError(f"At most {MAX_BATCH} items per request.")
+    results: list[ItemResult] = []
+    accepted: list[tuple[int, Any, str]] = []
+    for index, item in enumerate(items):
+        raw = raw_from_item(item)
+        item_source = str(item.get("source") or source)[:32].lower()
+        externals = [
+            (str(external["channel"]).strip().lower(), str(external["id"]).strip())
+            for external in item.get("external_ids") or []
+        ]
+        if externals and not raw.get("external_id"):
+            # The first external id identifies the record for the normalisation policy.
+            raw["source"], raw["external_id"] = externals[0]
+        record = normalise_customer_row(raw)
+        for external in externals:
+            if external not in record.external_ids:
+                record.external_ids.append(external)
+        warnings = [{"field": name, "message": reason} for name, reason in record.warnings]
+        if record.rejection:
+            results.append(
+                ItemResult(
+                    index, RowOutcome.REJECTED, errors=[{"field": "", "message": record.rejection}]
+                )
+            )
+            continue
+        results.append(ItemResult(index, "", warnings=warnings))
+        accepted.append((index, record, item_source))
+    with transaction.atomic():
+        if accepted:
+            resolutions = customers_upsert(
+                team=team,
+                records=[record for _index, record, _source in accepted],
+                sources=[item_source for _index, _record, item_source in accepted],
+                actor=actor,
+                reason=source,
+            )
+            for (index, _record, _source), resolution in zip(accepted, resolutions, strict=True):
+                results[index].status = resolution.outcome
+                results[index].customer_id = resolution.customer_id
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        audit_record(
+            action="customer.upsert", actor=actor, target=team, metadata={"results": counts}
+        )
+    return results
+
+
+EDITABLE_FIELDS = (
+    "email",
+    "phone",
+    "given_name",
+    "family_name",
+    "postal_address",
+    "postal_code",
+    "country",
+    "city",
+    "birth_date",
+    "gender",
+    "language",
+    "company",
+    "industry",
+    "job_title",
+    "tags",
+    "lifecycle_status",
+)
+_NULLABLE = {"email", "phone", "given_name", "family_name", "postal_address", "birth_date"}
+
+
+class InvalidChanges(ValueError):
+    """Field name to message, for every change that cannot be applied."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _normalise_change(name: str, value: Any, *, country: str) -> Any:
+    text = "" if value is None else value
+    if name == "email":
+        return normalisation.normalise_email(text)
+    if name == "phone":
+        return normalisation.normalise_phone(text, region=country or None)
+    if name == "country":
+        return normalisation.normalise_country(text) or ""
+    if name == "birth_date":
+        return normalisation.normalise_date(str(text), country=country or None)
+    if name == "gender":
+        return normalisation.normalise_gender(text) or ""
+    if name == "language":
+        return normalisation.normalise_language(text)
+    if name == "tags":
+        return normalisation.normalise_tags(text)
+    if name == "lifecycle_status":
+        if text not in LifecycleStatus.values:
+            raise normalisation.NormalisationError(
+                f"Choose one of: {', '.join(LifecycleStatus.values)}."
+            )
+        return text
+    cleaned = normalisation.normalise_text(str(text), multiline=name == "postal_address")
+    if normalisation.contains_card_number(cleaned):
+        raise normalisation.NormalisationError(normalisation.card_number_reason(name))
+    return cleaned or (None if name in _NULLABLE else "")
+
+
+@transaction.atomic
+def customer_update(
+    *, actor: AbstractBaseUser, customer: Customer, changes: dict[str, Any]
+) -> Customer:
+    """Staff or API correction of a profile (rectification), normalised and audited.
+
+    Only ``EDITABLE_FIELDS`` can change. A new email or phone becomes an identity of the
+    customer; one that already identifies another customer is refused (merge them instead).
+    The audit entry names the changed fields, never their values.
+    """
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    errors = {name: "This field cannot be changed here." for name in unknown}
+    country = changes.get("country") or customer.country
+    normalised: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in unknown:
+            continue
+        try:
+            normalised[name] = _normalise_change(name, value, country=country)
+        except normalisation.NormalisationError as error:
+            errors[name] = error.reason
+    for kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
+        value = normalised.get(kind)
+        if value:
+            key = blind_index(value, purpose=kind)
+            holder = Identity.objects.filter(
+                owner_team_id=customer.owner_team_id, kind=kind, channel="", lookup_key=key
+            ).first()
+            if holder and holder.customer_id != customer.pk:
+                errors[kind] = "Another customer already has this value; merge the two instead."
+            elif holder is None:
+                Identity.objects.create(
+                    owner_team_id=customer.owner_team_id,
+                    customer=customer,
+                    kind=kind,
+                    lookup_key=key,
+                    value=value,
+                    source="staff",
+                )
+    if errors:
+        raise InvalidChanges(errors)
+    changed = [name for name, value in normalised.items() if getattr(customer, name) != value]
+    stamp = timezone.now().isoformat()
+    for name in changed:
+        setattr(customer, name, normalised[name])
+        customer.provenance[name] = ["staff", stamp]
+    if changed:
+        customer.email_domain = customer.email.rsplit("@", 1)[-1] if customer.email else ""
+        customer.name_index = name_index(customer.given_name or "", customer.family_name or "")
+        customer.save()
+        audit_record(
+            action="customer.update", actor=actor, target=customer, metadata={"fields": changed}
+        )
+    return customer

@@ -1,0 +1,254 @@
+"""CSV imports: create a job, preview it, and run it in resumable chunks."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import ImportJob, ImportKind, ImportRow, ImportStatus, RowOutcome
+from customers.normalisation import NormalisedCustomer, normalise_customer_row
+from customers.services.csv_files import (
+    FileProblem,
+    SourceRow,
+    apply_mapping,
+    inspect_file,
+    read_rows,
+    suggest_mapping,
+)
+from customers.services.upsert import Resolution, customers_upsert
+from privacy.crypto import blind_index
+from privacy.models import Team
+from privacy.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreparedRow:
+    line_number: int
+    record: NormalisedCustomer | None
+    rejection: str
+    source: str
+
+
+def _prepare(row: SourceRow, job: ImportJob, today: datetime.date) -> PreparedRow:
+    if row.values is None:
+        return PreparedRow(row.line_number, None, row.problem, "")
+    raw = apply_mapping(row.values, job.mapping)
+    source = (raw.get("source") or job.options.get("source_channel") or "import").strip().lower()
+    record = normalise_customer_row(
+        raw, default_country=job.options.get("default_country") or None, today=today
+    )
+    if record.rejection:
+        return PreparedRow(row.line_number, None, record.rejection, source)
+    return PreparedRow(row.line_number, record, "", source[:32])
+
+
+def record_fingerprint(record: NormalisedCustomer, source: str) -> str:
+    """Keyed hash of a normalised record (fields, identities, source), without personal data."""
+    canonical = json.dumps(
+        [source, sorted(record.external_ids), sorted(record.fields.items())],
+        default=str,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return blind_index(canonical, purpose="import-record")
+
+
+def _already_imported(job: ImportJob, fingerprints: dict[int, str]) -> dict[int, Resolution]:
+    """Rows whose exact record an earlier import of this team already applied: unchanged."""
+    if not fingerprints:
+        return {}
+    earlier = dict(
+        ImportRow.objects.filter(
+            job__owner_team_id=job.owner_team_id,
+            fingerprint__in=set(fingerprints.values()),
+            customer__isnull=False,
+        )
+        .exclude(job=job)
+        .values_list("fingerprint", "customer_id")
+    )
+    return {
+        line: Resolution(RowOutcome.UNCHANGED, earlier[fingerprint])
+        for line, fingerprint in fingerprints.items()
+        if fingerprint in earlier
+    }
+
+
+def import_job_create(
+    *,
+    user: AbstractBaseUser,
+    team: Team,
+    upload: UploadedFile,
+    kind: str = ImportKind.CUSTOMERS,
+    mapping: dict[str, str] | None = None,
+    options: dict | None = None,
+    is_dry_run: bool = False,
+) -> ImportJob:
+    """Check and store an uploaded file, then queue its import (after the transaction commits).
+
+    Raises ``ValidationError`` naming the problem when the file cannot be imported at all.
+    """
+    try:
+        shape = inspect_file(upload.file)
+    except FileProblem as problem:
+        raise ValidationError({"file": str(problem)}) from problem
+    mapping = mapping or suggest_mapping(shape.header)
+    unknown = sorted(set(mapping) - set(shape.header))
+    if unknown:
+        raise ValidationError({"mapping": f"These columns are not in the file: {unknown}"})
+    if not any(field in mapping.values() for field in ("email", "phone", "external_id")):
+        raise ValidationError(
+            {"mapping": "Map at least one identifier column: email, phone or external id."}
+        )
+    upload.file.seek(0)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            owner_team=team,
+            created_by=user,
+            kind=kind,
+            file=upload,
+            original_filename=(upload.name or "")[:255],
+            encoding=shape.encoding,
+            delimiter=shape.delimiter,
+            mapping=mapping,
+            options=options or {},
+            is_dry_run=is_dry_run,
+        )
+        audit_record(
+            action="import.create",
+            actor=user,
+            target=job,
+            metadata={"kind": kind, "dry_run": is_dry_run},
+        )
+        from customers.tasks import import_job_run_task
+
+        transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    return job
+
+
+def _chunks(rows: Iterator[PreparedRow], size: int) -> Iterator[list[PreparedRow]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob | None:
+    """Run (or resume) an import. Each chunk commits its customers, its report lines and the
+    job's resume point together, so a crash loses nothing and repeats nothing."""
+    chunk_size = chunk_size or settings.IMPORT_CHUNK_SIZE
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None or job.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED}:
+        return job
+    today = timezone.localdate()
+    with job.file.open("rb") as handle:
+        shape = inspect_file(handle)
+        if job.status == ImportStatus.PENDING:
+            total = sum(1 for _row in read_rows(handle, shape))
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportStatus.RUNNING, started_at=timezone.now(), total_rows=total
+            )
+        prepared = (
+            _prepare(row, job, today) for row in read_rows(handle, shape, start_line=job.next_line)
+        )
+        for chunk in _chunks(prepared, chunk_size):
+            _import_chunk(job, chunk)
+    return _finish(job)
+
+
+@transaction.atomic
+def _import_chunk(job: ImportJob, chunk: list[PreparedRow]) -> None:
+    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+    chunk = [row for row in chunk if row.line_number >= locked.next_line]
+    if not chunk:
+        return
+    accepted = [row for row in chunk if row.record is not None]
+    fingerprints = {row.line_number: record_fingerprint(row.record, row.source) for row in accepted}
+    resolutions = _already_imported(job, fingerprints)
+    accepted = [row for row in accepted if row.line_number not in resolutions]
+    savepoint = transaction.savepoint() if job.is_dry_run else None
+    if accepted:
+        results = customers_upsert(
+            team=job.owner_team,
+            records=[row.record for row in accepted],
+            sources=[row.source for row in accepted],
+            actor=job.created_by,
+            reason="import",
+        )
+        resolutions.update(
+            {row.line_number: result for row, result in zip(accepted, results, strict=True)}
+        )
+    if savepoint is not None:
+        transaction.savepoint_rollback(savepoint)
+    counts = dict.fromkeys(RowOutcome.values, 0)
+    warning_rows = 0
+    report = []
+    for row in chunk:
+        resolution = resolutions.get(row.line_number)
+        warnings = [reason for _field, reason in row.record.warnings] if row.record else []
+        outcome = resolution.outcome if resolution else RowOutcome.REJECTED
+        counts[outcome] += 1
+        warning_rows += bool(warnings)
+        report.append(
+            ImportRow(
+                job=job,
+                line_number=row.line_number,
+                outcome=outcome,
+                warnings=warnings,
+                reason=row.rejection[:200],
+                customer_id=None if job.is_dry_run or not resolution else resolution.customer_id,
+                fingerprint=fingerprints.get(row.line_number, ""),
+            )
+        )
+    ImportRow.objects.bulk_create(report, ignore_conflicts=True)
+    locked.processed_rows += len(chunk)
+    locked.next_line = chunk[-1].line_number + 1
+    locked.created_count += counts[RowOutcome.CREATED]
+    locked.updated_count += counts[RowOutcome.UPDATED]
+    locked.merged_count += counts[RowOutcome.MERGED]
+    locked.unchanged_count += counts[RowOutcome.UNCHANGED]
+    locked.rejected_count += counts[RowOutcome.REJECTED]
+    locked.warning_count += warning_rows
+    locked.save()
+
+
+def _finish(job: ImportJob) -> ImportJob:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status == ImportStatus.SUCCEEDED:
+            return job
+        job.status = ImportStatus.SUCCEEDED
+        job.finished_at = timezone.now()
+        job.processed_rows = max(job.processed_rows, job.total_rows)
+        job.save()
+        audit_record(
+            action="import.finish",
+            actor=job.created_by,
+            target=job,
+            metadata={
+                "created": job.created_count,
+                "updated": job.updated_count,
+                "merged": job.merged_count,
+                "unchanged": job.unchanged_count,
+                "rejected": job.rejected_count,
+                "warnings": job.warning_count,
+                "dry_run": job.is_dry_run,
+            },
+        )
+    return job
+
+
+def import_job_fail(*, job_id: int, message: str) -> None:
+    ImportJob.objects.filter(pk=job_id).exclude(status=ImportStatus.SUCCEEDED).update(
+        status=ImportStatus.FAILED, error=message[:2000], finished_at=timezone.now()
+    )

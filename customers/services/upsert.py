@@ -1,0 +1,247 @@
+"""Identity resolution: turn normalised records into customers, matching and merging.
+
+A record matches an existing customer of its team by (channel, external id), then by
+normalised email, then by E.164 phone (all through the ``Identity`` table, where emails and
+phones are blind indexes). A record that matches two customers merges them (transitively, and
+records of one batch that share an identifier are one person). Everything is resolved with a
+handful of set-based queries per batch, never one query per row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.models import Customer, Identity, IdentityKind, RowOutcome
+from customers.normalisation import NormalisedCustomer
+from customers.services.merge import PROFILE_FIELDS, customer_merge, incoming_wins
+from privacy.crypto import blind_index, name_index
+from privacy.models import Team
+
+# Fields a record may set on a customer (a subset of the profile, plus tags).
+RECORD_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in {"email_domain", "source_channel"})
+_ADVISORY_NAMESPACE = 0x4D42  # "MB": one lock per team serialises identity resolution
+
+Key = tuple[str, str, str]  # (kind, channel, lookup key)
+
+
+@dataclass
+class Resolution:
+    """What happened to one input record."""
+
+    outcome: str
+    customer_id: int | None
+    merged_customer_ids: list[int] = field(default_factory=list)
+
+
+def identity_keys(record: NormalisedCustomer) -> list[Key]:
+    keys: list[Key] = [
+        (IdentityKind.EXTERNAL, channel, external_id)
+        for channel, external_id in record.external_ids
+    ]
+    if record.fields.get("email"):
+        keys.append((IdentityKind.EMAIL, "", blind_index(record.fields["email"], purpose="email")))
+    if record.fields.get("phone"):
+        keys.append((IdentityKind.PHONE, "", blind_index(record.fields["phone"], purpose="phone")))
+    return keys
+
+
+class _Groups:
+    """Union-find over records and existing customers."""
+
+    def __init__(self) -> None:
+        self.parent: dict[Any, Any] = {}
+
+    def find(self, node):
+        self.parent.setdefault(node, node)
+        while self.parent[node] != node:
+            self.parent[node] = self.parent[self.parent[node]]
+            node = self.parent[node]
+        return node
+
+    def union(self, first, second) -> None:
+        self.parent[self.find(first)] = self.find(second)
+
+
+def _apply(customer: Customer, record: NormalisedCustomer, *, source: str, stamp: str) -> bool:
+    """Apply one record to a customer with survivorship; True when a value was replaced."""
+    changed = False
+    for name in RECORD_FIELDS:
+        incoming = record.fields.get(name)
+        current = getattr(customer, name)
+        if incoming in (None, "") or incoming == current:
+            continue
+        if name in record.ambiguous_fields and current not in (None, ""):
+            # "04/06/2008" could be April or June: a guess never replaces a known value.
+            continue
+        current_source = (customer.provenance.get(name) or [customer.source_channel])[0]
+        if incoming_wins(
+            name,
+            current=current,
+            current_source=current_source,
+            incoming=incoming,
+            incoming_source=source,
+        ):
+            setattr(customer, name, incoming)
+            customer.provenance[name] = [source, stamp]
+            changed = True
+    tags = record.fields.get("tags") or []
+    if any(tag not in customer.tags for tag in tags):
+        customer.tags = list(dict.fromkeys([*customer.tags, *tags]))
+        changed = True
+    if changed:
+        customer.email_domain = customer.email.rsplit("@", 1)[-1] if customer.email else ""
+        customer.name_index = list(
+            dict.fromkeys(
+                [
+                    *customer.name_index,
+                    *name_index(customer.given_name or "", customer.family_name or ""),
+                ]
+            )
+        )
+    return changed
+
+
+@transaction.atomic
+def customers_upsert(
+    *,
+    team: Team,
+    records: list[NormalisedCustomer],
+    sources: list[str],
+    actor: AbstractBaseUser | None = None,
+    reason: str = "import",
+) -> list[Resolution]:
+    """Create, update or merge customers for ``records`` (in order; later records are newer).
+
+    ``sources[i]`` is the channel record ``i`` came from. Returns one resolution per record.
+    Running the same records again changes nothing and reports every record as unchanged.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, team.pk])
+    stamp = timezone.now().isoformat()
+    record_keys = [identity_keys(record) for record in records]
+    wanted = {key for keys in record_keys for key in keys}
+    owner: dict[Key, int] = {}
+    if wanted:
+        rows = Identity.objects.filter(
+            owner_team=team, lookup_key__in={key for _kind, _channel, key in wanted}
+        ).values_list("kind", "channel", "lookup_key", "customer_id")
+        owner = {
+            (kind, channel, key): customer
+            for kind, channel, key, customer in rows
+            if (kind, channel, key) in wanted
+        }
+
+    groups = _Groups()
+    first_holder: dict[Key, int] = {}
+    for index, keys in enumerate(record_keys):
+        groups.find(("record", index))
+        for key in keys:
+            if key in owner:
+                groups.union(("record", index), ("customer", owner[key]))
+            if key in first_holder:
+                groups.union(("record", index), ("record", first_holder[key]))
+            else:
+                first_holder[key] = index
+    members: dict[Any, dict[str, list[int]]] = defaultdict(lambda: {"records": [], "customers": []})
+    for node in list(groups.parent):
+        bucket = members[groups.find(node)]
+        bucket["records" if node[0] == "record" else "customers"].append(node[1])
+
+    existing_ids = sorted({cid for bucket in members.values() for cid in bucket["customers"]})
+    existing = Customer.objects.select_for_update().in_bulk(existing_ids)
+    results: list[Resolution | None] = [None] * len(records)
+    new_customers: list[tuple[Customer, list[int]]] = []
+    changed_customers: list[Customer] = []
+    identities: list[Identity] = []
+
+    for bucket in members.values():
+        indexes = sorted(bucket["records"])
+        customer_ids = sorted(set(bucket["customers"]))
+        merged_ids: list[int] = []
+        if customer_ids:
+            target = existing[customer_ids[0]]
+            for other_id in customer_ids[1:]:
+                customer_merge(
+                    survivor=target, merged=existing[other_id], actor=actor, reason=reason
+                )
+                merged_ids.append(other_id)
+            if merged_ids:
+                target = Customer.objects.get(pk=target.pk)
+        else:
+            first = records[indexes[0]]
+            target = Customer(owner_team=team, source_channel=sources[indexes[0]], provenance={})
+            target.lifecycle_status = (
+                first.fields.get("lifecycle_status") or target.lifecycle_status
+            )
+        before = {name: getattr(target, name) for name in (*RECORD_FIELDS, "tags")}
+        provenance_before = dict(target.provenance)
+        for index in indexes:
+            _apply(target, records[index], source=sources[index], stamp=stamp)
+        # Compare the end state with the start: a field that changed and changed back (the
+        # same file imported twice) is no change, and keeps its provenance.
+        changed = False
+        for name, value in before.items():
+            if getattr(target, name) == value:
+                if name in provenance_before:
+                    target.provenance[name] = provenance_before[name]
+                else:
+                    target.provenance.pop(name, None)
+            else:
+                changed = True
+        if target.pk is None:
+            new_customers.append((target, indexes))
+        elif changed:
+            target.updated_at = timezone.now()
+            changed_customers.append(target)
+        for position, index in enumerate(indexes):
+            if target.pk is None:
+                outcome = RowOutcome.CREATED if position == 0 else RowOutcome.MERGED
+            elif merged_ids:
+                outcome = RowOutcome.MERGED
+            else:
+                outcome = RowOutcome.UPDATED if changed else RowOutcome.UNCHANGED
+            results[index] = Resolution(outcome, target.pk, merged_ids)
+        for index in indexes:
+            for kind, channel, key in record_keys[index]:
+                if (kind, channel, key) in owner:
+                    continue
+                value = None
+                if kind == IdentityKind.EMAIL:
+                    value = records[index].fields["email"]
+                elif kind == IdentityKind.PHONE:
+                    value = records[index].fields["phone"]
+                identities.append(
+                    Identity(
+                        owner_team=team,
+                        customer=target,
+                        kind=kind,
+                        channel=channel,
+                        lookup_key=key,
+                        value=value,
+                        source=sources[index],
+                    )
+                )
+                owner[(kind, channel, key)] = -1  # claimed by this batch
+
+    if new_customers:
+        Customer.objects.bulk_create([customer for customer, _indexes in new_customers])
+        for customer, indexes in new_customers:
+            for index in indexes:
+                results[index].customer_id = customer.pk
+    if changed_customers:
+        Customer.objects.bulk_update(
+            changed_customers,
+            [*RECORD_FIELDS, "tags", "email_domain", "name_index", "provenance", "updated_at"],
+            batch_size=500,
+        )
+    if identities:
+        for identity in identities:
+            identity.customer_id = identity.customer.pk
+        Identity.objects.bulk_create(identities, ignore_conflicts=True)
+    return results  # type: ignore[return-value]
