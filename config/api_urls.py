@@ -2,7 +2,8 @@
 
 from rest_framework.routers import DefaultRouter
 
-from customers.api import CustomerViewSet, ImportJobViewSet
+from customers.api.customers import CustomerViewSet
+from customers.api.imports import ImportJobViewSet
 from privacy.api import AuditEntryViewSet
 
 router = DefaultRouter()

@@ -9,7 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("privacy.account_urls")),
     path("privacy/", include("privacy.urls")),
-    path("customers/", views.section, {"section": "customers"}, name="customers-home"),
+    path("customers/", include("customers.urls")),
     path("segments/", views.section, {"section": "segments"}, name="segments-home"),
     path("campaigns/", views.section, {"section": "campaigns"}, name="campaigns-home"),
     path("i18n/", include("django.conf.urls.i18n")),

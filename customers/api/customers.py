@@ -1,42 +1,32 @@
-"""REST API: customers (list, create, update, upsert, timeline, merge) and imports."""
+"""REST API for customers: list, create, correct, upsert in batches, timeline, merge."""
 
 from __future__ import annotations
 
-import csv
-import io
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from customers.filters import CustomerFilter
-from customers.models import Customer, ImportJob, ImportRow
+from customers.models import Customer
 from customers.serializers import (
     CustomerChangeSerializer,
     CustomerItemSerializer,
     CustomerSerializer,
     CustomerUpsertSerializer,
-    ImportJobSerializer,
-    ImportUploadSerializer,
     ItemResultSerializer,
     MergeSerializer,
     TimelineEntrySerializer,
 )
 from customers.services.customers import InvalidChanges, customer_update, customers_upsert_items
-from customers.services.imports import import_job_create
 from customers.services.merge import customer_merge
 from privacy.access import get_for_user, team_for_user
-from privacy.exports import csv_safe
-from privacy.rest.viewsets import ScopedModelViewSet, ScopedViewSetMixin
+from privacy.rest.viewsets import ScopedModelViewSet
 from privacy.services import audit_record
 
 
-def _team(request, team_id):
+def owner_team_for_request(request, team_id):
     try:
         return team_for_user(request.user, team_id)
     except ValueError as error:
@@ -80,7 +70,7 @@ class CustomerViewSet(ScopedModelViewSet):
         return Response(self.get_serializer(customer).data)
 
     def _upsert(self, request, team_id, items):
-        team = _team(request, team_id)
+        team = owner_team_for_request(request, team_id)
         try:
             results = customers_upsert_items(actor=request.user, team=team, items=items)
         except ValueError as error:
@@ -189,79 +179,3 @@ class CustomerViewSet(ScopedModelViewSet):
             raise exceptions.ValidationError({"other": str(error)}) from error
         survivor.refresh_from_db()
         return Response(self.get_serializer(survivor).data)
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List imports", tags=["imports"]),
-    retrieve=extend_schema(summary="One import with its progress", tags=["imports"]),
-)
-class ImportJobViewSet(
-    ScopedViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
-    queryset = ImportJob.objects.all()
-    serializer_class = ImportJobSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
-    access_actions = {"report": "view"}
-
-    def base_queryset(self):
-        return ImportJob.objects.select_related("owner_team")
-
-    @extend_schema(
-        summary="Upload a CSV file to import",
-        tags=["imports"],
-        request={"multipart/form-data": ImportUploadSerializer},
-        responses={201: ImportJobSerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        serializer = ImportUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        team = _team(request, data.get("owner_team"))
-        options = {key: data[key] for key in ("default_country", "source_channel") if data.get(key)}
-        try:
-            job = import_job_create(
-                user=request.user,
-                team=team,
-                upload=data["file"],
-                kind=data["kind"],
-                mapping=data.get("mapping"),
-                options=options,
-                is_dry_run=data["dry_run"],
-            )
-        except DjangoValidationError as error:
-            raise exceptions.ValidationError(error.message_dict) from error
-        return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        summary="The row report as CSV: line, outcome, warnings, reason, customer",
-        tags=["imports"],
-        responses={(200, "text/csv"): str},
-    )
-    @action(detail=True, methods=["get"])
-    def report(self, request, pk=None):
-        job = self.get_object()
-        return import_report_response(job, actor=request.user)
-
-
-def import_report_response(job: ImportJob, *, actor) -> HttpResponse:
-    """The per-row report of an import as a CSV download (audited)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["line", "outcome", "warnings", "reason", "customer"])
-    rows = (
-        ImportRow.objects.filter(job=job)
-        .order_by("line_number")
-        .values_list("line_number", "outcome", "warnings", "reason", "customer_id")
-    )
-    for line, outcome, warnings, reason, customer_id in rows.iterator(chunk_size=5000):
-        writer.writerow(
-            [line, outcome, csv_safe("; ".join(warnings)), csv_safe(reason), customer_id or ""]
-        )
-    audit_record(action="import.report_download", actor=actor, target=job)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
-    return response

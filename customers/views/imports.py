@@ -1,0 +1,1 @@
+"""The import wizard: upload, mapping, preview, run with progress, report."""
