@@ -1,0 +1,218 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import (
+    Customer,
+    DuplicateCandidate,
+    Event,
+    Identity,
+    ImportJob,
+    ImportTemplate,
+    MergeRecord,
+    Purchase,
+)
+from privacy.admin_base import ScopedModelAdmin
+from privacy.masking import mask_email, mask_name, mask_phone
+
+PERSONAL_FIELDS = ("email", "phone", "given_name", "family_name", "postal_address", "notes")
+
+
+def _can_see_personal_data(request) -> bool:
+    return request.user.has_perm("privacy.view_personal_data")
+
+
+class IdentityInline(admin.TabularInline):
+    model = Identity
+    fields = ["kind", "channel", "external_id", "source", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description=_("external id"))
+    def external_id(self, obj):
+        return obj.lookup_key if obj.kind == "external" else "—"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(ScopedModelAdmin):
+    """Customers: masked contact details without "view personal data"; no deletion here.
+
+    Removing a person goes through the erasure service (data-subject requests), so the admin's
+    delete and bulk delete are switched off.
+    """
+
+    list_display = [
+        "id",
+        "masked_name",
+        "masked_email",
+        "masked_phone",
+        "country",
+        "source_channel",
+        "owner_team",
+        "rfm_group",
+        "created_at",
+    ]
+    list_filter = ["owner_team", "country", "source_channel", "lifecycle_status", "rfm_group"]
+    search_fields = ["=id", "email_domain", "company"]
+    list_select_related = ["owner_team__group"]
+    show_full_result_count = False
+    inlines = [IdentityInline]
+    readonly_fields = [
+        "owner_team",
+        "email_domain",
+        "age_band",
+        "order_count",
+        "total_spend",
+        "average_order_value",
+        "lifetime_value",
+        "first_purchase_at",
+        "last_purchase_at",
+        "rfm_recency",
+        "rfm_frequency",
+        "rfm_monetary",
+        "rfm_group",
+        "merged_into",
+        "created_at",
+        "updated_at",
+    ]
+    exclude = ["name_index", "provenance"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(merged_into__isnull=True)
+
+    def get_exclude(self, request, obj=None):
+        hidden = list(self.exclude)
+        if not _can_see_personal_data(request):
+            hidden += list(PERSONAL_FIELDS)
+        return hidden
+
+    def get_list_display(self, request):
+        if not _can_see_personal_data(request):
+            return self.list_display
+        unmasked = {"masked_name": "display_name", "masked_email": "email", "masked_phone": "phone"}
+        return [unmasked.get(name, name) for name in self.list_display]
+
+    @admin.display(description=_("name"))
+    def masked_name(self, obj):
+        return mask_name(obj.display_name)
+
+    @admin.display(description=_("email"))
+    def masked_email(self, obj):
+        return mask_email(obj.email)
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj):
+        return mask_phone(obj.phone)
+
+    def has_add_permission(self, request):
+        # Customers arrive through import, the API or the staff UI, which normalise them.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        from customers.services.customers import EDITABLE_FIELDS, customer_update
+
+        changes = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS
+        }
+        customer = Customer.objects.get(pk=obj.pk)
+        customer_update(actor=request.user, customer=customer, changes=changes)
+
+
+class ReadOnlyScopedAdmin(ScopedModelAdmin):
+    """Records that services write; the admin lists and shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyScopedAdmin):
+    list_display = ["id", "type", "customer_id", "occurred_at", "source"]
+    list_filter = ["type", "source", "occurred_at"]
+    search_fields = ["=customer__id", "=client_id", "type"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    raw_id_fields = ["customer"]
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyScopedAdmin):
+    list_display = ["order_reference", "customer_id", "occurred_at", "amount", "currency", "source"]
+    list_filter = ["currency", "source", "occurred_at"]
+    search_fields = ["=order_reference", "=customer__id"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    raw_id_fields = ["customer"]
+
+
+@admin.register(Identity)
+class IdentityAdmin(ReadOnlyScopedAdmin):
+    list_display = ["id", "kind", "channel", "customer_id", "source", "created_at"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["=customer__id"]
+    exclude = ["value", "lookup_key"]
+    show_full_result_count = False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyScopedAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "original_filename",
+        "owner_team",
+        "status",
+        "progress_percent",
+        "created_count",
+        "merged_count",
+        "rejected_count",
+        "created_at",
+    ]
+    list_filter = ["status", "kind", "owner_team", "is_dry_run"]
+    search_fields = ["=id", "original_filename"]
+    exclude = ["file"]
+    list_select_related = ["owner_team__group"]
+
+
+@admin.register(ImportTemplate)
+class ImportTemplateAdmin(ScopedModelAdmin):
+    list_display = ["name", "kind", "owner_team", "created_at"]
+    list_filter = ["kind", "owner_team"]
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(ReadOnlyScopedAdmin):
+    list_display = [
+        "id",
+        "survivor_id",
+        "merged_id",
+        "reason",
+        "performed_by",
+        "performed_at",
+        "undone_at",
+    ]
+    list_filter = ["reason", "performed_at"]
+    exclude = ["survivor_before", "moved"]
+
+
+@admin.register(DuplicateCandidate)
+class DuplicateCandidateAdmin(ReadOnlyScopedAdmin):
+    list_display = ["id", "first_id", "second_id", "reason", "status", "decided_by", "created_at"]
+    list_filter = ["status", "reason"]

@@ -1,0 +1,78 @@
+import pytest
+
+from customers.models import Customer
+from privacy import roles
+
+
+@pytest.fixture
+def customers(team_a, team_b):
+    return {
+        "a": Customer.objects.create(owner_team=team_a, email="ann@example.com", given_name="Ann"),
+        "b": Customer.objects.create(owner_team=team_b, email="bob@example.com", given_name="Bob"),
+    }
+
+
+def test_admin_list_shows_only_the_users_team_and_masks_contacts(
+    verified_client, marketer_a, customers
+):
+    client = verified_client(marketer_a)
+    response = client.get("/admin/customers/customer/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "a•••@example.com" in page
+    assert "ann@example.com" not in page
+    assert "b•••@example.com" not in page
+
+
+def test_admin_list_unmasks_for_data_stewards(verified_client, make_user, team_a, customers):
+    steward = make_user(roles.DATA_STEWARD, team_a)
+    page = verified_client(steward).get("/admin/customers/customer/").content.decode()
+    assert "ann@example.com" in page
+
+
+def test_admin_change_page_of_another_teams_customer_is_not_found(
+    verified_client, marketer_a, customers
+):
+    client = verified_client(marketer_a)
+    response = client.get(f"/admin/customers/customer/{customers['b'].pk}/change/")
+    assert response.status_code == 302  # the admin redirects "does not exist" to its index
+    assert response["Location"] == "/admin/"
+
+
+def test_admin_cannot_delete_customers_one_by_one_or_in_bulk(
+    verified_client, make_user, team_a, customers
+):
+    admin_user = make_user(roles.ADMINISTRATOR, team_a, is_superuser=True)
+    client = verified_client(admin_user)
+    delete = client.post(f"/admin/customers/customer/{customers['a'].pk}/delete/", {"post": "yes"})
+    assert delete.status_code == 403
+    bulk = client.post(
+        "/admin/customers/customer/",
+        {"action": "delete_selected", "_selected_action": [customers["a"].pk], "post": "yes"},
+    )
+    assert bulk.status_code in {200, 302}
+    assert Customer.objects.filter(pk=customers["a"].pk).exists()
+
+
+def test_admin_edit_goes_through_the_normalising_service(
+    verified_client, make_user, team_a, customers
+):
+    steward = make_user(roles.DATA_STEWARD, team_a)
+    client = verified_client(steward)
+    customer = customers["a"]
+    page = client.get(f"/admin/customers/customer/{customer.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    data.update(
+        {
+            "city": "  Berlin  ",
+            "identities-TOTAL_FORMS": "0",
+            "identities-INITIAL_FORMS": "0",
+            "tags": "",
+            "attributes": "{}",
+        }
+    )
+    response = client.post(f"/admin/customers/customer/{customer.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    customer.refresh_from_db()
+    assert customer.city == "Berlin"
