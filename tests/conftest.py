@@ -4,6 +4,8 @@ from django_otp.oath import totp
 from privacy import roles
 from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory
 
+pytest_plugins = ["tests.workers"]
+
 
 @pytest.fixture(autouse=True)
 def _roles_exist(request):
