@@ -139,3 +139,16 @@ def name_tokens(*parts: str) -> list[str]:
 
 def name_index(*parts: str) -> list[str]:
     return [blind_index(token, purpose="name") for token in name_tokens(*parts)]
+
+
+# Apps register how to rebuild their blind indexes from plaintext after BLIND_INDEX_KEY changes:
+# a callable taking a batch size and returning the number of rows re-indexed.
+_reindexers: dict[str, object] = {}
+
+
+def register_reindexer(label: str, reindex) -> None:
+    _reindexers[label] = reindex
+
+
+def reindexers() -> dict[str, object]:
+    return dict(_reindexers)
