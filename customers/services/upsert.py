@@ -121,6 +121,8 @@ def customers_upsert(
     ``sources[i]`` is the channel record ``i`` came from. Returns one resolution per record.
     Running the same records again changes nothing and reports every record as unchanged.
     """
+    if any(record.rejection for record in records):
+        raise ValueError("Rejected records cannot be upserted; report them instead.")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, team.pk])
     stamp = timezone.now().isoformat()

@@ -70,3 +70,17 @@ def test_times_show_in_the_users_time_zone(verified_client, steward):
 def test_language_switcher_offers_english_and_simplified_chinese(verified_client, steward):
     page = verified_client(steward).get("/").content.decode()
     assert 'value="en"' in page and 'value="zh-hans"' in page
+
+
+@pytest.mark.django_db
+def test_seed_demo_customers_are_deterministic_and_deduplicated():
+    from config.demo import demo_seed
+    from customers.models import Customer, Event, Purchase
+
+    result = demo_seed(seed=5, customers=60)
+    assert result.customers == Customer.objects.active().count()
+    # a third of the people arrive twice; the duplicates were merged on the way in
+    assert result.customers == 60
+    assert (result.events, result.purchases) == (Event.objects.count(), Purchase.objects.count())
+    emails = sorted(Customer.objects.values_list("email_domain", "country"))
+    assert emails[0][0] == "example.com"

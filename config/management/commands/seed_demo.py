@@ -17,8 +17,13 @@ class Command(BaseCommand):
         if if_empty and demo_is_loaded():
             self.stdout.write("Demo data already loaded; leaving the database as it is.")
             return
-        result = demo_seed(seed=seed)
-        self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {result.teams} teams."))
+        result = demo_seed(seed=seed, customers=customers)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded: {result.teams} teams, {result.customers} customers, "
+                f"{result.events} events, {result.purchases} purchases."
+            )
+        )
         self.stdout.write("Demo staff (they set up their authenticator at first sign-in):")
         for username, password in result.staff.items():
             self.stdout.write(f"  {username:<18} {password}")
