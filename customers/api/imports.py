@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from customers.api.customers import owner_team_for_request
 from customers.models import ImportJob, ImportRow
 from customers.serializers import ImportJobSerializer, ImportUploadSerializer
+from customers.services.csv_files import MAX_UPLOAD_BYTES
 from customers.services.imports import import_job_create
 from privacy.exports import csv_safe
 from privacy.rest.viewsets import ScopedViewSetMixin
@@ -48,6 +49,15 @@ class ImportJobViewSet(
         responses={201: ImportJobSerializer},
     )
     def create(self, request, *args, **kwargs):
+        # Refuse an oversized upload before reading its body.
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > MAX_UPLOAD_BYTES + 1024 * 1024:
+            raise exceptions.ValidationError(
+                {
+                    "file": f"The file is larger than the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB "
+                    "limit. Split it into smaller files."
+                }
+            )
         serializer = ImportUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
