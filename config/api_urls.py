@@ -4,11 +4,14 @@ from rest_framework.routers import DefaultRouter
 
 from customers.api.customers import CustomerViewSet
 from customers.api.imports import ImportJobViewSet
+from customers.api.ingestion import EventViewSet, PurchaseViewSet
 from privacy.api import AuditEntryViewSet
 
 router = DefaultRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("imports", ImportJobViewSet, basename="import")
+router.register("events", EventViewSet, basename="event")
+router.register("purchases", PurchaseViewSet, basename="purchase")
 router.register("audit-log", AuditEntryViewSet, basename="audit-log")
 
 urlpatterns = router.urls

@@ -142,10 +142,13 @@ class Customer(models.Model):
 
     @property
     def display_name(self) -> str:
-        """Family name first for Chinese, Japanese and Korean names, given name first otherwise."""
+        """Family name first for Chinese, Japanese and Korean names (without a space when
+        written in CJK script), given name first otherwise."""
         given, family = self.given_name or "", self.family_name or ""
-        if self.country in {"CN", "JP", "KR", "TW", "HK", "MO"} or _is_cjk(given + family):
+        if _is_cjk(given + family):
             return f"{family}{given}"
+        if self.country in {"CN", "JP", "KR", "TW", "HK", "MO"}:
+            return " ".join(part for part in (family, given) if part)
         return " ".join(part for part in (given, family) if part)
 
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.utils.dateparse import parse_datetime
 
-from customers.models import Customer, Event, Identity, IdentityKind, ImportJob, Purchase
+from customers.models import (
+    Customer,
+    Event,
+    Identity,
+    IdentityKind,
+    ImportJob,
+    ImportRow,
+    ImportTemplate,
+    Purchase,
+    RowOutcome,
+)
 from privacy.access import scope_queryset
 from privacy.crypto import blind_index, name_index
 
@@ -37,19 +48,22 @@ def customers_matching_name(queryset: QuerySet[Customer], text: str) -> QuerySet
 
 
 def import_jobs_for_user(user: AbstractBaseUser) -> QuerySet[ImportJob]:
-    return scope_queryset(user, ImportJob.objects.all()).select_related("created_by")
+    return scope_queryset(user, ImportJob.objects.all()).select_related(
+        "created_by", "owner_team__group"
+    )
 
 
 _TIMELINE_COLUMNS = ("kind", "item_id", "at", "label", "value", "currency", "channel")
 
 
 def customer_timeline(
-    customer: Customer, *, before: datetime.datetime | None = None, limit: int = 50
-) -> list[dict]:
-    """Events and purchases of one customer, newest first, ``limit`` at a time before ``before``.
+    customer: Customer, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[dict], str]:
+    """Events and purchases of one customer, newest first, ``limit`` at a time.
 
-    One UNION ALL query ordered in PostgreSQL, so a customer with 100,000 events costs the same
-    as one with ten.
+    Returns the entries and the cursor of the next (older) page, or "" at the end. The cursor
+    is (time, kind, id) of the last entry, so entries sharing a time are never skipped. One
+    UNION ALL query ordered in PostgreSQL: 100,000 events cost the same as ten.
     """
     events = Event.objects.filter(customer=customer).annotate(
         kind=Value("event"),
@@ -68,10 +82,50 @@ def customer_timeline(
         value=F("amount"),
         channel=F("source"),
     )
-    if before is not None:
-        events, purchases = (
-            events.filter(occurred_at__lt=before),
-            purchases.filter(occurred_at__lt=before),
-        )
+    position = _parse_timeline_cursor(cursor)
+    if position is not None:
+        events = events.filter(_older_than(position, kind="event"))
+        purchases = purchases.filter(_older_than(position, kind="purchase"))
     union = events.values(*_TIMELINE_COLUMNS).union(purchases.values(*_TIMELINE_COLUMNS), all=True)
-    return list(union.order_by("-at", "-item_id")[:limit])
+    entries = list(union.order_by("-at", "-kind", "-item_id")[:limit])
+    last = entries[-1] if len(entries) == limit else None
+    next_cursor = f"{last['at'].isoformat()}|{last['kind']}|{last['item_id']}" if last else ""
+    return entries, next_cursor
+
+
+def _parse_timeline_cursor(cursor: str | None) -> tuple[datetime.datetime, str, int] | None:
+    if not cursor:
+        return None
+    time_text, _sep, rest = cursor.partition("|")
+    kind, _sep, item_id = rest.partition("|")
+    moment = parse_datetime(time_text)
+    if moment is None:
+        return None
+    return moment, kind, int(item_id) if item_id.isdigit() else 0
+
+
+def _older_than(position: tuple[datetime.datetime, str, int], *, kind: str) -> Q:
+    """Rows of ``kind`` that sort after the cursor in (time, kind, id) descending order."""
+    moment, cursor_kind, cursor_id = position
+    if kind < cursor_kind:
+        return Q(occurred_at__lte=moment)
+    if kind == cursor_kind:
+        return Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=cursor_id)
+    return Q(occurred_at__lt=moment)
+
+
+def import_templates_for_user(user: AbstractBaseUser, *, kind: str) -> QuerySet[ImportTemplate]:
+    """Saved mappings of the user's teams for files of ``kind``, by name."""
+    return (
+        scope_queryset(user, ImportTemplate.objects.filter(kind=kind))
+        .select_related("owner_team__group")
+        .order_by("name", "pk")
+    )
+
+
+def import_problem_rows(job: ImportJob, *, limit: int) -> list[ImportRow]:
+    """The first report lines of ``job`` that were rejected or carry warnings."""
+    rows = ImportRow.objects.filter(job=job).filter(
+        Q(outcome=RowOutcome.REJECTED) | ~Q(warnings=[])
+    )
+    return list(rows.order_by("line_number")[:limit])

@@ -172,6 +172,7 @@ class ImportUploadSerializer(serializers.Serializer):
     mapping = serializers.JSONField(required=False, help_text="{column header: field name}")
     default_country = serializers.CharField(max_length=2, required=False)
     source_channel = serializers.CharField(max_length=32, required=False)
+    currency = serializers.CharField(max_length=3, required=False)
     dry_run = serializers.BooleanField(default=False)
 
     def validate_mapping(self, value):

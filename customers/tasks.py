@@ -1,6 +1,8 @@
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from customers.services.duplicates import duplicates_find
+from customers.services.enrichment import customers_enrich
 from customers.services.imports import import_job_fail, import_job_run
 
 
@@ -17,3 +19,22 @@ def import_job_run_task(self, job_id: int) -> None:
     except Exception as error:
         import_job_fail(job_id=job_id, message=f"{type(error).__name__}: {error}")
         raise
+
+
+@shared_task(name="customers.customers_enrich_task")
+def customers_enrich_task(team_id: int | None = None, customer_ids: list[int] | None = None) -> int:
+    """Nightly (all teams) and after each import (its team): recompute derived metrics.
+
+    Idempotent: a second run over the same data writes nothing. A team or customer that is
+    gone simply matches no rows.
+    """
+    return customers_enrich(team_id=team_id, customer_ids=customer_ids)
+
+
+@shared_task(name="customers.duplicates_find_task")
+def duplicates_find_task(team_id: int | None = None) -> int:
+    """Nightly (all teams) and after each import (its team): suggest possible duplicates.
+
+    Idempotent: pairs suggested before, whatever their status, are never added again.
+    """
+    return duplicates_find(team_id=team_id)

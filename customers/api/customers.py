@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
@@ -132,7 +131,7 @@ class CustomerViewSet(ScopedModelViewSet):
         summary="Events and purchases of a customer, newest first",
         tags=["customers"],
         parameters=[
-            OpenApiParameter("before", str, description="ISO time: entries before this"),
+            OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
             OpenApiParameter("limit", int, description="at most 200 (default 50)"),
         ],
         responses={200: TimelineEntrySerializer(many=True)},
@@ -142,19 +141,15 @@ class CustomerViewSet(ScopedModelViewSet):
         from customers.selectors import customer_timeline
 
         customer = self.get_object()
-        before = (
-            parse_datetime(request.query_params.get("before", ""))
-            if request.query_params.get("before")
-            else None
-        )
         try:
             limit = min(200, max(1, int(request.query_params.get("limit", 50))))
         except ValueError as error:
             raise exceptions.ValidationError({"limit": "A whole number."}) from error
-        entries = customer_timeline(customer, before=before, limit=limit)
+        entries, next_cursor = customer_timeline(
+            customer, cursor=request.query_params.get("cursor"), limit=limit
+        )
         data = TimelineEntrySerializer(entries, many=True).data
-        next_before = entries[-1]["at"].isoformat() if len(entries) == limit else None
-        return Response({"results": data, "next_before": next_before})
+        return Response({"results": data, "next_cursor": next_cursor or None})
 
     @extend_schema(
         summary="Merge another customer into this one",

@@ -62,7 +62,11 @@ class ImportJobViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         team = owner_team_for_request(request, data.get("owner_team"))
-        options = {key: data[key] for key in ("default_country", "source_channel") if data.get(key)}
+        options = {
+            key: data[key]
+            for key in ("default_country", "source_channel", "currency")
+            if data.get(key)
+        }
         try:
             job = import_job_create(
                 user=request.user,

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Identity, IdentityKind, RowOutcome
 from customers.normalisation import NormalisedCustomer
+from customers.services.enrichment import country_from_phone
 from customers.services.merge import PROFILE_FIELDS, customer_merge, incoming_wins
 from privacy.crypto import blind_index, name_index
 from privacy.models import Team
@@ -94,6 +95,13 @@ def _apply(customer: Customer, record: NormalisedCustomer, *, source: str, stamp
     if any(tag not in customer.tags for tag in tags):
         customer.tags = list(dict.fromkeys([*customer.tags, *tags]))
         changed = True
+    # A missing country is completed from the phone's calling code (never over a stated one).
+    if not customer.country and customer.phone:
+        country = country_from_phone(customer.phone)
+        if country:
+            customer.country = country
+            customer.provenance["country"] = ["phone", stamp]
+            changed = True
     if changed:
         customer.email_domain = customer.email.rsplit("@", 1)[-1] if customer.email else ""
         customer.name_index = list(

@@ -1,7 +1,21 @@
+"""URLs of the customer list, profile, edit, merge and the duplicates queue."""
+
 from django.urls import path
 
-from config.views import section
+from customers.views import customers
 
 urlpatterns = [
-    path("", section, {"section": "customers"}, name="customers-home"),
+    path("", customers.customer_list, name="customers-home"),
+    path("export/", customers.customer_export, name="customer-export"),
+    path("duplicates/", customers.duplicate_list, name="duplicate-list"),
+    path(
+        "duplicates/<int:pk>/decide/",
+        customers.duplicate_decide_view,
+        name="duplicate-decide",
+    ),
+    path("<int:pk>/", customers.customer_detail, name="customer-detail"),
+    path("<int:pk>/timeline/", customers.customer_timeline_rows, name="customer-timeline"),
+    path("<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
+    path("<int:pk>/merge/", customers.customer_merge_view, name="customer-merge"),
+    path("<int:pk>/merge/undo/", customers.customer_merge_undo_view, name="customer-merge-undo"),
 ]

@@ -1,1 +1,602 @@
-"""Customer list, 360-degree profile, edit form, merge and the duplicates queue."""
+"""Customer list, CSV export, 360-degree profile, edit, merge and the duplicates queue.
+
+Views parse input, fetch objects through the access layer (missing and forbidden both 404) and
+call one service. Contact details are masked unless the user may view personal data.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.filters import CustomerFilter
+from customers.forms import (
+    CustomerEditForm,
+    CustomerMergeForm,
+    CustomerSearchForm,
+    TimelineCursorForm,
+)
+from customers.models import (
+    Channel,
+    Customer,
+    DuplicateCandidate,
+    DuplicateStatus,
+    Identity,
+    IdentityKind,
+    MergeRecord,
+)
+from customers.selectors import customer_timeline, customers_for_user
+from customers.services.customers import InvalidChanges, customer_update
+from customers.services.duplicates import (
+    REASON_BIRTH_DATE,
+    REASON_PLACE,
+    duplicate_decide,
+)
+from customers.services.merge import customer_merge, customer_merge_undo
+from privacy.access import NotFound, get_for_user, scope_queryset, user_teams
+from privacy.exports import csv_safe
+from privacy.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.models import Team
+from privacy.services import audit_record
+
+VIEW_PERSONAL_DATA = "privacy.view_personal_data"
+EXPORT_PERSONAL_DATA = "privacy.export_personal_data"
+PAGE_SIZE = 50
+# Lists count at most this many rows: the count stays one cheap query on a huge table.
+COUNT_LIMIT = 10_000
+# Deep offsets are slow and a huge page number would overflow the OFFSET; search instead.
+MAX_PAGE = 10_000
+TIMELINE_PAGE_SIZE = 50
+EXPORT_CHUNK_SIZE = 2000
+
+
+# --- Presentation helpers ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A customer's contact details as this user may see them."""
+
+    display_name: str
+    given_name: str
+    family_name: str
+    email: str
+    phone: str
+    postal_address: str
+    birth_date: Any
+    notes: str
+    is_masked: bool
+
+
+def contact_for(customer: Customer, *, can_view_personal_data: bool) -> Contact:
+    if can_view_personal_data:
+        return Contact(
+            display_name=customer.display_name,
+            given_name=customer.given_name or "",
+            family_name=customer.family_name or "",
+            email=customer.email or "",
+            phone=customer.phone or "",
+            postal_address=customer.postal_address or "",
+            birth_date=customer.birth_date,
+            notes=customer.notes or "",
+            is_masked=False,
+        )
+    return Contact(
+        display_name=mask_name(customer.display_name),
+        given_name=mask_name(customer.given_name),
+        family_name=mask_name(customer.family_name),
+        email=mask_email(customer.email),
+        phone=mask_phone(customer.phone),
+        postal_address=mask_text(customer.postal_address),
+        birth_date=None,
+        notes=mask_text(customer.notes),
+        is_masked=True,
+    )
+
+
+def identity_value(identity: Identity, *, can_view_personal_data: bool) -> str:
+    if identity.kind == IdentityKind.EXTERNAL:
+        return identity.lookup_key
+    if can_view_personal_data:
+        return identity.value or ""
+    mask = mask_email if identity.kind == IdentityKind.EMAIL else mask_phone
+    return mask(identity.value)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One page of a list, fetched as ``PAGE_SIZE + 1`` rows, with a count capped for speed."""
+
+    rows: list
+    number: int
+    has_previous: bool
+    has_next: bool
+    total: int
+    is_total_capped: bool
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * PAGE_SIZE + len(self.rows)
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def page_window(queryset: QuerySet, page: str | None) -> Window:
+    """Two queries whatever the table size: the page's rows and a count capped at COUNT_LIMIT."""
+    try:
+        number = min(max(1, int(page or 1)), MAX_PAGE)
+    except ValueError:
+        number = 1
+    offset = (number - 1) * PAGE_SIZE
+    rows = list(queryset[offset : offset + PAGE_SIZE + 1])
+    total = queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    return Window(
+        rows=rows[:PAGE_SIZE],
+        number=number,
+        has_previous=number > 1,
+        has_next=len(rows) > PAGE_SIZE,
+        total=min(total, COUNT_LIMIT),
+        is_total_capped=total > COUNT_LIMIT,
+    )
+
+
+def query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def teams_for_filter(user: AbstractBaseUser) -> list[Team]:
+    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    return list(teams.select_related("group"))
+
+
+def filtered_customers(
+    user: AbstractBaseUser, form: CustomerSearchForm
+) -> tuple[QuerySet[Customer], list[str]]:
+    """The customers the form selects, in its order, and the names of the filters used.
+
+    Errors (a malformed email in the search box) are put on the form and select nobody.
+    """
+    customers = customers_for_user(user)
+    if not form.is_bound:
+        return customers.order_by(*form.sort_order()), []
+    if not form.is_valid():
+        return customers.none(), []
+    data = form.filter_data()
+    filterset = CustomerFilter(data, queryset=customers)
+    try:
+        if not filterset.is_valid():
+            for errors in filterset.errors.values():
+                for message in errors:
+                    form.add_error(None, message)
+            return customers.none(), []
+        customers = filterset.qs
+    except ValidationError as error:
+        for name, reasons in error.message_dict.items():
+            field = "q" if name in {"email", "phone", "name"} else name
+            for reason in reasons:
+                form.add_error(field if field in form.fields else None, _(reason))
+        return customers.none(), []
+    return customers.order_by(*form.sort_order()), sorted(data)
+
+
+# --- Customer list and export -----------------------------------------------------------------
+
+
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """Searchable, filterable list of the customers the user may see, 50 a page."""
+    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    form = CustomerSearchForm(request.GET or None, teams=teams_for_filter(request.user))
+    customers, filter_names = filtered_customers(request.user, form)
+    window = page_window(customers, request.GET.get("page"))
+    rows = [
+        (customer, contact_for(customer, can_view_personal_data=can_view_personal_data))
+        for customer in window.rows
+    ]
+    return render(
+        request,
+        "customers/home.html",
+        {
+            "form": form,
+            "window": window,
+            "rows": rows,
+            "is_filtered": bool(filter_names) or bool(form.errors),
+            "query": query_without_page(request),
+            "export_query": request.GET.urlencode(),
+            "can_export": request.user.has_perm(EXPORT_PERSONAL_DATA),
+            "show_team": len(form.teams) > 1,
+            "channels": Channel.choices,
+        },
+    )
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "country",
+    "city",
+    "company",
+    "industry",
+    "job_title",
+    "source",
+    "tags",
+    "lifecycle_status",
+    "orders",
+    "total_spend",
+    "last_purchase_at",
+    "rfm_group",
+    "team",
+    "created_at",
+)
+_EXPORT_FIELDS = (
+    "id",
+    "owner_team__group__name",
+    "given_name",
+    "family_name",
+    "email",
+    "phone",
+    "country",
+    "city",
+    "company",
+    "industry",
+    "job_title",
+    "source_channel",
+    "tags",
+    "lifecycle_status",
+    "order_count",
+    "total_spend",
+    "last_purchase_at",
+    "rfm_group",
+    "created_at",
+)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_rows(
+    customers: Iterable[Customer], *, can_view_personal_data: bool
+) -> Iterator[list[str]]:
+    yield [csv_safe(column) for column in EXPORT_COLUMNS]
+    for customer in customers:
+        contact = contact_for(customer, can_view_personal_data=can_view_personal_data)
+        row = [
+            customer.pk,
+            contact.display_name,
+            contact.email,
+            contact.phone,
+            customer.country,
+            customer.city,
+            customer.company,
+            customer.industry,
+            customer.job_title,
+            customer.source_channel,
+            ";".join(customer.tags),
+            customer.lifecycle_status,
+            customer.order_count,
+            customer.total_spend,
+            customer.last_purchase_at.isoformat() if customer.last_purchase_at else "",
+            customer.rfm_group,
+            customer.owner_team.group.name,
+            customer.created_at.isoformat(),
+        ]
+        yield [csv_safe(value) for value in row]
+
+
+@require_GET
+def customer_export(request: HttpRequest) -> HttpResponse:
+    """The current filtered list as CSV, streamed, formula-safe, audited before it starts."""
+    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+        raise NotFound
+    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    form = CustomerSearchForm(request.GET or None, teams=teams_for_filter(request.user))
+    customers, filter_names = filtered_customers(request.user, form)
+    if form.is_bound and form.errors:
+        messages.error(request, _("Correct the search before exporting."))
+        return redirect(f"{reverse('customers-home')}?{request.GET.urlencode()}")
+    customers = customers.select_related("owner_team__group").only(*_EXPORT_FIELDS)
+    # Audit first: a download the client abandons half-way was still a disclosure.
+    audit_record(
+        action="customer.export",
+        actor=request.user,
+        object_type="customers.customer",
+        metadata={
+            "row_count": customers.order_by().count(),
+            "filters": filter_names,
+            "masked": not can_view_personal_data,
+        },
+    )
+    writer = csv.writer(_Echo())
+    lines = (
+        writer.writerow(row)
+        for row in export_rows(
+            customers.iterator(chunk_size=EXPORT_CHUNK_SIZE),
+            can_view_personal_data=can_view_personal_data,
+        )
+    )
+    # A byte-order mark so spreadsheet programs read the file as UTF-8 (Chinese names).
+    response = StreamingHttpResponse(
+        (line for stream in (["\ufeff"], lines) for line in stream),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Profile ----------------------------------------------------------------------------------
+
+
+def _timeline_page(customer: Customer, before) -> tuple[list[dict], str]:
+    return customer_timeline(customer, cursor=before, limit=TIMELINE_PAGE_SIZE)
+
+
+def _timeline_before(request: HttpRequest):
+    form = TimelineCursorForm(request.GET)
+    return form.cleaned_data["before"] if form.is_valid() else None
+
+
+def _customer_to_change(request: HttpRequest, pk: int) -> Customer:
+    return get_for_user(request.user, Customer.objects.active(), pk=pk, action="change")
+
+
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 360-degree profile: identity, identities, attributes, metrics, timeline, merges."""
+    customer = get_for_user(
+        request.user, Customer.objects.select_related("owner_team__group"), pk=pk
+    )
+    if customer.merged_into_id is not None:
+        messages.info(
+            request,
+            _("Customer #%(merged)s was merged into this profile.") % {"merged": customer.pk},
+        )
+        return redirect("customer-detail", pk=customer.merged_into_id)
+    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    can_change = (
+        scope_queryset(request.user, Customer.objects.filter(pk=customer.pk), action="change")
+        .only("pk")
+        .exists()
+    )
+    identities = [
+        (identity, identity_value(identity, can_view_personal_data=can_view_personal_data))
+        for identity in customer.identities.order_by("kind", "channel", "pk")
+    ]
+    merges = list(
+        MergeRecord.objects.filter(survivor=customer)
+        .select_related("performed_by")
+        .defer("survivor_before")[:20]
+    )
+    undoable = next((record for record in merges if record.undone_at is None), None)
+    before = _timeline_before(request)
+    entries, next_before = _timeline_page(customer, before)
+    if can_view_personal_data:
+        audit_record(action="customer.view_personal_data", actor=request.user, target=customer)
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "contact": contact_for(customer, can_view_personal_data=can_view_personal_data),
+            "identities": identities,
+            "attributes": sorted(customer.attributes.items()),
+            "merges": merges,
+            "undoable_merge": undoable,
+            "entries": entries,
+            "next_before": next_before,
+            "is_timeline_continued": before is not None,
+            "can_change": can_change,
+            "merge_form": CustomerMergeForm(),
+        },
+    )
+
+
+@require_GET
+def customer_timeline_rows(request: HttpRequest, pk: int) -> HttpResponse:
+    """Older timeline rows for the "Load older" link (htmx swaps them in for the link row)."""
+    customer = get_for_user(request.user, Customer.objects.active(), pk=pk)
+    entries, next_before = _timeline_page(customer, _timeline_before(request))
+    return render(
+        request,
+        "customers/_timeline_rows.html",
+        {"customer": customer, "entries": entries, "next_before": next_before},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a profile: only the changed fields go to ``customer_update``."""
+    customer = _customer_to_change(request, pk)
+    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    form = CustomerEditForm(
+        request.POST if request.method == "POST" else None,
+        customer=customer,
+        include_personal=can_view_personal_data,
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        if not changes:
+            messages.info(request, _("Nothing was changed."))
+            return redirect("customer-detail", pk=customer.pk)
+        try:
+            customer_update(actor=request.user, customer=customer, changes=changes)
+        except InvalidChanges as error:
+            for name, reason in error.errors.items():
+                form.add_error(name if name in form.fields else None, _(reason))
+        else:
+            messages.success(request, _("The profile was saved."))
+            return redirect("customer-detail", pk=customer.pk)
+    elif request.method == "GET" and can_view_personal_data:
+        # The form shows the contact details unmasked.
+        audit_record(action="customer.view_personal_data", actor=request.user, target=customer)
+    return render(
+        request,
+        "customers/customer_edit.html",
+        {
+            "customer": customer,
+            "form": form,
+            "contact": contact_for(customer, can_view_personal_data=can_view_personal_data),
+            "personal_fields_hidden": not can_view_personal_data,
+        },
+    )
+
+
+@require_POST
+def customer_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fold another customer (by number) into this one."""
+    survivor = _customer_to_change(request, pk)
+    form = CustomerMergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the number of the customer to merge into this one."))
+        return redirect("customer-detail", pk=survivor.pk)
+    other_pk = form.cleaned_data["other"]
+    try:
+        other = _customer_to_change(request, other_pk)
+    except NotFound:
+        # The same words for a missing and a forbidden customer: existence does not leak.
+        messages.error(
+            request,
+            _("There is no customer #%(number)s that you may change.") % {"number": other_pk},
+        )
+        return redirect("customer-detail", pk=survivor.pk)
+    if other.pk == survivor.pk:
+        messages.error(request, _("A customer cannot be merged into itself."))
+    elif other.owner_team_id != survivor.owner_team_id:
+        messages.error(request, _("Only customers of the same team can be merged."))
+    else:
+        try:
+            customer_merge(survivor=survivor, merged=other, actor=request.user, reason="staff")
+        except ValueError:
+            messages.error(request, _("These two customers cannot be merged."))
+        else:
+            messages.success(
+                request,
+                _("Customer #%(merged)s was merged into this profile.") % {"merged": other.pk},
+            )
+    return redirect("customer-detail", pk=survivor.pk)
+
+
+@require_POST
+def customer_merge_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo the latest merge into this customer."""
+    survivor = _customer_to_change(request, pk)
+    try:
+        record = customer_merge_undo(survivor=survivor, actor=request.user)
+    except ValueError:
+        messages.error(request, _("This customer has no merge to undo."))
+    else:
+        messages.success(
+            request,
+            _("The merge was undone: customer #%(merged)s is back.") % {"merged": record.merged_id},
+        )
+    return redirect("customer-detail", pk=survivor.pk)
+
+
+# --- Duplicates queue -------------------------------------------------------------------------
+
+
+def _open_duplicates() -> QuerySet[DuplicateCandidate]:
+    """Open pairs whose two customers are both still active."""
+    return DuplicateCandidate.objects.filter(
+        status=DuplicateStatus.OPEN,
+        first__merged_into__isnull=True,
+        second__merged_into__isnull=True,
+    )
+
+
+@require_GET
+def duplicate_list(request: HttpRequest) -> HttpResponse:
+    """Pairs that may be one person, side by side, to merge or dismiss."""
+    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    candidates = (
+        scope_queryset(request.user, _open_duplicates(), action="view")
+        .select_related("first", "second", "owner_team__group")
+        .order_by("created_at", "id")
+    )
+    window = page_window(candidates, request.GET.get("page"))
+    reasons = {
+        REASON_BIRTH_DATE: _("Same name and birth date"),
+        REASON_PLACE: _("Same name and place"),
+    }
+    pairs = [
+        (
+            candidate,
+            reasons.get(candidate.reason, candidate.reason),
+            contact_for(candidate.first, can_view_personal_data=can_view_personal_data),
+            contact_for(candidate.second, can_view_personal_data=can_view_personal_data),
+        )
+        for candidate in window.rows
+    ]
+    can_decide = request.user.is_superuser or request.user.has_perm(
+        "customers.change_duplicatecandidate"
+    )
+    return render(
+        request,
+        "customers/duplicate_list.html",
+        {
+            "window": window,
+            "pairs": pairs,
+            "can_decide": can_decide,
+            "query": query_without_page(request),
+        },
+    )
+
+
+@require_POST
+def duplicate_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge the pair (second into first) or dismiss it."""
+    candidate = get_for_user(request.user, _open_duplicates(), pk=pk, action="change")
+    decision = request.POST.get("decision")
+    if decision not in {"merge", "dismiss"}:
+        messages.error(request, _("Choose merge or dismiss."))
+        return redirect("duplicate-list")
+    if decision == "merge":
+        # Merging changes both customers: the user must be allowed to change each.
+        for customer_pk in (candidate.first_id, candidate.second_id):
+            _customer_to_change(request, customer_pk)
+    try:
+        duplicate_decide(actor=request.user, candidate=candidate, merge=decision == "merge")
+    except ValueError:
+        messages.error(request, _("This pair cannot be merged any more; it was left open."))
+    else:
+        if decision == "merge":
+            messages.success(
+                request,
+                _("Customer #%(second)s was merged into customer #%(first)s.")
+                % {"second": candidate.second_id, "first": candidate.first_id},
+            )
+        else:
+            messages.success(request, _("The pair was dismissed."))
+    return redirect("duplicate-list")

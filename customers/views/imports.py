@@ -1,1 +1,526 @@
-"""The import wizard: upload, mapping, preview, run with progress, report."""
+"""The import wizard: upload, mapping, preview, run with progress, report.
+
+The wizard keeps the uploaded file as a draft (``MEDIA_ROOT/import-drafts/<uuid><ext>``, never
+the user's file name) and the choices made so far in the session, so columns can be mapped and
+rows previewed before ``import_job_create`` stores the file and queues the run.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.api.imports import import_report_response
+from customers.forms_imports import (
+    ImportMappingForm,
+    ImportUploadForm,
+    TemplateChoiceForm,
+    field_label,
+)
+from customers.models import ImportJob, ImportStatus, ImportTemplate
+from customers.selectors import (
+    import_jobs_for_user,
+    import_problem_rows,
+    import_templates_for_user,
+)
+from customers.services.csv_files import (
+    HEADER_SYNONYMS,
+    FileProblem,
+    FileShape,
+    inspect_file,
+    suggest_mapping,
+)
+from customers.services.imports import (
+    PreparedRow,
+    import_job_create,
+    import_job_preview,
+    import_template_save,
+)
+from privacy.access import NotFound, get_for_user, permission_name, user_teams
+from privacy.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.models import Team
+
+PREVIEW_ROWS = 10
+PROBLEM_ROWS_SHOWN = 100
+JOBS_PER_PAGE = 25
+FINISHED_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.FAILED})
+
+
+# --- Reads (the lead may move these to customers/selectors.py) ----------------------------------
+def _teams_for(user: AbstractBaseUser) -> QuerySet[Team]:
+    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    return teams.select_related("group").order_by("group__name")
+
+
+# --- The draft: the uploaded file and the wizard's choices, kept in the session ------------------
+DRAFT_SESSION_KEY = "customers.import_draft"
+DRAFT_FOLDER = "import-drafts"
+_DRAFT_FILE_NAME = re.compile(rf"^{DRAFT_FOLDER}/[0-9a-f]{{32}}(\.[a-z0-9]{{1,7}})?$")
+_EXTENSION = re.compile(r"^\.[a-z0-9]{1,7}$")
+
+
+@dataclass
+class Draft:
+    file_name: str
+    original_filename: str
+    team_id: int
+    kind: str
+    default_country: str
+    source_channel: str
+    is_dry_run: bool
+    mapping: dict[str, str] | None = None
+
+    def options(self) -> dict[str, str]:
+        """The job options, as the API passes them: only those that were given."""
+        return {
+            key: value
+            for key, value in (
+                ("default_country", self.default_country),
+                ("source_channel", self.source_channel),
+            )
+            if value
+        }
+
+
+def _draft_file_store(upload: UploadedFile) -> str:
+    """Keep the upload under a generated name; the user's file name is only remembered."""
+    extension = Path(upload.name or "").suffix.lower()
+    if not _EXTENSION.match(extension):
+        extension = ""
+    upload.file.seek(0)
+    return default_storage.save(f"{DRAFT_FOLDER}/{uuid.uuid4().hex}{extension}", upload)
+
+
+def _draft_load(request: HttpRequest) -> Draft | None:
+    data = request.session.get(DRAFT_SESSION_KEY)
+    if not isinstance(data, dict):
+        return None
+    try:
+        draft = Draft(**data)
+    except TypeError:
+        return None
+    if not _DRAFT_FILE_NAME.match(draft.file_name) or not default_storage.exists(draft.file_name):
+        return None
+    return draft
+
+
+def _draft_keep(request: HttpRequest, draft: Draft) -> None:
+    request.session[DRAFT_SESSION_KEY] = asdict(draft)
+
+
+def _draft_discard(request: HttpRequest) -> None:
+    data = request.session.pop(DRAFT_SESSION_KEY, None)
+    file_name = data.get("file_name") if isinstance(data, dict) else None
+    if isinstance(file_name, str) and _DRAFT_FILE_NAME.match(file_name):
+        default_storage.delete(file_name)
+
+
+def _draft_shape(draft: Draft) -> FileShape:
+    with default_storage.open(draft.file_name, "rb") as handle:
+        return inspect_file(handle)
+
+
+def _draft_job(draft: Draft) -> ImportJob:
+    """An unsaved job over the draft file: what the preview reads, nothing is written."""
+    return ImportJob(
+        kind=draft.kind,
+        file=draft.file_name,
+        original_filename=draft.original_filename,
+        mapping=draft.mapping or {},
+        options=draft.options(),
+        is_dry_run=draft.is_dry_run,
+    )
+
+
+def _require_import_permission(user: AbstractBaseUser) -> None:
+    """Starting an import needs the role permission; without it the wizard does not exist."""
+    if not user.has_perm(permission_name(ImportJob, "add")):
+        raise NotFound("No import matches the given query.")
+
+
+def _draft_or_restart(request: HttpRequest) -> Draft | HttpResponse:
+    draft = _draft_load(request)
+    if draft is None:
+        _draft_discard(request)
+        messages.info(request, _("Start by uploading the file to import."))
+        return redirect("import-start")
+    return draft
+
+
+# --- Presentation of the preview ----------------------------------------------------------------
+# Normalised values in the order the preview shows them, and the mapped fields that fill each.
+_PREVIEW_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("given_name", ("first_name", "full_name")),
+    ("family_name", ("last_name", "full_name")),
+    ("email", ("email",)),
+    ("phone", ("phone",)),
+    ("external_ids", ("external_id", "wechat_id")),
+    ("country", ("country",)),
+    ("city", ("city",)),
+    ("postal_code", ("postal_code",)),
+    ("postal_address", ("postal_address",)),
+    ("birth_date", ("birth_date",)),
+    ("gender", ("gender",)),
+    ("language", ("language",)),
+    ("company", ("company",)),
+    ("industry", ("industry",)),
+    ("job_title", ("job_title",)),
+    ("signup_date", ("signup_date",)),
+    ("tags", ("tags",)),
+    ("marketing_opt_in", ("marketing_opt_in",)),
+    ("notes", ("notes",)),
+    ("source", ()),  # always shown: every row gets a source, from the file or the options
+)
+_MASKS = {
+    "email": mask_email,
+    "phone": mask_phone,
+    "given_name": mask_name,
+    "family_name": mask_name,
+    "postal_address": mask_text,
+    "notes": mask_text,
+}
+# Where a warning about a field (as normalisation names it) shows in the preview.
+_WARNING_COLUMN = {
+    "first_name": "given_name",
+    "last_name": "family_name",
+    "wechat_id": "external_ids",
+}
+
+
+def _display(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _external_ids_display(external_ids: list[tuple[str, str]], can_see_personal_data: bool) -> str:
+    # A WeChat id reaches a person directly, so it is masked like a phone number is.
+    shown = [
+        (channel, mask_name(key) if channel == "wechat" and not can_see_personal_data else key)
+        for channel, key in external_ids
+    ]
+    return "\n".join(f"{channel}: {key}" for channel, key in shown)
+
+
+def preview_table(
+    prepared: list[PreparedRow], *, mapping: dict[str, str], can_see_personal_data: bool
+) -> tuple[list[dict], list[dict]]:
+    """Columns and rows of the preview: normalised values, masked unless the user may see them."""
+    mapped = set(mapping.values())
+    columns = [
+        {"key": key, "label": field_label(key)}
+        for key, sources in _PREVIEW_COLUMNS
+        if not sources or mapped.intersection(sources)
+    ]
+    rows = []
+    for row in prepared:
+        record = row.record
+        warnings = [(field, reason) for field, reason in (record.warnings if record else [])]
+        warned = {_WARNING_COLUMN.get(field, field): reason for field, reason in warnings}
+        cells = []
+        for column in columns:
+            key = column["key"]
+            if record is None:
+                value = ""
+            elif key == "source":
+                value = row.source
+            elif key == "external_ids":
+                value = _external_ids_display(record.external_ids, can_see_personal_data)
+            else:
+                value = _display(record.fields.get(key))
+                if not can_see_personal_data and key in _MASKS:
+                    value = _MASKS[key](value)
+            cells.append({"key": key, "value": value, "warning": warned.get(key, "")})
+        rows.append(
+            {
+                "line_number": row.line_number,
+                "is_rejected": record is None,
+                "rejection": row.rejection,
+                "warnings": [f"{field_label(field)}: {reason}" for field, reason in warnings],
+                "cells": cells,
+            }
+        )
+    return columns, rows
+
+
+# --- Views --------------------------------------------------------------------------------------
+@require_GET
+def import_list(request: HttpRequest) -> HttpResponse:
+    """The imports the user may see, newest first."""
+    jobs = (
+        import_jobs_for_user(request.user)
+        .select_related("owner_team__group")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "customers/imports/list.html",
+        {
+            "page": page,
+            "can_start": request.user.has_perm(permission_name(ImportJob, "add")),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def import_start(request: HttpRequest) -> HttpResponse:
+    """Step 1: upload the file and say how to read it."""
+    _require_import_permission(request.user)
+    draft = _draft_load(request)
+    teams = _teams_for(request.user)
+    if request.method == "POST":
+        form = ImportUploadForm(request.POST, request.FILES, teams=teams)
+        if form.is_valid():
+            data = form.cleaned_data
+            _draft_discard(request)
+            upload = data["file"]
+            draft = Draft(
+                file_name=_draft_file_store(upload),
+                original_filename=(upload.name or "")[:255],
+                team_id=data["team"].pk,
+                kind=data["kind"],
+                default_country=data["default_country"],
+                source_channel=data["source_channel"],
+                is_dry_run=data["is_dry_run"],
+            )
+            _draft_keep(request, draft)
+            return redirect("import-mapping")
+    else:
+        initial = {}
+        if draft is not None:
+            initial = {
+                "team": draft.team_id,
+                "kind": draft.kind,
+                "default_country": draft.default_country,
+                "source_channel": draft.source_channel,
+                "is_dry_run": draft.is_dry_run,
+            }
+        form = ImportUploadForm(initial=initial, teams=teams)
+    return render(
+        request, "customers/imports/start.html", {"form": form, "draft": draft, "step": 1}
+    )
+
+
+def _mapping_from_template(template: ImportTemplate, header: list[str]) -> dict[str, str]:
+    """The template's choice for each of its columns; other columns keep their suggestion,
+    unless the template already uses that field."""
+    saved = {
+        column: field if field in HEADER_SYNONYMS else ""
+        for column, field in template.mapping.items()
+        if isinstance(field, str)
+    }
+    taken = {field for column, field in saved.items() if field and column in header}
+    return {
+        column: saved.get(column, "" if suggestion in taken else suggestion)
+        for column, suggestion in suggest_mapping(header).items()
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def import_mapping(request: HttpRequest) -> HttpResponse:
+    """Step 2: choose the field each column fills; apply or save a template."""
+    _require_import_permission(request.user)
+    draft = _draft_or_restart(request)
+    if isinstance(draft, HttpResponse):
+        return draft
+    try:
+        shape = _draft_shape(draft)
+    except FileProblem as problem:
+        _draft_discard(request)
+        messages.error(request, str(problem))
+        return redirect("import-start")
+    templates = import_templates_for_user(request.user, kind=draft.kind)
+    show_team = _teams_for(request.user)[:2].count() > 1
+    template_form = TemplateChoiceForm(
+        request.GET if "template" in request.GET else None, templates=templates, show_team=show_team
+    )
+    initial = draft.mapping or suggest_mapping(shape.header)
+    applied = None
+    if request.method == "GET" and template_form.is_bound and template_form.is_valid():
+        applied = template_form.cleaned_data["template"]
+        initial = _mapping_from_template(applied, shape.header)
+    can_save_template = request.user.has_perm(permission_name(ImportTemplate, "add"))
+    form = ImportMappingForm(
+        request.POST if request.method == "POST" else None,
+        header=shape.header,
+        initial_mapping=initial,
+        can_save_template=can_save_template,
+    )
+    if request.method == "POST" and form.is_valid():
+        draft.mapping = form.mapping
+        _draft_keep(request, draft)
+        name = form.cleaned_data.get("template_name")
+        if name:
+            team = _teams_for(request.user).filter(pk=draft.team_id).first()
+            if team is None:
+                raise NotFound("No team matches the given query.")
+            import_template_save(
+                user=request.user, team=team, name=name, kind=draft.kind, mapping=form.mapping
+            )
+            messages.success(
+                request,
+                _("Saved this mapping as the template “%(name)s”.") % {"name": name},
+            )
+        return redirect("import-preview")
+    missing_columns = (
+        sorted(
+            column
+            for column, field in applied.mapping.items()
+            if field and column not in shape.header
+        )
+        if applied is not None
+        else []
+    )
+    return render(
+        request,
+        "customers/imports/mapping.html",
+        {
+            "form": form,
+            "template_form": template_form,
+            "has_templates": templates.exists(),
+            "applied_template": applied,
+            "missing_columns": missing_columns,
+            "draft": draft,
+            "step": 2,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def import_preview(request: HttpRequest) -> HttpResponse:
+    """Step 3: the first rows as they will be stored; then a dry run or the import itself."""
+    _require_import_permission(request.user)
+    draft = _draft_or_restart(request)
+    if isinstance(draft, HttpResponse):
+        return draft
+    if draft.mapping is None:
+        return redirect("import-mapping")
+    errors: list[str] = []
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in {"import", "dry-run"}:
+            errors.append(_("Choose “Dry run” or “Import”."))
+        else:
+            team = _teams_for(request.user).filter(pk=draft.team_id).first()
+            if team is None:
+                raise NotFound("No team matches the given query.")
+            try:
+                with default_storage.open(draft.file_name, "rb") as handle:
+                    job = import_job_create(
+                        user=request.user,
+                        team=team,
+                        upload=File(handle, name=draft.original_filename or "import.csv"),
+                        kind=draft.kind,
+                        mapping=draft.mapping,
+                        options=draft.options(),
+                        is_dry_run=action == "dry-run",
+                    )
+            except ValidationError as error:
+                errors.extend(
+                    message
+                    for field_messages in error.message_dict.values()
+                    for message in field_messages
+                )
+            else:
+                _draft_discard(request)
+                messages.success(
+                    request,
+                    _("The dry run has started. Nothing will be saved.")
+                    if job.is_dry_run
+                    else _("The import has started. You can leave this page; it keeps running."),
+                )
+                return redirect("import-detail", pk=job.pk)
+    try:
+        prepared = import_job_preview(job=_draft_job(draft), limit=PREVIEW_ROWS)
+    except FileProblem as problem:
+        _draft_discard(request)
+        messages.error(request, str(problem))
+        return redirect("import-start")
+    columns, rows = preview_table(
+        prepared,
+        mapping=draft.mapping,
+        can_see_personal_data=request.user.has_perm("privacy.view_personal_data"),
+    )
+    team = _teams_for(request.user).filter(pk=draft.team_id).first()
+    return render(
+        request,
+        "customers/imports/preview.html",
+        {
+            "columns": columns,
+            "rows": rows,
+            "errors": errors,
+            "draft": draft,
+            "team": team,
+            "step": 3,
+        },
+    )
+
+
+@require_POST
+def import_cancel(request: HttpRequest) -> HttpResponse:
+    """Leave the wizard: the draft file is deleted."""
+    _require_import_permission(request.user)
+    _draft_discard(request)
+    messages.info(request, _("The import was cancelled; the uploaded file was deleted."))
+    return redirect("import-list")
+
+
+def _job_for(request: HttpRequest, pk: int) -> ImportJob:
+    return get_for_user(
+        request.user,
+        ImportJob.objects.select_related("owner_team__group", "created_by"),
+        pk=pk,
+        action="view",
+    )
+
+
+def _progress_context(job: ImportJob) -> dict:
+    return {
+        "job": job,
+        "is_finished": job.status in FINISHED_STATUSES,
+        "problem_rows": import_problem_rows(job, limit=PROBLEM_ROWS_SHOWN),
+        "problem_count": job.rejected_count + job.warning_count,
+        "problem_rows_shown": PROBLEM_ROWS_SHOWN,
+    }
+
+
+@require_GET
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    return render(request, "customers/imports/detail.html", _progress_context(job))
+
+
+@require_GET
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress section alone, polled by htmx until the job has finished."""
+    job = _job_for(request, pk)
+    return render(request, "customers/imports/_progress.html", _progress_context(job))
+
+
+@require_GET
+def import_report(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    return import_report_response(job, actor=request.user)

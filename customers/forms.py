@@ -1,0 +1,238 @@
+"""Forms of the customers staff UI. They parse input; the services normalise and validate it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Channel, Customer, Gender, LifecycleStatus
+from customers.normalisation import NormalisationError, normalise_country
+from customers.services.customers import EDITABLE_FIELDS
+from customers.services.enrichment import RFM_GROUP_RULES
+from privacy.models import Team
+
+# Fields only people with "view personal data" may see, so only they may edit them.
+PERSONAL_FIELDS = frozenset(
+    {"email", "phone", "given_name", "family_name", "postal_address", "birth_date"}
+)
+
+# Sort keys of the customer list and their ORDER BY; "-id" breaks ties so pages are stable.
+SORT_ORDERS = {
+    "newest": ("-id",),
+    "oldest": ("id",),
+    "last_purchase": (F("last_purchase_at").desc(nulls_last=True), "-id"),
+    "total_spend": ("-total_spend", "-id"),
+}
+SORT_CHOICES = [
+    ("newest", _("Newest first")),
+    ("oldest", _("Oldest first")),
+    ("last_purchase", _("Last purchase")),
+    ("total_spend", _("Total spend")),
+]
+
+# The RFM groups as enrichment stores them, with the words shown for them. Spelled out here so
+# the message catalogue picks them up; a group without a label is shown as stored.
+RFM_GROUP_LABELS = {
+    "Champions": _("Champions"),
+    "Loyal": _("Loyal"),
+    "Potential loyalist": _("Potential loyalist"),
+    "New": _("New"),
+    "Promising": _("Promising"),
+    "Needs attention": _("Needs attention"),
+    "About to sleep": _("About to sleep"),
+    "Cannot lose them": _("Cannot lose them"),
+    "At risk": _("At risk"),
+    "Lost": _("Lost"),
+    "Hibernating": _("Hibernating"),
+}
+
+
+def rfm_group_label(group: str) -> str:
+    return str(RFM_GROUP_LABELS.get(group, group))
+
+
+def rfm_group_choices() -> list[tuple[str, str]]:
+    groups = dict.fromkeys(group for group, _recency, _frequency in RFM_GROUP_RULES)
+    return [("", _("Any"))] + [(group, rfm_group_label(group)) for group in groups]
+
+
+# Five or more digits with the usual phone punctuation, optionally a leading "+".
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]*(?:\d[\s().\-/]*){5,}")
+
+
+def search_kind(text: str) -> str:
+    """Which exact look-up a search box entry means: ``email``, ``phone`` or ``name``."""
+    if "@" in text:
+        return "email"
+    if _PHONE_LIKE.fullmatch(text):
+        return "phone"
+    return "name"
+
+
+class CustomerSearchForm(forms.Form):
+    """The list's search box, filters and sort; ``filter_data()`` feeds ``CustomerFilter``."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Exact email, exact phone or name")}
+        ),
+    )
+    country = forms.CharField(
+        label=_("Country"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"placeholder": "DE", "size": 4}),
+    )
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=64)
+    source = forms.CharField(
+        label=_("Source"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"list": "source-channels"}),
+    )
+    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
+    rfm_group = forms.ChoiceField(label=_("RFM group"), required=False, choices=rfm_group_choices)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+
+    source_channels = Channel.choices
+
+    def __init__(self, *args, teams: Iterable[Team] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.teams = list(teams)
+        self.fields["team"].choices = [("", _("All teams"))] + [
+            (team.pk, team.name) for team in self.teams
+        ]
+
+    def clean_country(self) -> str:
+        """An ISO code from a code or a country's name ("Germany", "德国")."""
+        try:
+            return normalise_country(self.cleaned_data["country"]) or ""
+        except NormalisationError:
+            raise ValidationError(_("Unknown country."), code="unknown_country") from None
+
+    def clean_q(self) -> str:
+        return self.cleaned_data["q"].strip()
+
+    def filter_data(self) -> dict[str, str]:
+        """The non-empty filters under ``CustomerFilter``'s names; call after ``is_valid()``."""
+        data = self.cleaned_data
+        values = {
+            "country": data.get("country") or "",
+            "tag": (data.get("tag") or "").strip(),
+            "source": (data.get("source") or "").strip().lower(),
+            "team": "" if data.get("team") is None else str(data["team"]),
+            "rfm_group": (data.get("rfm_group") or "").strip(),
+        }
+        if data.get("q"):
+            values[search_kind(data["q"])] = data["q"]
+        return {name: value for name, value in values.items() if value}
+
+    def sort_order(self) -> tuple:
+        key = (self.cleaned_data.get("sort") if self.is_bound else "") or "newest"
+        return SORT_ORDERS[key]
+
+
+class CustomerEditForm(forms.Form):
+    """The editable profile fields as text; ``customer_update`` normalises and validates them.
+
+    Without "view personal data" the contact fields are left out: nobody edits what they may
+    not see.
+    """
+
+    given_name = forms.CharField(label=_("Given name"), required=False, max_length=200)
+    family_name = forms.CharField(label=_("Family name"), required=False, max_length=200)
+    email = forms.CharField(label=_("Email"), required=False, max_length=320)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    postal_address = forms.CharField(
+        label=_("Postal address"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    postal_code = forms.CharField(label=_("Postal code"), required=False, max_length=20)
+    city = forms.CharField(label=_("City"), required=False, max_length=120)
+    country = forms.CharField(
+        label=_("Country"),
+        required=False,
+        max_length=60,
+        help_text=_("ISO code or name, e.g. DE or Germany."),
+    )
+    birth_date = forms.CharField(
+        label=_("Birth date"),
+        required=False,
+        max_length=40,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    gender = forms.ChoiceField(
+        label=_("Gender"), required=False, choices=[("", "—"), *Gender.choices]
+    )
+    language = forms.CharField(
+        label=_("Language"), required=False, max_length=16, help_text=_("e.g. en, de, zh-Hans.")
+    )
+    company = forms.CharField(label=_("Company"), required=False, max_length=200)
+    industry = forms.CharField(label=_("Industry"), required=False, max_length=100)
+    job_title = forms.CharField(label=_("Job title"), required=False, max_length=150)
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=1000,
+        help_text=_("Separate tags with commas."),
+    )
+    lifecycle_status = forms.ChoiceField(label=_("Lifecycle status"), choices=LifecycleStatus)
+
+    FIELDSETS = (
+        (_("Contact details"), ("given_name", "family_name", "email", "phone")),
+        (_("Address"), ("postal_address", "postal_code", "city", "country")),
+        (_("Profile"), ("birth_date", "gender", "language")),
+        (_("Work"), ("company", "industry", "job_title")),
+        (_("Marketing"), ("lifecycle_status", "tags")),
+    )
+
+    def __init__(self, *args, customer: Customer, include_personal: bool, **kwargs) -> None:
+        kwargs.setdefault("initial", self.initial_for(customer))
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name not in EDITABLE_FIELDS or (name in PERSONAL_FIELDS and not include_personal):
+                del self.fields[name]
+
+    @staticmethod
+    def initial_for(customer: Customer) -> dict[str, str]:
+        initial = {name: getattr(customer, name) for name in EDITABLE_FIELDS}
+        initial["tags"] = ", ".join(customer.tags)
+        initial["birth_date"] = customer.birth_date.isoformat() if customer.birth_date else ""
+        return {name: "" if value is None else value for name, value in initial.items()}
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The form's fields in labelled groups, leaving out groups with no field left."""
+        groups = []
+        for legend, names in self.FIELDSETS:
+            fields = [self[name] for name in names if name in self.fields]
+            if fields:
+                groups.append((legend, fields))
+        return groups
+
+    def changes(self) -> dict[str, str]:
+        """Only the fields the person changed, for ``customer_update``."""
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+class CustomerMergeForm(forms.Form):
+    other = forms.IntegerField(
+        label=_("Customer number to merge into this one"),
+        min_value=1,
+        widget=forms.NumberInput(attrs={"placeholder": "1234"}),
+    )
+
+
+class TimelineCursorForm(forms.Form):
+    """``before`` of the timeline: the cursor of the last entry shown (time|kind|id)."""
+
+    before = forms.CharField(required=False, max_length=80)
