@@ -1,0 +1,178 @@
+"""The customers REST API: scoping, masking, search, batch upsert, correction, merge."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from customers.models import Customer, MergeRecord
+from customers.services.customers import customers_upsert_items
+from privacy import roles
+from privacy.models import AuditEntry
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def people(marketer_a, team_a, team_b):
+    customers_upsert_items(
+        actor=marketer_a,
+        team=team_a,
+        items=[
+            {
+                "email": "Ann.Lee@Example.com",
+                "phone": "+49 151 23456789",
+                "given_name": "Ann",
+                "family_name": "Lee",
+                "country": "DE",
+                "tags": ["vip"],
+            },
+            {"email": "wang@example.cn", "full_name": "王秀华", "country": "CN"},
+        ],
+    )
+    customers_upsert_items(
+        actor=marketer_a, team=team_b, items=[{"email": "bob@example.com", "given_name": "Bob"}]
+    )
+    return {c.email: c for c in Customer.objects.all()}
+
+
+def test_list_shows_only_the_users_team_with_contacts_masked(marketer_a, people):
+    response = token_client(marketer_a).get("/api/v1/customers/")
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert sorted(row["email"] for row in rows) == ["a•••@example.com", "w•••@example.cn"]
+    assert {row["birth_date"] for row in rows} == {None}
+
+
+def test_stewards_see_contacts_and_viewing_a_profile_is_audited(make_user, team_a, people):
+    steward = make_user(roles.DATA_STEWARD, team_a)
+    client = token_client(steward)
+    ann = people["ann.lee@example.com"]
+    detail = client.get(f"/api/v1/customers/{ann.pk}/").json()
+    assert (detail["email"], detail["phone"], detail["display_name"]) == (
+        "ann.lee@example.com",
+        "+4915123456789",
+        "Ann Lee",
+    )
+    entry = AuditEntry.objects.get(action="customer.view_personal_data")
+    assert (entry.actor, entry.object_id) == (steward, str(ann.pk))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("email=ANN.LEE@example.com", ["ann.lee@example.com"]),
+        ("phone=%2B4915123456789", ["ann.lee@example.com"]),
+        ("phone=0151%2023456789&country=DE", ["ann.lee@example.com"]),
+        ("name=lee", ["ann.lee@example.com"]),
+        ("name=王秀华", ["wang@example.cn"]),
+        ("tag=VIP", ["ann.lee@example.com"]),
+        ("country=cn", ["wang@example.cn"]),
+        ("email=bob@example.com", []),
+    ],
+    ids=["email", "e164", "national", "name", "cjk-name", "tag", "country", "other-team"],
+)
+def test_search_by_exact_identifiers_and_name_words(make_user, team_a, people, query, expected):
+    steward = make_user(roles.DATA_STEWARD, team_a)
+    rows = token_client(steward).get(f"/api/v1/customers/?{query}").json()["results"]
+    assert sorted(row["email"] for row in rows) == expected
+
+
+def test_list_query_count_does_not_depend_on_page_size(
+    marketer_a, team_a, people, django_assert_num_queries
+):
+    customers_upsert_items(
+        actor=marketer_a, team=team_a, items=[{"email": f"p{i}@example.com"} for i in range(30)]
+    )
+    client = token_client(marketer_a)
+    client.get("/api/v1/customers/?page_size=5")  # warm caches
+    with django_assert_num_queries(4):
+        assert len(client.get("/api/v1/customers/?page_size=5").json()["results"]) == 5
+    with django_assert_num_queries(4):
+        assert len(client.get("/api/v1/customers/?page_size=30").json()["results"]) == 30
+
+
+def test_another_teams_customer_is_not_found_and_stays_unchanged(marketer_a, people):
+    bob = people["bob@example.com"]
+    client = token_client(marketer_a)
+    assert client.get(f"/api/v1/customers/{bob.pk}/").status_code == 404
+    patch = client.patch(f"/api/v1/customers/{bob.pk}/", {"city": "Oslo"}, format="json")
+    assert patch.status_code == 404
+    bob.refresh_from_db()
+    assert bob.city == ""
+
+
+def test_batch_upsert_reports_each_item(marketer_a, team_a):
+    response = token_client(marketer_a).post(
+        "/api/v1/customers/upsert/",
+        {
+            "items": [
+                {"email": "new@example.com", "given_name": "New"},
+                {"email": "not an email"},
+                {"external_ids": [{"channel": "crm", "id": "CR-9"}], "birth_date": "2091-01-01"},
+                {"email": "NEW@example.com", "city": "Lyon"},
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "rejected", "created", "merged"]
+    assert results[1]["errors"] == [
+        {"field": "", "message": "invalid email and no other identifier"}
+    ]
+    assert results[2]["warnings"] == [
+        {"field": "birth_date", "message": "birth date in the future"}
+    ]
+    assert results[0]["customer_id"] == results[3]["customer_id"]
+    assert Customer.objects.get(pk=results[0]["customer_id"]).city == "Lyon"
+
+
+def test_upsert_needs_the_team_when_the_user_has_several(make_user, team_a, team_b):
+    both = make_user(roles.MARKETER, team_a, team_b)
+    response = token_client(both).post(
+        "/api/v1/customers/upsert/", {"items": [{"email": "x@example.com"}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "owner_team"
+    assert Customer.objects.count() == 0
+
+
+def test_corrections_are_normalised_and_bad_values_name_the_field(make_user, team_a, people):
+    steward = make_user(roles.DATA_STEWARD, team_a)
+    client = token_client(steward)
+    ann = people["ann.lee@example.com"]
+    bad = client.patch(f"/api/v1/customers/{ann.pk}/", {"email": "nope"}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "email"
+    sneaky = client.patch(f"/api/v1/customers/{ann.pk}/", {"owner_team": 999}, format="json")
+    assert sneaky.status_code == 400
+    assert sneaky.json()["errors"][0]["field"] == "owner_team"
+    good = client.patch(
+        f"/api/v1/customers/{ann.pk}/", {"phone": "0151 98765432", "city": " Köln "}, format="json"
+    )
+    assert good.status_code == 200
+    ann.refresh_from_db()
+    assert (ann.phone, ann.city, ann.owner_team_id) == ("+4915198765432", "Köln", team_a.pk)
+    entry = AuditEntry.objects.filter(action="customer.update").latest("id")
+    assert entry.metadata == {"fields": ["phone", "city"]}
+
+
+def test_merge_through_the_api_and_its_limits(marketer_a, team_a, people):
+    client = token_client(marketer_a)
+    ann, wang, bob = (
+        people["ann.lee@example.com"],
+        people["wang@example.cn"],
+        people["bob@example.com"],
+    )
+    other_team = client.post(f"/api/v1/customers/{ann.pk}/merge/", {"other": bob.pk})
+    assert other_team.status_code == 404
+    response = client.post(f"/api/v1/customers/{ann.pk}/merge/", {"other": wang.pk})
+    assert response.status_code == 200
+    wang.refresh_from_db()
+    assert wang.merged_into_id == ann.pk
+    assert MergeRecord.objects.get().reason == "api"
+    assert client.get(f"/api/v1/customers/{wang.pk}/").status_code == 404
