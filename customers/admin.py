@@ -119,6 +119,33 @@ class CustomerAdmin(ScopedModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    actions = ["merge_selected"]
+
+    @admin.action(description=_("Merge the selected customers into the oldest of them"))
+    def merge_selected(self, request, queryset):
+        from django.contrib import messages
+
+        from customers.services.merge import customer_merge
+        from privacy.access import scope_queryset
+
+        chosen = list(scope_queryset(request.user, queryset, action="change").order_by("pk"))
+        if len(chosen) < 2 or len({c.owner_team_id for c in chosen}) != 1:
+            self.message_user(
+                request,
+                _("Select at least two customers of the same team that you may change."),
+                messages.ERROR,
+            )
+            return
+        survivor = chosen[0]
+        for other in chosen[1:]:
+            customer_merge(survivor=survivor, merged=other, actor=request.user, reason="admin")
+        self.message_user(
+            request,
+            _("%(count)d customers merged into customer #%(pk)d.")
+            % {"count": len(chosen) - 1, "pk": survivor.pk},
+            messages.SUCCESS,
+        )
+
     def save_model(self, request, obj, form, change):
         from customers.services.customers import EDITABLE_FIELDS, customer_update
 

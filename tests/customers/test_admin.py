@@ -76,3 +76,25 @@ def test_admin_edit_goes_through_the_normalising_service(
     assert response.status_code == 302, response.context["adminform"].form.errors
     customer.refresh_from_db()
     assert customer.city == "Berlin"
+
+
+def test_admin_merge_action_merges_into_the_oldest_and_ignores_other_teams(
+    verified_client, make_user, team_a, customers
+):
+    from customers.models import MergeRecord
+
+    extra = Customer.objects.create(owner_team=team_a, email="ann2@example.com")
+    client = verified_client(make_user(roles.MARKETER, team_a))
+    response = client.post(
+        "/admin/customers/customer/",
+        {
+            "action": "merge_selected",
+            "_selected_action": [customers["a"].pk, extra.pk, customers["b"].pk],
+        },
+    )
+    assert response.status_code == 302
+    extra.refresh_from_db()
+    assert extra.merged_into_id == customers["a"].pk
+    assert MergeRecord.objects.get().reason == "admin"
+    customers["b"].refresh_from_db()
+    assert customers["b"].merged_into_id is None
