@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 ADMINISTRATOR = "Administrator"
 DATA_STEWARD = "Data steward"
 MARKETER = "Marketer"
 ANALYST = "Analyst"
+
+ROLE_LABELS = {
+    ADMINISTRATOR: _("Administrator"),
+    DATA_STEWARD: _("Data steward"),
+    MARKETER: _("Marketer"),
+    ANALYST: _("Analyst"),
+}
 
 DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")
 
