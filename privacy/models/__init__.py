@@ -1,5 +1,14 @@
 """Models of the privacy core, one module per area; import them from here."""
 
+from privacy.models.consent import (
+    ConsentChannel,
+    ConsentEvent,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+    LawfulBasis,
+    PrivacyNotice,
+)
 from privacy.models.core import (
     AuditEntry,
     AuditEntryQuerySet,
@@ -8,12 +17,22 @@ from privacy.models.core import (
     StaffProfile,
     Team,
 )
+from privacy.models.erasure import Suppression, SuppressionKind
 
 __all__ = [
     "AuditEntry",
     "AuditEntryQuerySet",
     "AuditLogIsAppendOnly",
+    "ConsentChannel",
+    "ConsentEvent",
+    "ConsentPurpose",
+    "ConsentSource",
+    "ConsentStatus",
     "DataPermission",
+    "LawfulBasis",
+    "PrivacyNotice",
     "StaffProfile",
+    "Suppression",
+    "SuppressionKind",
     "Team",
 ]
