@@ -25,28 +25,29 @@ import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global, parse_locale
 from babel.languages import get_official_languages
+from django.utils.translation import gettext_noop
 from email_validator import EmailNotValidError, validate_email
 
 _T = TypeVar("_T")
 
 # --- Reasons -----------------------------------------------------------------------------------
 # Field-level reasons (raised by the single-value functions).
-INVALID_EMAIL = "invalid email"
-INVALID_PHONE = "invalid phone"
-UNKNOWN_COUNTRY = "unknown country"
-UNKNOWN_LANGUAGE = "unknown language"
-UNPARSEABLE_DATE = "unparseable date"
-DATE_OUT_OF_RANGE = "date out of range"
-BIRTH_DATE_IN_FUTURE = "birth date in the future"
-SIGNUP_DATE_IN_FUTURE = "signup date in the future"
-NOT_A_YES_NO_VALUE = "not a yes/no value"
-UNKNOWN_GENDER = "unknown gender"
-CARD_NUMBER_REASON = "payment card number in {field} must not be stored"
+INVALID_EMAIL = gettext_noop("invalid email")
+INVALID_PHONE = gettext_noop("invalid phone")
+UNKNOWN_COUNTRY = gettext_noop("unknown country")
+UNKNOWN_LANGUAGE = gettext_noop("unknown language")
+UNPARSEABLE_DATE = gettext_noop("unparseable date")
+DATE_OUT_OF_RANGE = gettext_noop("date out of range")
+BIRTH_DATE_IN_FUTURE = gettext_noop("birth date in the future")
+SIGNUP_DATE_IN_FUTURE = gettext_noop("signup date in the future")
+NOT_A_YES_NO_VALUE = gettext_noop("not a yes/no value")
+UNKNOWN_GENDER = gettext_noop("unknown gender")
+CARD_NUMBER_REASON = gettext_noop("payment card number in {field} must not be stored")
 
 # Row-level rejection reasons (a rejected row creates or changes no customer).
-REJECTED_INVALID_EMAIL = "invalid email and no other identifier"
-REJECTED_INVALID_PHONE = "invalid phone and no other identifier"
-REJECTED_NO_IDENTIFIER = "no identifier at all"
+REJECTED_INVALID_EMAIL = gettext_noop("invalid email and no other identifier")
+REJECTED_INVALID_PHONE = gettext_noop("invalid phone and no other identifier")
+REJECTED_NO_IDENTIFIER = gettext_noop("no identifier at all")
 
 
 class NormalisationError(ValueError):

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.utils.translation import gettext_noop
+
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 MAX_COLUMNS = 200
 MAX_FIELD_CHARACTERS = 10_000
@@ -150,8 +152,10 @@ def detect_encoding(sample: bytes) -> str:
         sample.decode("gb18030")
     except UnicodeDecodeError as error:
         raise FileProblem(
-            "The file is not text in UTF-8, UTF-16 or GB18030/GBK. Save it as CSV UTF-8 and "
-            "upload it again."
+            gettext_noop(
+                "The file is not text in UTF-8, UTF-16 or GB18030/GBK. Save it as CSV UTF-8 and "
+                "upload it again."
+            )
         ) from error
     return "gb18030"
 
@@ -166,7 +170,7 @@ def inspect_file(handle: BinaryIO) -> FileShape:
     handle.seek(0, io.SEEK_END)
     size = handle.tell()
     if size == 0:
-        raise FileProblem("The file is empty.")
+        raise FileProblem(gettext_noop("The file is empty."))
     if size > MAX_UPLOAD_BYTES:
         raise FileProblem(
             f"The file is {size // (1024 * 1024)} MB; the limit is "
@@ -177,7 +181,9 @@ def inspect_file(handle: BinaryIO) -> FileShape:
     if b"\x00" in sample_bytes and not sample_bytes.startswith(
         (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     ):
-        raise FileProblem("This looks like a binary file (a spreadsheet?), not CSV text.")
+        raise FileProblem(
+            gettext_noop("This looks like a binary file (a spreadsheet?), not CSV text.")
+        )
     encoding = detect_encoding(sample_bytes)
     stream = _text_stream(handle, encoding)
     try:
@@ -195,7 +201,7 @@ def inspect_file(handle: BinaryIO) -> FileShape:
     header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
     header = [column.strip() for column in header]
     if not any(header):
-        raise FileProblem("The first line must name the columns; it is empty.")
+        raise FileProblem(gettext_noop("The first line must name the columns; it is empty."))
     if len(header) > MAX_COLUMNS:
         raise FileProblem(f"The file has {len(header)} columns; at most {MAX_COLUMNS} are read.")
     if len(set(header)) != len(header):
@@ -203,7 +209,9 @@ def inspect_file(handle: BinaryIO) -> FileShape:
         raise FileProblem(f"Column names must be unique; repeated: {', '.join(duplicates)}.")
     known = set(suggest_mapping(header).values()) - {""}
     if not known and all(_looks_like_data(column) for column in header):
-        raise FileProblem("The first line looks like data, not column names. Add a header line.")
+        raise FileProblem(
+            gettext_noop("The first line looks like data, not column names. Add a header line.")
+        )
     return FileShape(encoding=encoding, delimiter=delimiter, header=header)
 
 
