@@ -295,7 +295,7 @@ class ImportJob(models.Model):
     file = models.FileField(upload_to=_import_upload_path)
     original_filename = models.CharField(max_length=255, blank=True)
     encoding = models.CharField(max_length=32, blank=True)
-    delimiter = models.CharField(max_length=4, blank=True)
+    delimiter = models.CharField(max_length=16, blank=True)
     mapping = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)
     is_dry_run = models.BooleanField(default=False)

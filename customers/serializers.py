@@ -173,6 +173,14 @@ class ImportUploadSerializer(serializers.Serializer):
     default_country = serializers.CharField(max_length=2, required=False)
     source_channel = serializers.CharField(max_length=32, required=False)
     currency = serializers.CharField(max_length=3, required=False)
+    delimiter = serializers.ChoiceField(
+        choices=[",", ";", "\t", "whitespace"],
+        required=False,
+        help_text="Force the column separator; by default it is detected.",
+    )
+    has_header = serializers.BooleanField(
+        default=True, help_text="False when the first line is data; columns are column_1..."
+    )
     dry_run = serializers.BooleanField(default=False)
 
     def validate_mapping(self, value):

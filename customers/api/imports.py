@@ -62,11 +62,10 @@ class ImportJobViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         team = owner_team_for_request(request, data.get("owner_team"))
-        options = {
-            key: data[key]
-            for key in ("default_country", "source_channel", "currency")
-            if data.get(key)
-        }
+        option_names = ("default_country", "source_channel", "currency", "delimiter")
+        options = {key: data[key] for key in option_names if data.get(key)}
+        if not data["has_header"]:
+            options["has_header"] = False
         try:
             job = import_job_create(
                 user=request.user,

@@ -103,11 +103,15 @@ class FileProblem(ValueError):
     """The file as a whole cannot be read; the message says why, for a person."""
 
 
+WHITESPACE = "whitespace"  # columns separated by runs of spaces or tabs, no quoting
+
+
 @dataclass(frozen=True)
 class FileShape:
     encoding: str
     delimiter: str
     header: list[str]
+    has_header: bool = True
 
 
 def _normalise_header(name: str) -> str:
@@ -165,8 +169,14 @@ def _text_stream(handle: BinaryIO, encoding: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(handle, encoding=encoding, newline="", errors="strict")
 
 
-def inspect_file(handle: BinaryIO) -> FileShape:
-    """Find the encoding, delimiter and header of an uploaded file, or explain the problem."""
+def inspect_file(
+    handle: BinaryIO, *, delimiter: str | None = None, has_header: bool = True
+) -> FileShape:
+    """Find the encoding, delimiter and header of an uploaded file, or explain the problem.
+
+    ``delimiter`` forces one (``WHITESPACE`` for fixed-width-like exports such as the CDNOW
+    transaction log); without a header line the columns are named ``column_1``, ``column_2``...
+    """
     handle.seek(0, io.SEEK_END)
     size = handle.tell()
     if size == 0:
@@ -193,13 +203,22 @@ def inspect_file(handle: BinaryIO) -> FileShape:
     finally:
         stream.detach()
     first_line = sample.splitlines()[0] if sample.splitlines() else ""
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        counts = {candidate: first_line.count(candidate) for candidate in DELIMITERS}
-        delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
-    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
-    header = [column.strip() for column in header]
+    if delimiter == WHITESPACE:
+        header = first_line.split()
+    else:
+        if not delimiter:
+            try:
+                delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+            except csv.Error:
+                counts = {candidate: first_line.count(candidate) for candidate in DELIMITERS}
+                delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
+        header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+        header = [column.strip() for column in header]
+    if not has_header:
+        if not any(header):
+            raise FileProblem(gettext_noop("The first line is empty."))
+        header = [f"column_{number}" for number in range(1, len(header) + 1)]
+        return FileShape(encoding=encoding, delimiter=delimiter, header=header, has_header=False)
     if not any(header):
         raise FileProblem(gettext_noop("The first line must name the columns; it is empty."))
     if len(header) > MAX_COLUMNS:
@@ -234,10 +253,14 @@ def read_rows(handle: BinaryIO, shape: FileShape, *, start_line: int = 0) -> Ite
     """
     stream = _text_stream(handle, shape.encoding)
     csv.field_size_limit(MAX_FIELD_CHARACTERS * 4)
-    reader = csv.reader(stream, delimiter=shape.delimiter)
+    if shape.delimiter == WHITESPACE:
+        reader = _WhitespaceReader(stream)
+    else:
+        reader = csv.reader(stream, delimiter=shape.delimiter)
     width = len(shape.header)
     try:
-        next(reader, None)
+        if shape.has_header:
+            next(reader, None)
         line_start = reader.line_num + 1
         while True:
             try:
@@ -266,6 +289,24 @@ def read_rows(handle: BinaryIO, shape: FileShape, *, start_line: int = 0) -> Ite
         del error
     finally:
         stream.detach()
+
+
+class _WhitespaceReader:
+    """Rows of a file whose columns are separated by runs of white space (no quoting)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.line_num = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        line = self._stream.readline()
+        if not line:
+            raise StopIteration
+        self.line_num += 1
+        return line.split()
 
 
 def apply_mapping(values: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:

@@ -73,12 +73,22 @@ def _prepare(row: SourceRow, job: ImportJob, today: datetime.date) -> PreparedRo
         return PreparedRow(row.line_number, None, row.problem, "")
     raw = apply_mapping(row.values, job.mapping)
     source = (raw.get("source") or job.options.get("source_channel") or "import").strip().lower()
+    # The file's channel names the external ids of rows that do not say their own source.
+    raw["source"] = source
     record = normalise_customer_row(
         raw, default_country=job.options.get("default_country") or None, today=today
     )
     if record.rejection:
         return PreparedRow(row.line_number, None, record.rejection, source)
     return PreparedRow(row.line_number, record, "", source[:32])
+
+
+def file_format(options: dict) -> dict:
+    """The file-shape options of a job (forced delimiter, header line or not)."""
+    return {
+        "delimiter": options.get("delimiter") or None,
+        "has_header": options.get("has_header", True),
+    }
 
 
 def record_fingerprint(record: NormalisedCustomer, source: str) -> str:
@@ -127,7 +137,7 @@ def import_job_create(
     Raises ``ValidationError`` naming the problem when the file cannot be imported at all.
     """
     try:
-        shape = inspect_file(upload.file)
+        shape = inspect_file(upload.file, **file_format(options or {}))
     except FileProblem as problem:
         raise ValidationError({"file": str(problem)}) from problem
     mapping = mapping or suggest_mapping(shape.header)
@@ -179,7 +189,7 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
         return job
     today = timezone.localdate()
     with job.file.open("rb") as handle:
-        shape = inspect_file(handle)
+        shape = inspect_file(handle, **file_format(job.options))
         if job.status == ImportStatus.PENDING:
             total = sum(1 for _row in read_rows(handle, shape))
             ImportJob.objects.filter(pk=job.pk).update(
@@ -351,7 +361,7 @@ def import_job_preview(*, job: ImportJob, limit: int = 10) -> list[PreparedRow]:
     """
     today = timezone.localdate()
     with job.file.open("rb") as handle:
-        shape = inspect_file(handle)
+        shape = inspect_file(handle, **file_format(job.options))
         return [_prepare(row, job, today) for row in islice(read_rows(handle, shape), limit)]
 
 

@@ -1,0 +1,85 @@
+"""The CDNOW transaction log (whitespace-separated, no header) imported as customers, then as
+purchases, through the API, and scored by the enrichment."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from customers.models import Customer, Purchase
+from customers.services.enrichment import customers_enrich
+from customers.services.imports import import_job_run
+from privacy import roles
+from tests.customers.conftest import shared_file
+
+FORMAT = {"delimiter": "whitespace", "has_header": False, "source_channel": "cdnow"}
+
+
+@pytest.fixture
+def api(make_user, team_a):
+    client = APIClient()
+    user = make_user(roles.MARKETER, team_a)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def upload(api, content, *, kind, mapping, django_capture_on_commit_callbacks, **options):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post(
+            "/api/v1/imports/",
+            {
+                "file": SimpleUploadedFile("cdnow.txt", content),
+                "kind": kind,
+                "mapping": __import__("json").dumps(mapping),
+                **FORMAT,
+                **options,
+            },
+            format="multipart",
+        )
+    assert response.status_code == 201, response.json()
+    return import_job_run(job_id=response.json()["id"])
+
+
+def test_cdnow_log_becomes_customers_purchases_and_rfm_scores(
+    api, team_a, django_capture_on_commit_callbacks
+):
+    content = shared_file("cdnow_sample.txt").read_bytes()
+    lines = [line.split() for line in content.decode().splitlines() if line.strip()]
+
+    # When the log is imported as customers (the sample id is the external id), then as purchases
+    customers_job = upload(
+        api,
+        content,
+        kind="customers",
+        mapping={"column_2": "external_id"},
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+    )
+    purchases_job = upload(
+        api,
+        content,
+        kind="purchases",
+        mapping={
+            "column_2": "customer_external_id",
+            "column_3": "occurred_at",
+            "column_4": "quantity",
+            "column_5": "amount",
+        },
+        currency="USD",
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+    )
+
+    # Then every customer and transaction of the file is there exactly once
+    assert customers_job.rejected_count == 0
+    assert Customer.objects.active().count() == len({line[1] for line in lines}) == 2357
+    assert purchases_job.rejected_count == 0
+    assert Purchase.objects.count() == len(lines) == 6919
+    total = sum(Decimal(line[4]) for line in lines)
+    assert sum(Purchase.objects.values_list("amount", flat=True)) == total
+
+    # And the enrichment scores every buyer
+    import datetime
+
+    customers_enrich(team_id=team_a.pk, today=datetime.date(1998, 7, 1))
+    assert not Customer.objects.active().filter(rfm_group="").exists()
