@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.models import (
     ImportJob,
@@ -139,7 +140,7 @@ def import_job_create(
     try:
         shape = inspect_file(upload.file, **file_format(options or {}))
     except FileProblem as problem:
-        raise ValidationError({"file": str(problem)}) from problem
+        raise ValidationError({"file": gettext(str(problem))}) from problem
     mapping = mapping or suggest_mapping(shape.header)
     unknown = sorted(set(mapping) - set(shape.header))
     if unknown:
