@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -11,8 +13,11 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
+from privacy.access import scope_queryset
 from privacy.admin_base import ScopedModelAdmin
 from privacy.masking import mask_email, mask_name, mask_phone
+from privacy.models import Team
+from privacy.services_erasure import subject_erase
 
 PERSONAL_FIELDS = ("email", "phone", "given_name", "family_name", "postal_address", "notes")
 
@@ -38,10 +43,10 @@ class IdentityInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(ScopedModelAdmin):
-    """Customers: masked contact details without "view personal data"; no deletion here.
+    """Customers: masked contact details without "view personal data".
 
-    Removing a person goes through the erasure service (data-subject requests), so the admin's
-    delete and bulk delete are switched off.
+    Deleting a customer, one by one or with the bulk action, erases the person through
+    ``subject_erase``: everything personal attached goes and the email and phone are suppressed.
     """
 
     list_display = [
@@ -112,12 +117,40 @@ class CustomerAdmin(ScopedModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # The role must grant customers.delete_customer (Administrator does); the customer must
+        # be one the user may delete (own team, or a delete grant on it).
+        if not request.user.has_perm("customers.delete_customer"):
+            return False
+        if obj is None:
+            return True
+        return scope_queryset(
+            request.user, Customer.objects.filter(pk=obj.pk), action="delete"
+        ).exists()
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+    def get_deleted_objects(self, objs, request):
+        # Django's confirmation page would load every related row (events by the hundred
+        # thousand) and ask for delete rights on each related model; the erasure removes them
+        # all, so the page names the customers only.
+        customers = list(objs)
+        summary = {Customer._meta.verbose_name_plural: len(customers)}
+        return [str(customer) for customer in customers], summary, set(), []
+
+    def delete_model(self, request, obj):
+        subject_erase(
+            customer_ids=[obj.pk], team=obj.owner_team, actor=request.user, reason="admin"
+        )
+
+    def delete_queryset(self, request, queryset):
+        by_team: dict[int, list[int]] = defaultdict(list)
+        for team_id, pk in scope_queryset(request.user, queryset, action="delete").values_list(
+            "owner_team_id", "pk"
+        ):
+            by_team[team_id].append(pk)
+        teams = Team.objects.in_bulk(list(by_team))
+        for team_id, customer_ids in by_team.items():
+            subject_erase(
+                customer_ids=customer_ids, team=teams[team_id], actor=request.user, reason="admin"
+            )
 
     actions = ["merge_selected"]
 
@@ -126,7 +159,6 @@ class CustomerAdmin(ScopedModelAdmin):
         from django.contrib import messages
 
         from customers.services.merge import customer_merge
-        from privacy.access import scope_queryset
 
         chosen = list(scope_queryset(request.user, queryset, action="change").order_by("pk"))
         if len(chosen) < 2 or len({c.owner_team_id for c in chosen}) != 1:

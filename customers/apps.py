@@ -7,7 +7,17 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from customers.services.erasure import (
+            customers_erase,
+            customers_erasure_collect,
+            erasure_settings_check,
+        )
         from customers.services.reindex import customers_reindex
         from privacy.crypto import register_reindexer
+        from privacy.services_erasure import register_eraser
 
         register_reindexer("customers.indexes", customers_reindex)
+        register_eraser("customers", customers_erase, collect=customers_erasure_collect)
+        checks.register(erasure_settings_check)

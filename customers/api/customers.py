@@ -23,6 +23,7 @@ from customers.services.merge import customer_merge
 from privacy.access import get_for_user, team_for_user
 from privacy.rest.viewsets import ScopedModelViewSet
 from privacy.services import audit_record
+from privacy.services_erasure import subject_erase
 
 
 def owner_team_for_request(request, team_id):
@@ -47,6 +48,16 @@ def owner_team_for_request(request, team_id):
     update=extend_schema(
         summary="Correct a customer's details", tags=["customers"], request=CustomerChangeSerializer
     ),
+    destroy=extend_schema(
+        summary="Erase a customer: the person and everything personal attached",
+        description=(
+            "Deletes the customer, the profiles merged into it, identities, events, purchases, "
+            "consents and the stored import files that contain the person; the email and phone "
+            "are suppressed so imports and upserts refuse them. Needs the delete permission."
+        ),
+        tags=["customers"],
+        responses={204: None},
+    ),
 )
 class CustomerViewSet(ScopedModelViewSet):
     queryset = Customer.objects.active()
@@ -67,6 +78,13 @@ class CustomerViewSet(ScopedModelViewSet):
         if self.get_serializer_context()["can_view_personal_data"]:
             audit_record(action="customer.view_personal_data", actor=request.user, target=customer)
         return Response(self.get_serializer(customer).data)
+
+    def destroy(self, request, *args, **kwargs):
+        customer = self.get_object()
+        subject_erase(
+            customer_ids=[customer.pk], team=customer.owner_team, actor=request.user, reason="api"
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _upsert(self, request, team_id, items):
         team = owner_team_for_request(request, team_id)

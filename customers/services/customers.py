@@ -90,6 +90,8 @@ def customers_upsert_items(
             for (index, _record, _source), resolution in zip(accepted, resolutions, strict=True):
                 results[index].status = resolution.outcome
                 results[index].customer_id = resolution.customer_id
+                if resolution.reason:
+                    results[index].errors = [{"field": "", "message": resolution.reason}]
         counts: dict[str, int] = {}
         for result in results:
             counts[result.status] = counts.get(result.status, 0) + 1

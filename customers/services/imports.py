@@ -294,7 +294,7 @@ def _import_chunk(job: ImportJob, chunk: list[PreparedRow]) -> None:
                 line_number=row.line_number,
                 outcome=outcome,
                 warnings=warnings,
-                reason=row.rejection[:200],
+                reason=(row.rejection or (resolution.reason if resolution else ""))[:200],
                 customer_id=None if job.is_dry_run or not resolution else resolution.customer_id,
                 fingerprint=fingerprints.get(row.line_number, ""),
             )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from customers.models import Customer, Identity, IdentityKind, RowOutcome
 from customers.normalisation import NormalisedCustomer
 from customers.services.enrichment import country_from_phone
+from customers.services.erasure import SUPPRESSED, records_suppressed
 from customers.services.merge import PROFILE_FIELDS, customer_merge, incoming_wins
 from privacy.crypto import blind_index, name_index
 from privacy.models import Team
@@ -38,6 +39,7 @@ class Resolution:
     outcome: str
     customer_id: int | None
     merged_customer_ids: list[int] = field(default_factory=list)
+    reason: str = ""  # why a record was rejected
 
 
 def identity_keys(record: NormalisedCustomer) -> list[Key]:
@@ -133,6 +135,28 @@ def customers_upsert(
         raise ValueError("Rejected records cannot be upserted; report them instead.")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, team.pk])
+    # Erased people are not collected again. Checked under the team's lock, which an erasure
+    # takes too, so one committing meanwhile cannot be missed.
+    suppressed = records_suppressed(team=team, records=records)
+    if suppressed:
+        allowed = [index for index in range(len(records)) if index not in suppressed]
+        resolved = iter(
+            customers_upsert(
+                team=team,
+                records=[records[index] for index in allowed],
+                sources=[sources[index] for index in allowed],
+                actor=actor,
+                reason=reason,
+            )
+            if allowed
+            else []
+        )
+        return [
+            Resolution(RowOutcome.REJECTED, None, reason=SUPPRESSED)
+            if index in suppressed
+            else next(resolved)
+            for index in range(len(records))
+        ]
     stamp = timezone.now().isoformat()
     record_keys = [identity_keys(record) for record in records]
     wanted = {key for keys in record_keys for key in keys}

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
     path("<int:pk>/merge/", customers.customer_merge_view, name="customer-merge"),
     path("<int:pk>/merge/undo/", customers.customer_merge_undo_view, name="customer-merge-undo"),
+    path("<int:pk>/erase/", customers.customer_erase_view, name="customer-erase"),
 ]

@@ -51,6 +51,7 @@ from privacy.exports import csv_safe
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import Team
 from privacy.services import audit_record
+from privacy.services_erasure import subject_erase
 
 VIEW_PERSONAL_DATA = "privacy.view_personal_data"
 EXPORT_PERSONAL_DATA = "privacy.export_personal_data"
@@ -400,6 +401,11 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .defer("survivor_before")[:20]
     )
     undoable = next((record for record in merges if record.undone_at is None), None)
+    can_erase = (
+        scope_queryset(request.user, Customer.objects.filter(pk=customer.pk), action="delete")
+        .only("pk")
+        .exists()
+    )
     before = _timeline_before(request)
     entries, next_before = _timeline_page(customer, before)
     if can_view_personal_data:
@@ -418,6 +424,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "next_before": next_before,
             "is_timeline_continued": before is not None,
             "can_change": can_change,
+            "can_erase": can_erase,
             "merge_form": CustomerMergeForm(),
         },
     )
@@ -522,6 +529,17 @@ def customer_merge_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
             _("The merge was undone: customer #%(merged)s is back.") % {"merged": record.merged_id},
         )
     return redirect("customer-detail", pk=survivor.pk)
+
+
+@require_POST
+def customer_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Erase the person: the profile and everything personal attached, for good."""
+    customer = get_for_user(request.user, Customer.objects.active(), pk=pk, action="delete")
+    subject_erase(
+        customer_ids=[customer.pk], team=customer.owner_team, actor=request.user, reason="staff"
+    )
+    messages.success(request, _("Customer #%(number)s was erased.") % {"number": pk})
+    return redirect("customers-home")
 
 
 # --- Duplicates queue -------------------------------------------------------------------------

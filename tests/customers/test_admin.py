@@ -2,6 +2,7 @@ import pytest
 
 from customers.models import Customer
 from privacy import roles
+from privacy.models import AuditEntry
 
 
 @pytest.fixture
@@ -39,19 +40,39 @@ def test_admin_change_page_of_another_teams_customer_is_not_found(
     assert response["Location"] == "/admin/"
 
 
-def test_admin_cannot_delete_customers_one_by_one_or_in_bulk(
+def test_admin_delete_needs_the_delete_permission_and_changes_nothing_without_it(
     verified_client, make_user, team_a, customers
 ):
-    admin_user = make_user(roles.ADMINISTRATOR, team_a, is_superuser=True)
-    client = verified_client(admin_user)
+    steward = make_user(roles.DATA_STEWARD, team_a)  # may change customers, not delete them
+    client = verified_client(steward)
     delete = client.post(f"/admin/customers/customer/{customers['a'].pk}/delete/", {"post": "yes"})
     assert delete.status_code == 403
-    bulk = client.post(
+    client.post(
         "/admin/customers/customer/",
         {"action": "delete_selected", "_selected_action": [customers["a"].pk], "post": "yes"},
     )
-    assert bulk.status_code in {200, 302}
     assert Customer.objects.filter(pk=customers["a"].pk).exists()
+    assert not AuditEntry.objects.filter(action="subject.erase").exists()
+
+
+def test_admin_bulk_delete_erases_the_teams_customers_through_the_service(
+    verified_client, make_user, team_a, customers
+):
+    administrator = make_user(roles.ADMINISTRATOR, team_a)
+    client = verified_client(administrator)
+    selected = [customers["a"].pk, customers["b"].pk]  # team B's is not in reach
+    bulk = client.post(
+        "/admin/customers/customer/",
+        {"action": "delete_selected", "_selected_action": selected, "post": "yes"},
+    )
+    assert bulk.status_code == 302
+    assert not Customer.objects.filter(pk=customers["a"].pk).exists()
+    assert Customer.objects.filter(pk=customers["b"].pk).exists()
+    entry = AuditEntry.objects.get(action="subject.erase")
+    assert (entry.metadata["customer_ids"], entry.metadata["reason"]) == (
+        [customers["a"].pk],
+        "admin",
+    )
 
 
 def test_admin_edit_goes_through_the_normalising_service(
