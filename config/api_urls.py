@@ -6,6 +6,7 @@ from customers.api.customers import CustomerViewSet
 from customers.api.imports import ImportJobViewSet
 from customers.api.ingestion import EventViewSet, PurchaseViewSet
 from privacy.api import AuditEntryViewSet
+from privacy.api_consent import ConsentEventViewSet, PrivacyNoticeViewSet
 
 router = DefaultRouter()
 router.register("customers", CustomerViewSet, basename="customer")
@@ -13,5 +14,7 @@ router.register("imports", ImportJobViewSet, basename="import")
 router.register("events", EventViewSet, basename="event")
 router.register("purchases", PurchaseViewSet, basename="purchase")
 router.register("audit-log", AuditEntryViewSet, basename="audit-log")
+router.register("consents", ConsentEventViewSet, basename="consent")
+router.register("privacy/notices", PrivacyNoticeViewSet, basename="notice")
 
 urlpatterns = router.urls

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("privacy.account_urls")),
     path("privacy/", include("privacy.urls")),
     path("customers/", include("customers.urls")),
+    path("", include("privacy.consent_urls")),
     path("segments/", views.section, {"section": "segments"}, name="segments-home"),
     path("campaigns/", views.section, {"section": "campaigns"}, name="campaigns-home"),
     path("i18n/", include("django.conf.urls.i18n")),

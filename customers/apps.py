@@ -14,10 +14,13 @@ class CustomersConfig(AppConfig):
             customers_erasure_collect,
             erasure_settings_check,
         )
+        from customers.services.merge import register_merge_hook
         from customers.services.reindex import customers_reindex
         from privacy.crypto import register_reindexer
+        from privacy.services_consent import consent_merge_hook, consent_merge_undo_hook
         from privacy.services_erasure import register_eraser
 
         register_reindexer("customers.indexes", customers_reindex)
         register_eraser("customers", customers_erase, collect=customers_erasure_collect)
         checks.register(erasure_settings_check)
+        register_merge_hook(consent_merge_hook, consent_merge_undo_hook)

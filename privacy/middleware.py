@@ -51,7 +51,16 @@ class RequestContextMiddleware:
 
 # Paths a person reaches before being fully signed in. The API authenticates by itself (tokens,
 # or sessions that passed MFA), and static files are public.
-_OPEN_PREFIXES = ("/static/", "/api/", "/i18n/", "/accounts/login/", "/favicon.ico")
+_OPEN_PREFIXES = (
+    "/static/",
+    "/api/",
+    "/i18n/",
+    "/accounts/login/",
+    "/favicon.ico",
+    # Opened from emails without signing in; the signed token in the address is the authority.
+    "/preferences/",
+    "/confirm/",
+)
 _MFA_PREFIXES = ("/accounts/mfa/", "/accounts/logout/")
 
 

@@ -2,6 +2,7 @@ import pytest
 from django_otp.oath import totp
 
 from privacy import roles
+from privacy.services_consent import consent_purposes_ensure
 from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory
 
 pytest_plugins = ["tests.workers"]
@@ -20,6 +21,8 @@ def _roles_exist(request):
     transactional = bool(names & {"transactional_db", "live_server"})
     request.getfixturevalue("transactional_db" if transactional else "db")
     roles.roles_sync()
+    # A flush (transactional tests, then --reuse-db) removes the purposes the migration made.
+    consent_purposes_ensure()
 
 
 def totp_now(device) -> str:

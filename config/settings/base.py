@@ -182,6 +182,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ConsentStatusEnum": "privacy.models.ConsentStatus"},
     # The schema and its docs page describe the API; they hold no data, so they are public.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -281,3 +282,8 @@ ERASURE_KEEP_CONSENT_PROOF = env.bool("ERASURE_KEEP_CONSENT_PROOF", default=Fals
 ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING = env.bool(
     "ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING", default=False
 )
+
+# Consent --------------------------------------------------------------------------------------
+# Absolute address of this installation for links in emails (preference centre, double opt-in).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="")
+PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=180)

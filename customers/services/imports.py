@@ -42,8 +42,9 @@ from customers.services.ingestion import (
 )
 from customers.services.upsert import Resolution, customers_upsert
 from privacy.crypto import blind_index
-from privacy.models import Team
+from privacy.models import ConsentChannel, ConsentSource, ConsentStatus, Team
 from privacy.services import audit_record
+from privacy.services_consent import consents_record_bulk
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -277,6 +278,7 @@ def _import_chunk(job: ImportJob, chunk: list[PreparedRow]) -> None:
         resolutions.update(
             {row.line_number: result for row, result in zip(accepted, results, strict=True)}
         )
+        _record_opt_ins(job, accepted, results)
     if savepoint is not None:
         transaction.savepoint_rollback(savepoint)
     counts = dict.fromkeys(RowOutcome.values, 0)
@@ -309,6 +311,27 @@ def _import_chunk(job: ImportJob, chunk: list[PreparedRow]) -> None:
     locked.rejected_count += counts[RowOutcome.REJECTED]
     locked.warning_count += warning_rows
     locked.save()
+
+
+def _record_opt_ins(job: ImportJob, accepted: list[PreparedRow], results: list[Resolution]) -> None:
+    """The file's opt-in column as email-marketing consent events, set-based. Rows are in file
+    order, so a person's last answer in the chunk wins."""
+    statuses: dict[int, str] = {}
+    for row, result in zip(accepted, results, strict=True):
+        opt_in = row.record.fields.get("marketing_opt_in")
+        if result.customer_id is not None and opt_in is not None:
+            statuses[result.customer_id] = ConsentStatus.GRANTED if opt_in else ConsentStatus.DENIED
+    if statuses:
+        consents_record_bulk(
+            team=job.owner_team,
+            purpose_code="email_marketing",
+            channel=ConsentChannel.EMAIL,
+            statuses=statuses,
+            source=ConsentSource.IMPORT,
+            source_reference=f"import:{job.pk}",
+            actor=job.created_by,
+            evidence={"import_job": job.pk, "file": job.original_filename},
+        )
 
 
 def _finish(job: ImportJob) -> ImportJob:

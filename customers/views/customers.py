@@ -50,6 +50,7 @@ from privacy.access import NotFound, get_for_user, scope_queryset, user_teams
 from privacy.exports import csv_safe
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import Team
+from privacy.selectors_consent import consent_history, consent_state
 from privacy.services import audit_record
 from privacy.services_erasure import subject_erase
 
@@ -426,6 +427,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": can_change,
             "can_erase": can_erase,
             "merge_form": CustomerMergeForm(),
+            "consent_states": [state for state in consent_state(customer) if state["status"]],
+            "consent_events": consent_history(customer, limit=50),
         },
     )
 
