@@ -9,6 +9,8 @@ from privacy.api import AuditEntryViewSet
 from privacy.api_consent import ConsentEventViewSet, PrivacyNoticeViewSet
 
 router = DefaultRouter()
+# JSON only: no "customers.json" suffix routes (custom actions answered them with a 500).
+router.include_format_suffixes = False
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("events", EventViewSet, basename="event")

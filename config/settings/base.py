@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "privacy.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -141,6 +142,9 @@ AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = "Marketbase"
 OTP_TOTP_THROTTLE_FACTOR = 1
+# The admin never shows a device's secret or its QR code: not even an administrator may copy
+# another person's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 GUARDIAN_ANONYMOUS_USER_NAME = None
 ANONYMOUS_USER_NAME = None

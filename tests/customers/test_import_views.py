@@ -188,7 +188,7 @@ def test_wizard_imports_the_file_with_the_adjusted_mapping(
     response = client.get(reverse("import-progress", args=[job.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    assert '<span style="width: 100%">' in html
+    assert 'max="100" value="100"' in html
     assert "hx-trigger" not in html
     counts = dict(re.findall(r'data-count="(\w+)">([\d,]+)<', html))
     assert counts == {
@@ -233,7 +233,7 @@ def test_progress_polls_every_two_seconds_until_the_import_has_finished(
     html = response.content.decode()
     assert response.status_code == 200
     assert f'hx-get="{reverse("import-progress", args=[job.pk])}" hx-trigger="every 2s"' in html
-    assert '<span style="width: 0%">' in html
+    assert 'max="100" value="0"' in html
     assert "Download row report" not in html
 
     # When the job finishes, the partial comes back without the trigger
@@ -635,7 +635,7 @@ def test_list_shows_the_users_imports_newest_first_in_a_fixed_number_of_queries(
     assert len(three_jobs) == len(one_job)
     html = response.content.decode()
     assert "other.csv" not in html
-    assert '<span style="width: 100%">' in html
+    assert 'max="100" value="100"' in html
 
 
 def test_empty_list_offers_to_start_an_import(marketer_a, verified_client):

@@ -1,0 +1,79 @@
+"""The record of processing covers every field of every model of the project, and nothing else."""
+
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+
+from privacy import processing
+from privacy.fields import EncryptedTextField
+from privacy.processing import (
+    NOT_PERSONAL,
+    PERSONAL_DATA,
+    PROJECT_APPS,
+    model_fields,
+    register_problems,
+    registered_models,
+)
+
+
+def test_every_field_of_every_model_is_registered_and_nothing_else():
+    problems = register_problems()
+    assert problems == [], "Register these in privacy/processing.py:\n" + "\n".join(problems)
+
+
+def test_every_app_of_the_project_is_covered():
+    # Given the installed apps whose code lives in this repository (the tests' own app aside)
+    root = Path(settings.BASE_DIR)
+    ours = {
+        config.label
+        for config in apps.get_app_configs()
+        if Path(config.path).is_relative_to(root)
+        and not Path(config.path).is_relative_to(root / "tests")
+        and "site-packages" not in Path(config.path).parts
+    }
+
+    # Then the register walks each of them, and the test-only app is not among them
+    assert ours == set(PROJECT_APPS)
+    assert "access_app" not in {model._meta.app_label for model in registered_models()}
+
+
+def test_encrypted_fields_are_registered_as_personal_data():
+    encrypted = [
+        (model._meta.label, field.name)
+        for model in registered_models()
+        for field in model_fields(model)
+        if isinstance(field, EncryptedTextField)
+    ]
+    assert ("customers.Customer", "email") in encrypted
+    assert [
+        (label, name) for label, name in encrypted if PERSONAL_DATA[label][name] == NOT_PERSONAL
+    ] == []
+
+
+def test_a_new_field_and_a_removed_one_are_both_named(monkeypatch):
+    # Given a register that forgot Customer.email and still lists a field that is gone
+    customer = dict(PERSONAL_DATA["customers.Customer"])
+    del customer["email"]
+    customer["fax"] = ("contact", "customer_lifetime")
+    monkeypatch.setitem(processing.PERSONAL_DATA, "customers.Customer", customer)
+
+    # Then both are reported
+    assert register_problems() == [
+        "customers.Customer.email: not registered",
+        "customers.Customer.fax: registered but no such field",
+    ]
+
+
+def test_categories_and_retention_classes_must_be_known_and_agree(monkeypatch):
+    team = {**PERSONAL_DATA["privacy.Team"], "slug": ("contact", "not_personal")}
+    event = {**PERSONAL_DATA["customers.Event"], "type": ("hobby", "forever")}
+    monkeypatch.setitem(processing.PERSONAL_DATA, "privacy.Team", team)
+    monkeypatch.setitem(processing.PERSONAL_DATA, "customers.Event", event)
+
+    assert register_problems() == [
+        "privacy.Team.slug: 'contact' with 'not_personal': only data that is not personal is "
+        "kept as 'not_personal'",
+        "customers.Event.type: unknown category 'hobby'",
+        "customers.Event.type: unknown retention class 'forever'",
+    ]
