@@ -1,5 +1,6 @@
 from collections import defaultdict
 
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -13,7 +14,7 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
-from privacy.access import scope_queryset
+from privacy.access import scope_queryset, user_teams
 from privacy.admin_base import ScopedModelAdmin
 from privacy.masking import mask_email, mask_name, mask_phone
 from privacy.models import Team
@@ -230,8 +231,21 @@ class IdentityAdmin(ReadOnlyScopedAdmin):
     show_full_result_count = False
 
 
+class ImportUploadAdminForm(forms.ModelForm):
+    """Upload a file from the admin; the same service as the wizard and the API runs it."""
+
+    upload = forms.FileField(label=_("CSV file"))
+    owner_team = forms.ModelChoiceField(queryset=Team.objects.none(), label=_("Team"))
+    default_country = forms.CharField(label=_("Default country"), max_length=2, required=False)
+    source_channel = forms.CharField(label=_("Source channel"), max_length=32, required=False)
+
+    class Meta:
+        model = ImportJob
+        fields = ["kind", "is_dry_run"]
+
+
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyScopedAdmin):
+class ImportJobAdmin(ScopedModelAdmin):
     list_display = [
         "id",
         "kind",
@@ -248,6 +262,61 @@ class ImportJobAdmin(ReadOnlyScopedAdmin):
     search_fields = ["=id", "original_filename"]
     exclude = ["file"]
     list_select_related = ["owner_team__group"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ImportUploadAdminForm
+            form = super().get_form(request, obj, **kwargs)
+            teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
+            form.base_fields["owner_team"].queryset = teams.select_related("group")
+            return form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [field.name for field in self.model._meta.fields if field.name != "file"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from django.core.exceptions import ValidationError
+
+        from customers.services.imports import import_job_create
+
+        data = form.cleaned_data
+        options = {key: data[key] for key in ("default_country", "source_channel") if data.get(key)}
+        try:
+            job = import_job_create(
+                user=request.user,
+                team=data["owner_team"],
+                upload=data["upload"],
+                kind=data["kind"],
+                options=options,
+                is_dry_run=data["is_dry_run"],
+            )
+        except ValidationError as error:
+            raise ValidationError(error.message_dict) from error
+        obj.pk = job.pk
+        obj._state.adding = False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        from django.core.exceptions import ValidationError
+
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as error:
+            from django.contrib import messages
+            from django.shortcuts import redirect
+
+            for problems in error.message_dict.values():
+                for problem in problems:
+                    self.message_user(request, problem, messages.ERROR)
+            return redirect(request.path)
 
 
 @admin.register(ImportTemplate)

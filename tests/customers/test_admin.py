@@ -119,3 +119,49 @@ def test_admin_merge_action_merges_into_the_oldest_and_ignores_other_teams(
     assert MergeRecord.objects.get().reason == "admin"
     customers["b"].refresh_from_db()
     assert customers["b"].merged_into_id is None
+
+
+def test_admin_upload_starts_an_import_through_the_service(
+    verified_client, marketer_a, team_a, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from customers.models import ImportJob
+    from customers.services.imports import import_job_run
+
+    client = verified_client(marketer_a)
+    form = client.get("/admin/customers/importjob/add/")
+    assert form.status_code == 200
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            "/admin/customers/importjob/add/",
+            {
+                "upload": SimpleUploadedFile("a.csv", b"email\nann@example.com\nbad\n"),
+                "owner_team": team_a.pk,
+                "kind": "customers",
+            },
+        )
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.owner_team, job.created_by, len(callbacks)) == (team_a, marketer_a, 1)
+    finished = import_job_run(job_id=job.pk)
+    assert (finished.created_count, finished.rejected_count) == (1, 1)
+
+
+def test_admin_upload_of_an_empty_file_says_why(verified_client, marketer_a, team_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from customers.models import ImportJob
+
+    client = verified_client(marketer_a)
+    response = client.post(
+        "/admin/customers/importjob/add/",
+        {
+            "upload": SimpleUploadedFile("a.csv", b"colour\nred\n"),
+            "owner_team": team_a.pk,
+            "kind": "customers",
+        },
+        follow=True,
+    )
+    assert "Map at least one identifier column" in response.content.decode()
+    assert ImportJob.objects.count() == 0

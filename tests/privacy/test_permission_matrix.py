@@ -285,7 +285,8 @@ ADMIN_MODELS: dict[str, tuple[bool, str, str, str, str]] = {
     "customers.event": (True, "v", "v", "v", "v"),
     "customers.purchase": (True, "v", "v", "v", "v"),
     "customers.identity": (True, "v", "v", "v", "v"),
-    "customers.importjob": (True, "v", "v", "v", "v"),
+    # Imports are started (uploaded) by whoever may add one, then written by the worker.
+    "customers.importjob": (True, "va", "v", "v", "va"),
     "customers.mergerecord": (True, "v", "v", "v", "v"),
     "customers.duplicatecandidate": (True, "v", "v", "v", "v"),
 }
