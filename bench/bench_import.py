@@ -21,9 +21,14 @@ Each import is checked against the generator's truth (customers, rejected and wa
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import csv
-import io
+import functools
 import itertools
+import re
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
@@ -92,8 +97,10 @@ def raw_copy(path: Path) -> float:
     return common.median(times)
 
 
-def our_import(path: Path, accounts: common.Accounts, team) -> tuple[common.Timing, object]:
-    """The product's import, as the worker runs it: create the job, then run it in-process."""
+def our_import(path: Path, accounts: common.Accounts, team):
+    """The product's import, as the worker runs it: create the job, then run it in-process.
+
+    Returns the timing, the finished job and where its time went (see ``breakdown``)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from customers.services.imports import import_job_create, import_job_run
@@ -101,6 +108,7 @@ def our_import(path: Path, accounts: common.Accounts, team) -> tuple[common.Timi
     content = path.read_bytes()
     with (
         mock.patch("customers.tasks.import_job_run_task.delay") as queued,
+        breakdown() as spent,
         common.timed() as timing,
     ):
         job = import_job_create(
@@ -110,7 +118,7 @@ def our_import(path: Path, accounts: common.Accounts, team) -> tuple[common.Timi
         )
         job = import_job_run(job_id=job.pk)
     queued.assert_called_once_with(job.pk)
-    return timing, job
+    return timing, job, spent
 
 
 def check_import(job, truth: Truth | None, label: str, *, existing: int = 0) -> list[str]:
@@ -201,24 +209,82 @@ def naive_import(path: Path, team) -> tuple[common.Timing, int]:
     return timing, rejected
 
 
-def prepare_only(path: Path, team) -> common.Timing:
-    """Read and normalise every row exactly as the import does, with no database work."""
-    from django.utils import timezone
+_SQL_TARGET = re.compile(r'^(SELECT|INSERT INTO|UPDATE|DELETE FROM)\b.*?"(\w+)"', re.DOTALL)
 
-    from customers.models import ImportJob
-    from customers.services.csv_files import inspect_file, read_rows, suggest_mapping
-    from customers.services.imports import _prepare, record_fingerprint
 
-    content = path.read_bytes()
-    shape = inspect_file(io.BytesIO(content))
-    job = ImportJob(owner_team=team, mapping=suggest_mapping(shape.header), options={})
-    today = timezone.localdate()
-    with common.timed() as timing:
-        for row in read_rows(io.BytesIO(content), shape):
-            prepared = _prepare(row, job, today)
-            if prepared.record is not None:
-                record_fingerprint(prepared.record, prepared.source)
-    return timing
+@contextlib.contextmanager
+def breakdown() -> Iterator[collections.Counter]:
+    """Wall seconds spent in the import's main parts (light wrappers: a few calls per chunk,
+    one per row) and in its SQL statements by kind and table, as Django times them (that
+    includes psycopg turning the statement into wire format)."""
+    import psycopg._queries
+    from django.db import connection
+    from django.db.models.query import QuerySet
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.services import imports, upsert
+
+    spent: collections.Counter = collections.Counter()
+
+    def timed_call(label, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                name = label(args) if callable(label) else label
+                spent[name] += time.perf_counter() - start
+
+        return wrapper
+
+    def model_label(verb):
+        return lambda args: f"{verb} {args[0].model.__name__}"
+
+    patches = [
+        (imports, "_prepare", "read + normalise rows"),
+        (imports, "record_fingerprint", "fingerprints"),
+        (imports, "_already_imported", "earlier-import check"),
+        (imports, "customers_upsert", "customers_upsert (whole)"),
+        (imports, "_record_opt_ins", "opt-in consent events"),
+        (upsert, "customer_merge", "customer_merge"),
+        (QuerySet, "bulk_create", model_label("bulk_create")),
+        (QuerySet, "bulk_update", model_label("bulk_update")),
+        (psycopg._queries, "_query2pg_client_nocache", "psycopg parses long SQL"),
+    ]
+    with contextlib.ExitStack() as stack:
+        for owner, name, label in patches:
+            if hasattr(owner, name):  # parts the product may not have (yet)
+                original = getattr(owner, name)
+                stack.enter_context(mock.patch.object(owner, name, timed_call(label, original)))
+        captured = stack.enter_context(CaptureQueriesContext(connection))
+        yield spent
+    for query in captured.captured_queries:
+        match = _SQL_TARGET.match(query["sql"])
+        target = f"{match[1].split()[0]} {match[2]}" if match else query["sql"].split()[0]
+        spent[f"SQL {target}"] += float(query["time"])
+
+
+def where_time_goes(runs: dict[str, tuple[common.Timing, collections.Counter, int]]) -> None:
+    """µs per input row of each part, for each import, largest first."""
+    names = sorted(
+        {name for _timing, spent, _rows in runs.values() for name in spent},
+        key=lambda name: (name.startswith("SQL"), -max(s[name] / r for _t, s, r in runs.values())),
+    )
+    rows = [
+        ["whole import (wall)", *[f"{t.wall / r * 1e6:.0f}" for t, _s, r in runs.values()]],
+        ["  CPU of this process", *[f"{t.cpu / r * 1e6:.0f}" for t, _s, r in runs.values()]],
+    ]
+    for name in names:
+        if max(s[name] / r for _t, s, r in runs.values()) * 1e6 < 5:
+            continue
+        rows.append([name, *[f"{s[name] / r * 1e6:.0f}" for _t, s, r in runs.values()]])
+    common.print_table(
+        "Where the time goes (µs per input row, wall; parts overlap: customers_upsert holds the "
+        "bulk writes, bulk writes hold psycopg's parsing; SQL rows are statement times)",
+        ["part", *runs],
+        rows,
+    )
 
 
 def main() -> int:
@@ -252,7 +318,7 @@ def main() -> int:
 
         common.say("(a) ours: import into an empty table")
         reset_customers()
-        empty_timing, job = our_import(path, accounts, team)
+        empty_timing, job, empty_spent = our_import(path, accounts, team)
         problems += check_import(job, truth, "ours, empty table")
 
         common.say(f"(c) bulk-loading {rows:,} existing customers into the same team")
@@ -266,7 +332,7 @@ def main() -> int:
             f"loaded {rows:,} customers and {identities:,} identities in {load_timing.wall:.1f}s"
         )
         common.say("(c) ours: import into the populated table")
-        populated_timing, job = our_import(path, accounts, team)
+        populated_timing, job, populated_spent = our_import(path, accounts, team)
         problems += check_import(job, truth, "ours, populated table", existing=rows)
 
         common.say(f"(b) naive per-row ORM import of the first {slice_rows:,} rows")
@@ -279,10 +345,9 @@ def main() -> int:
         )
         common.say(f"(b) ours: import of the same {slice_rows:,} rows into an empty table")
         reset_customers()
-        slice_timing, job = our_import(slice_path, accounts, team)
+        slice_timing, job, slice_spent = our_import(slice_path, accounts, team)
         problems += check_import(job, None, "ours, slice")
         slice_customers = Customer.objects.active().count()
-        prepare_timing = prepare_only(slice_path, team)
 
     # --- Report -----------------------------------------------------------------------------
     def rate(seconds: float, count: int = rows) -> str:
@@ -326,48 +391,31 @@ def main() -> int:
             ],
         ],
     )
-    per_row = 1e6 / slice_rows
-    common.print_table(
-        "Where the time goes (slice, per row)",
-        ["part", "µs/row", "share of ours"],
-        [
-            [
-                "read + normalise + fingerprint, no database",
-                f"{prepare_timing.cpu * per_row:.0f}",
-                f"{prepare_timing.cpu / slice_timing.wall:.0%}",
-            ],
-            [
-                "ours, whole import (wall)",
-                f"{slice_timing.wall * per_row:.0f}",
-                "100%",
-            ],
-            [
-                "ours, CPU of this process",
-                f"{slice_timing.cpu * per_row:.0f}",
-                f"{slice_timing.cpu / slice_timing.wall:.0%}",
-            ],
-            [
-                "naive loop (wall)",
-                f"{naive_timing.wall * per_row:.0f}",
-                "",
-            ],
-            [
-                "COPY (wall)",
-                f"{copy_seconds * 1e6 / rows:.1f}",
-                "",
-            ],
-        ],
+    where_time_goes(
+        {
+            "empty table": (empty_timing, empty_spent, rows),
+            f"{rows:,} existing": (populated_timing, populated_spent, rows),
+            f"slice ({slice_rows:,})": (slice_timing, slice_spent, slice_rows),
+        }
     )
     print(
-        f"\nCustomers from the slice: ours {slice_customers:,}, naive {naive_customers:,} "
-        "(the naive loop cannot merge two existing customers a row links, so it keeps more)."
+        f"For scale: the naive loop {naive_timing.wall / slice_rows * 1e6:,.0f} µs/row, "
+        f"raw COPY {copy_seconds / rows * 1e6:.1f} µs/row."
     )
+    print(f"\nCustomers from the slice: ours {slice_customers:,}, naive {naive_customers:,}.")
+    if naive_customers > slice_customers:
+        print("(The naive loop cannot merge two existing customers a row links; it keeps both.)")
     print(
         f"Whole-file CPU of this process: empty {empty_timing.cpu:.1f}s of "
         f"{empty_timing.wall:.1f}s wall, populated {populated_timing.cpu:.1f}s of "
-        f"{populated_timing.wall:.1f}s wall; bulk load of the existing customers "
+        f"{populated_timing.wall:.1f}s wall (CPU ratio "
+        f"{populated_timing.cpu / empty_timing.cpu:.2f}x; wall figures move with the machine's "
+        f"load); bulk load of the existing customers "
         f"{load_timing.wall:.1f}s."
     )
+    if common.QUEUED_TASKS:
+        queued = ", ".join(f"{name} x{count}" for name, count in common.QUEUED_TASKS.items())
+        print(f"Tasks the imports queued, not run here (no broker is used): {queued}.")
     if problems:
         print("\nCHECKS FAILED:\n  " + "\n  ".join(problems))
     else:

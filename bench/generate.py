@@ -491,6 +491,12 @@ def dataset(rows: int, seed: int = DEFAULT_SEED, data_dir: Path = DATA_DIR) -> t
 def check(path: Path, truth: Truth) -> list[str]:
     """Normalise every row with the product's rules (no database) and compare with ``truth``."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import django
+    from django.conf import settings
+
+    if not settings.configured:  # the rules need no database, only Django's translation layer
+        settings.configure()
+        django.setup()
     from customers.normalisation import normalise_customer_row
 
     today = datetime.date.today()
