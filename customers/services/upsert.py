@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer, Identity, IdentityKind, RowOutcome
@@ -162,9 +163,17 @@ def customers_upsert(
     wanted = {key for keys in record_keys for key in keys}
     owner: dict[Key, int] = {}
     if wanted:
-        rows = Identity.objects.filter(
-            owner_team=team, lookup_key__in={key for _kind, _channel, key in wanted}
-        ).values_list("kind", "channel", "lookup_key", "customer_id")
+        # Grouped by (kind, channel) so each branch uses the unique index on
+        # (owner_team, kind, channel, lookup_key) instead of scanning the team's identities.
+        by_kind: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for kind, channel, key in wanted:
+            by_kind[(kind, channel)].add(key)
+        condition = Q()
+        for (kind, channel), keys in by_kind.items():
+            condition |= Q(kind=kind, channel=channel, lookup_key__in=keys)
+        rows = Identity.objects.filter(condition, owner_team=team).values_list(
+            "kind", "channel", "lookup_key", "customer_id"
+        )
         owner = {
             (kind, channel, key): customer
             for kind, channel, key, customer in rows
