@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import datetime
 import os
 import platform
 import shutil
@@ -344,7 +343,3 @@ def vacuum_analyze(*tables: str) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM ANALYZE {table}")
-
-
-def today() -> datetime.date:
-    return datetime.date.today()
