@@ -1,6 +1,7 @@
 """Deterministic messy customer CSVs for the benchmarks (sizes S, M, L).
 
-The file has the header and the kinds of mess of ``/work/shared/data/customers_messy.csv``:
+The file has the header and the kinds of mess of ``customers_messy.csv`` (the shared sample
+data in ``../shared/data/``):
 emails in mixed case with stray spaces; phones in E.164, international, national, dashed and
 access-code (``00``, ``011`` for the US, ``010`` for Japan) forms, read through a ``country``
 column written as an ISO code, a lower-case code or an English name; split or full names
