@@ -531,10 +531,17 @@ def _validate_event(
     }
 
 
+# ISO 4217 codes starting with X are units that are not money (gold, SDR, bond units, the
+# testing and no-currency codes) except these currencies of monetary unions.
+_X_CURRENCIES = frozenset({"XAF", "XCD", "XCG", "XOF", "XPF"})
+
+
 @cache
 def currencies() -> frozenset[str]:
-    """ISO 4217 codes known to CLDR (historic ones too), without "no currency" and "test"."""
-    return frozenset(list_currencies()) - {"XXX", "XTS"}
+    """ISO 4217 money codes known to CLDR (historic ones too)."""
+    return frozenset(
+        code for code in list_currencies() if not code.startswith("X") or code in _X_CURRENCIES
+    )
 
 
 def _amount(value: Any, errors: list[dict[str, str]]) -> Decimal | None:
