@@ -108,6 +108,15 @@ class Customer(models.Model):
     rfm_group = models.CharField(max_length=32, blank=True, editable=False)
     metrics_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Set by data-subject requests: a restricted customer is kept but left out of segments and
+    # campaigns; an objection to direct marketing leaves them out of marketing for good.
+    processing_restricted_at = models.DateTimeField(
+        _("processing restricted"), null=True, blank=True, editable=False
+    )
+    marketing_objection_at = models.DateTimeField(
+        _("objected to marketing"), null=True, blank=True, editable=False
+    )
+
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,

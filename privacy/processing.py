@@ -54,6 +54,12 @@ RETENTION_CLASSES = {
     "ends, as proof; they outlive an erasure when ERASURE_KEEP_CONSENT_PROOF is on.",
     "suppression_permanent": "Suppression entries (keyed hashes only): while the person must "
     "not be collected or contacted again.",
+    "request_record": "Data-subject requests: kept three years after the answer, to show how "
+    "each was handled; the person's contact details are cleared when an erasure completes.",
+    "export_package_7d": "Access packages (the ZIP of a person's data): the download link works "
+    "for seven days and the file is purged by the export-packages retention policy.",
+    "webhook_log": "Erasure notifications to downstream recipients: the body sent is cleared "
+    "once delivered; the log line is kept with the audit log.",
     "staff_account": "Staff accounts, their settings and grants: while the account exists.",
     "not_personal": "Not personal data.",
 }
@@ -124,6 +130,68 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
         **_fields("technical", "suppression_permanent", "kind", "reason", "request_id"),
         "created_at": ("technical", "suppression_permanent"),
     },
+    "privacy.DataSubjectRequest": {
+        **_not_personal(
+            "id",
+            "owner_team",
+            "kind",
+            "status",
+            "channel",
+            "due_on",
+            "extension_months",
+            "extended_at",
+            "verification_method",
+            "outcome",
+            "progress",
+            "last_overdue_alert_on",
+            "created_at",
+            "updated_at",
+        ),
+        **_fields("contact", "request_record", "subject_email", "subject_phone"),
+        **_fields(
+            "identity",
+            "request_record",
+            "subject_name",
+            "customer_ids",
+            "verified_by",
+            "created_by",
+            # staff notes and the person's own words may say anything about them
+            "details",
+            "verification_note",
+            "extension_reason",
+            "outcome_note",
+        ),
+        **_fields("technical", "request_record", "received_at", "verified_at", "completed_at"),
+        **_fields("identity", "export_package_7d", "package"),
+        **_fields("technical", "export_package_7d", "package_size", "package_expires_at"),
+    },
+    "privacy.RetentionPolicy": _not_personal(
+        "id",
+        "category",
+        "retain_days",
+        "is_active",
+        "last_run_at",
+        "last_run_counts",
+        "updated_at",
+    ),
+    "privacy.ErasureWebhook": _not_personal(
+        "id", "owner_team", "name", "url", "channel", "secret", "is_active", "created_at"
+    ),
+    "privacy.ErasureNotification": {
+        **_not_personal(
+            "id",
+            "webhook",
+            "erasure_reference",
+            "status",
+            "attempts",
+            "response_status",
+            "last_error",
+            "created_at",
+            "delivered_at",
+        ),
+        # customer numbers and external ids until delivered
+        **_fields("identity", "webhook_log", "payload", "request_id"),
+    },
     # --- customers -------------------------------------------------------------------------------
     "customers.Customer": {
         "id": ("identity", _CUSTOMER),  # the customer number staff see and quote
@@ -172,6 +240,8 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
             "source_channel",
             "provenance",
             "metrics_updated_at",
+            "processing_restricted_at",
+            "marketing_objection_at",
             "created_at",
             "updated_at",
         ),

@@ -17,9 +17,26 @@ from privacy.models.core import (
     StaffProfile,
     Team,
 )
-from privacy.models.erasure import Suppression, SuppressionKind
+from privacy.models.erasure import (
+    ErasureNotification,
+    ErasureWebhook,
+    NotificationStatus,
+    Suppression,
+    SuppressionKind,
+)
+from privacy.models.requests import (
+    OPEN_STATUSES,
+    DataSubjectRequest,
+    RequestChannel,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    VerificationMethod,
+)
+from privacy.models.retention import RetentionCategory, RetentionPolicy
 
 __all__ = [
+    "OPEN_STATUSES",
     "AuditEntry",
     "AuditEntryQuerySet",
     "AuditLogIsAppendOnly",
@@ -29,10 +46,21 @@ __all__ = [
     "ConsentSource",
     "ConsentStatus",
     "DataPermission",
+    "DataSubjectRequest",
+    "ErasureNotification",
+    "ErasureWebhook",
     "LawfulBasis",
+    "NotificationStatus",
     "PrivacyNotice",
+    "RequestChannel",
+    "RequestKind",
+    "RequestOutcome",
+    "RequestStatus",
+    "RetentionCategory",
+    "RetentionPolicy",
     "StaffProfile",
     "Suppression",
     "SuppressionKind",
     "Team",
+    "VerificationMethod",
 ]
