@@ -16,11 +16,14 @@ class CustomersConfig(AppConfig):
         )
         from customers.services.merge import register_merge_hook
         from customers.services.reindex import customers_reindex
+        from customers.services.requests import CustomerDirectory
         from privacy.crypto import register_reindexer
         from privacy.services_consent import consent_merge_hook, consent_merge_undo_hook
         from privacy.services_erasure import register_eraser
+        from privacy.services_requests import register_subject_directory
 
         register_reindexer("customers.indexes", customers_reindex)
         register_eraser("customers", customers_erase, collect=customers_erasure_collect)
         checks.register(erasure_settings_check)
         register_merge_hook(consent_merge_hook, consent_merge_undo_hook)
+        register_subject_directory(CustomerDirectory())

@@ -49,6 +49,15 @@ class CustomerQuerySet(models.QuerySet):
         """Customers that were not merged into another profile."""
         return self.filter(merged_into__isnull=True)
 
+    def processable(self):
+        """Active customers whose data may be used for segments and campaigns: a restriction
+        request keeps a customer's data but stops that use."""
+        return self.active().filter(processing_restricted_at__isnull=True)
+
+    def marketable(self):
+        """Customers who may receive direct marketing (consent is checked per send on top)."""
+        return self.processable().filter(marketing_objection_at__isnull=True)
+
 
 class Customer(models.Model):
     """One person, owned by a team. Contact details are encrypted; look-ups use identities."""

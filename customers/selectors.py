@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from customers.models import (
@@ -21,6 +22,7 @@ from customers.models import (
 )
 from privacy.access import scope_queryset
 from privacy.crypto import blind_index, name_index
+from privacy.models import ConsentEvent, ConsentStatus, Suppression, Team
 
 
 def customers_for_user(user: AbstractBaseUser, *, action: str = "view") -> QuerySet[Customer]:
@@ -129,3 +131,42 @@ def import_problem_rows(job: ImportJob, *, limit: int) -> list[ImportRow]:
         Q(outcome=RowOutcome.REJECTED) | ~Q(warnings=[])
     )
     return list(rows.order_by("line_number")[:limit])
+
+
+def customers_reachable(
+    *, team: Team, purpose_code: str, channel: str, now: datetime.datetime | None = None
+) -> QuerySet[Customer]:
+    """The team's customers a campaign for ``purpose_code`` on ``channel`` may address.
+
+    Set-based, one query when evaluated: active customers without a processing restriction or
+    an objection to marketing (data-subject requests), whose latest consent event for the
+    purpose and channel is an unexpired grant, and none of whose emails or phones an erasure
+    suppressed.
+    """
+    now = now or timezone.now()
+    latest = (
+        ConsentEvent.objects.filter(
+            owner_team=team,
+            # Evaluated inside the Exists below: the customer is two levels out.
+            customer_id=OuterRef(OuterRef("pk")),
+            purpose__code=purpose_code,
+            purpose__is_active=True,
+            channel=channel,
+        )
+        .order_by("-occurred_at", "-id")
+        .values("pk")[:1]
+    )
+    granted = ConsentEvent.objects.filter(pk=Subquery(latest), status=ConsentStatus.GRANTED).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    suppressed = Identity.objects.filter(
+        customer=OuterRef("pk"),
+        lookup_key__in=Suppression.objects.filter(owner_team=team).values("lookup_key"),
+        kind__in=[IdentityKind.EMAIL, IdentityKind.PHONE],
+    )
+    return (
+        Customer.objects.marketable()
+        .filter(owner_team=team)
+        .filter(Exists(granted))
+        .exclude(Exists(suppressed))
+    )

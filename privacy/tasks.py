@@ -1,9 +1,44 @@
 from celery import shared_task
 
 from privacy.services import sessions_purge_expired
+from privacy.services_webhooks import MAX_ATTEMPTS, erasure_notification_deliver
 
 
 @shared_task(name="privacy.sessions_purge_expired_task")
 def sessions_purge_expired_task() -> int:
     """Nightly: remove expired staff sessions. Idempotent: a second run finds nothing to do."""
     return sessions_purge_expired()
+
+
+@shared_task(name="privacy.request_package_build_task")
+def request_package_build_task(request_id: int) -> None:
+    """Build an access request's package. Safe to run twice: a request whose package is already
+    built, or that is gone, is left alone."""
+    from privacy.services_requests import request_package_build
+
+    request_package_build(request_id=request_id)
+
+
+@shared_task(name="privacy.requests_overdue_alert_task")
+def requests_overdue_alert_task() -> int:
+    """Every morning: tell data stewards about requests overdue or due soon (once a day)."""
+    from privacy.services_requests import requests_overdue_alert
+
+    return requests_overdue_alert().requests
+
+
+@shared_task(
+    name="privacy.erasure_notification_deliver_task",
+    bind=True,
+    # The service counts attempts and marks the notification failed after MAX_ATTEMPTS; the
+    # margin leaves room for retries of transient database or broker errors.
+    max_retries=2 * MAX_ATTEMPTS,
+)
+def erasure_notification_deliver_task(self, notification_id: int) -> None:
+    """Tell one recipient of one erasure; retried with backoff while the recipient fails.
+
+    Idempotent: a notification that is delivered, failed or gone is not sent again.
+    """
+    result = erasure_notification_deliver(notification_id=notification_id)
+    if result.retry_in is not None:
+        raise self.retry(countdown=result.retry_in)

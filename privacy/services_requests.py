@@ -1,0 +1,609 @@
+"""Data-subject requests: intake, identity check, deadline, and the answer for each kind.
+
+Every step is one service that runs in a transaction and writes an audit entry with the request
+as its object (``request.create``, ``request.verify``, ``request.extend``, ``request.subjects``,
+``request.fulfil``, ``request.package_ready``, ``request.package_download``, ``request.reject``,
+``request.restriction_lift``, ``request.overdue_alert``), so the audit log is the request's
+history. The audit entries hold ids, kinds and counts, never what the person wrote.
+
+Deadline: one calendar month from the day of receipt (the same day number of the next month,
+or that month's last day when it has no such day). It can be extended by at most two further
+months, only with a reason, and only while the first month is still running.
+
+The privacy core cannot know the customers table; the customers app registers a
+``SubjectDirectory`` that finds a person's customers, and restricts or marks objections on them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import tempfile
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from privacy import roles
+from privacy.models import (
+    OPEN_STATUSES,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+    DataSubjectRequest,
+    RequestChannel,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    Team,
+    VerificationMethod,
+)
+from privacy.services import audit_record
+
+DEFAULT_PACKAGE_DAYS = 7
+DEFAULT_ALERT_DAYS_BEFORE = 3
+MAX_EXTENSION_MONTHS = 2
+
+
+class RequestError(ValueError):
+    """A step that cannot be taken; ``field`` names the input at fault (for a 400)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class SubjectDirectory(Protocol):
+    """What the customers app offers the privacy core about the people it holds."""
+
+    def find(self, *, team: Team, email: str | None, phone: str | None) -> list[int]:
+        """Customers of ``team`` with this email or phone (raw input; the directory normalises).
+
+        Raises ``RequestError`` naming ``subject_email``/``subject_phone`` for a value that is
+        not an email address or phone number."""
+
+    def existing(self, *, team: Team, customer_ids: Iterable[int]) -> list[int]:
+        """Which of ``customer_ids`` are active customers of ``team``."""
+
+    def restrict(self, *, team: Team, customer_ids: list[int], restricted: bool) -> int:
+        """Set or lift the processing restriction; returns the customers changed."""
+
+    def object_to_marketing(self, *, team: Team, customer_ids: list[int]) -> int:
+        """Mark an objection to direct marketing; returns the customers changed."""
+
+
+_directory: SubjectDirectory | None = None
+
+
+def register_subject_directory(directory: SubjectDirectory) -> None:
+    """Called by the customers app in ``AppConfig.ready()``."""
+    global _directory
+    _directory = directory
+
+
+def subject_directory() -> SubjectDirectory:
+    if _directory is None:
+        raise RuntimeError("No subject directory is registered (is the customers app installed?)")
+    return _directory
+
+
+# --- Deadlines ----------------------------------------------------------------------------------
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def request_due_on(received_at: datetime.datetime, *, extension_months: int = 0) -> datetime.date:
+    """The answer is due one calendar month (plus any extension) from the day of receipt."""
+    received_on = timezone.localdate(received_at)
+    return _add_months(received_on, 1 + extension_months)
+
+
+def request_is_overdue(request: DataSubjectRequest, *, today: datetime.date | None = None) -> bool:
+    return request.is_open and request.due_on < (today or timezone.localdate())
+
+
+# --- Intake -------------------------------------------------------------------------------------
+
+
+def _audit(action: str, request: DataSubjectRequest, actor, **metadata) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        target=request,
+        metadata={"kind": request.kind, "status": request.status, **metadata},
+    )
+
+
+def _check_open(request: DataSubjectRequest) -> None:
+    if not request.is_open:
+        raise RequestError("status", _("This request is closed; nothing more can be done on it."))
+
+
+def _clean_ids(customer_ids: Iterable[int] | None) -> list[int]:
+    try:
+        return sorted({int(pk) for pk in customer_ids or ()})
+    except (TypeError, ValueError):
+        raise RequestError("customer_ids", _("Customer numbers must be whole numbers.")) from None
+
+
+@transaction.atomic
+def request_create(
+    *,
+    team: Team,
+    kind: str,
+    channel: str,
+    actor: AbstractBaseUser | None,
+    received_at: datetime.datetime | None = None,
+    subject_email: str = "",
+    subject_phone: str = "",
+    subject_name: str = "",
+    details: str = "",
+    customer_ids: Iterable[int] | None = None,
+) -> DataSubjectRequest:
+    """Record a request as received and find the customers it concerns.
+
+    The person is found by the email and phone they gave (and by customer numbers staff already
+    know). Finding nobody is not an error: the request is recorded and will be answered "no data
+    held". Raises ``RequestError`` naming the field at fault.
+    """
+    if kind not in RequestKind.values:
+        raise RequestError("kind", _("Choose what the person asks for."))
+    if channel not in RequestChannel.values:
+        raise RequestError("channel", _("Choose how the request was received."))
+    now = timezone.now()
+    received_at = received_at or now
+    if received_at > now + datetime.timedelta(minutes=5):
+        raise RequestError("received_at", _("A request cannot be received in the future."))
+    subject_email, subject_phone = subject_email.strip(), subject_phone.strip()
+    given_ids = _clean_ids(customer_ids)
+    if not (subject_email or subject_phone or given_ids):
+        raise RequestError(
+            "subject_email", _("Give the person's email or phone, or their customer number.")
+        )
+    directory = subject_directory()
+    if given_ids:
+        known = directory.existing(team=team, customer_ids=given_ids)
+        if len(known) != len(given_ids):
+            raise RequestError("customer_ids", _("Some customer numbers are not of this team."))
+    found = directory.find(team=team, email=subject_email or None, phone=subject_phone or None)
+    request = DataSubjectRequest.objects.create(
+        owner_team=team,
+        kind=kind,
+        channel=channel,
+        received_at=received_at,
+        due_on=request_due_on(received_at),
+        subject_email=subject_email or None,
+        subject_phone=subject_phone or None,
+        subject_name=subject_name.strip() or None,
+        details=details.strip() or None,
+        customer_ids=sorted(set(found) | set(given_ids)),
+        created_by=actor,
+    )
+    _audit(
+        "request.create",
+        request,
+        actor,
+        channel=channel,
+        customers_found=len(request.customer_ids),
+        due_on=request.due_on.isoformat(),
+    )
+    return request
+
+
+@transaction.atomic
+def request_verify(
+    *, request: DataSubjectRequest, method: str, actor: AbstractBaseUser, note: str = ""
+) -> DataSubjectRequest:
+    """Record how staff made sure the requester is the person the data is about."""
+    request = _locked(request)
+    _check_open(request)
+    if request.status != RequestStatus.RECEIVED:
+        raise RequestError("status", _("The identity was already verified."))
+    if method not in VerificationMethod.values:
+        raise RequestError("verification_method", _("Choose how the identity was verified."))
+    if method == VerificationMethod.OTHER and not note.strip():
+        raise RequestError("verification_note", _("Say how the identity was verified."))
+    request.verification_method = method
+    request.verification_note = note.strip()
+    request.verified_at = timezone.now()
+    request.verified_by = actor
+    request.status = RequestStatus.VERIFIED
+    request.save()
+    _audit("request.verify", request, actor, method=method)
+    return request
+
+
+@transaction.atomic
+def request_extend(
+    *,
+    request: DataSubjectRequest,
+    months: int,
+    reason: str,
+    actor: AbstractBaseUser,
+    today: datetime.date | None = None,
+) -> DataSubjectRequest:
+    """Extend the deadline by ``months`` (at most two in all), with a reason, in the first month."""
+    request = _locked(request)
+    _check_open(request)
+    today = today or timezone.localdate()
+    if not reason.strip():
+        raise RequestError("extension_reason", _("Give the reason for the extension."))
+    if months < 1 or request.extension_months + months > MAX_EXTENSION_MONTHS:
+        raise RequestError(
+            "months", _("The deadline can be extended by two months at most in all.")
+        )
+    if today > request_due_on(request.received_at):
+        raise RequestError(
+            "months", _("An extension must be decided within one month of receiving the request.")
+        )
+    request.extension_months += months
+    request.extension_reason = "\n".join(
+        part for part in (request.extension_reason, reason.strip()) if part
+    )
+    request.extended_at = timezone.now()
+    request.due_on = request_due_on(request.received_at, extension_months=request.extension_months)
+    request.save()
+    _audit(
+        "request.extend",
+        request,
+        actor,
+        months=months,
+        extension_months=request.extension_months,
+        due_on=request.due_on.isoformat(),
+    )
+    return request
+
+
+@transaction.atomic
+def request_subjects_set(
+    *, request: DataSubjectRequest, customer_ids: Iterable[int], actor: AbstractBaseUser
+) -> DataSubjectRequest:
+    """Confirm which customers of the team the request concerns (staff may add or remove)."""
+    request = _locked(request)
+    _check_open(request)
+    wanted = _clean_ids(customer_ids)
+    known = subject_directory().existing(team=request.owner_team, customer_ids=wanted)
+    if len(known) != len(wanted):
+        raise RequestError("customer_ids", _("Some customer numbers are not of this team."))
+    request.customer_ids = wanted
+    request.save(update_fields=["customer_ids", "updated_at"])
+    _audit("request.subjects", request, actor, customer_ids=wanted)
+    return request
+
+
+def _locked(request: DataSubjectRequest) -> DataSubjectRequest:
+    return DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+
+
+# --- Answers ------------------------------------------------------------------------------------
+
+
+def _complete(
+    request: DataSubjectRequest, *, outcome: str, note: str, actor, **metadata
+) -> DataSubjectRequest:
+    request.status = RequestStatus.COMPLETED
+    request.outcome = outcome
+    request.outcome_note = note.strip()
+    request.completed_at = timezone.now()
+    request.progress = 100
+    request.save()
+    _audit("request.fulfil", request, actor, outcome=outcome, **metadata)
+    return request
+
+
+@transaction.atomic
+def request_fulfil(
+    *, request: DataSubjectRequest, actor: AbstractBaseUser | None, note: str = ""
+) -> DataSubjectRequest:
+    """Answer the request as its kind says.
+
+    - no customer found: answered "no data held" (whatever the kind), no verification needed;
+    - access: the package is built by a Celery job (status ``processing`` until it is ready);
+    - erasure: the customers are erased through ``subject_erase`` and the request forgets the
+      contact details it was given;
+    - restriction: the customers are kept but left out of segments and campaigns;
+    - objection: marketing consents are withdrawn and the customers marked as objecting;
+    - rectification: staff have corrected the profile (each edit is audited); this records it.
+    """
+    request = _locked(request)
+    _check_open(request)
+    if request.status == RequestStatus.PROCESSING:
+        raise RequestError("status", _("This request is already being processed."))
+    team = request.owner_team
+    customer_ids = subject_directory().existing(team=team, customer_ids=request.customer_ids)
+    if not customer_ids:
+        if request.kind == RequestKind.ERASURE:
+            _forget_contact(request)
+        return _complete(request, outcome=RequestOutcome.NO_DATA_HELD, note=note, actor=actor)
+    if request.status != RequestStatus.VERIFIED:
+        raise RequestError(
+            "verification_method",
+            _("Verify the person's identity before answering with their data."),
+        )
+    if request.kind == RequestKind.ACCESS:
+        request.status = RequestStatus.PROCESSING
+        request.progress = 0
+        request.outcome_note = note.strip()
+        request.save()
+        _audit("request.package_start", request, actor, customer_ids=customer_ids)
+        from privacy.tasks import request_package_build_task
+
+        transaction.on_commit(lambda: request_package_build_task.delay(request.pk))
+        return request
+    if request.kind == RequestKind.ERASURE:
+        from privacy.services_erasure import subject_erase
+
+        report = subject_erase(
+            customer_ids=customer_ids,
+            team=team,
+            actor=actor,
+            reason="request",
+            request_id=request.pk,
+        )
+        _forget_contact(request)
+        return _complete(
+            request,
+            outcome=RequestOutcome.FULFILLED,
+            note=note,
+            actor=actor,
+            erased_customer_ids=report.customer_ids,
+        )
+    if request.kind == RequestKind.RESTRICTION:
+        changed = subject_directory().restrict(
+            team=team, customer_ids=customer_ids, restricted=True
+        )
+        return _complete(
+            request, outcome=RequestOutcome.FULFILLED, note=note, actor=actor, restricted=changed
+        )
+    if request.kind == RequestKind.OBJECTION:
+        changed = subject_directory().object_to_marketing(team=team, customer_ids=customer_ids)
+        withdrawn = _withdraw_marketing_consents(team=team, customer_ids=customer_ids, actor=actor)
+        return _complete(
+            request,
+            outcome=RequestOutcome.FULFILLED,
+            note=note,
+            actor=actor,
+            objected=changed,
+            consents_withdrawn=withdrawn,
+        )
+    if not note.strip():
+        raise RequestError("outcome_note", _("Say what was corrected."))
+    return _complete(request, outcome=RequestOutcome.FULFILLED, note=note, actor=actor)
+
+
+def _forget_contact(request: DataSubjectRequest) -> None:
+    # An erasure must not leave the person's details behind in the request that asked for it.
+    request.subject_email = None
+    request.subject_phone = None
+    request.subject_name = None
+    request.details = None
+    request.verification_note = ""
+    request.extension_reason = ""
+
+
+def _withdraw_marketing_consents(*, team: Team, customer_ids: list[int], actor) -> int:
+    from privacy.services_consent import consents_record_bulk
+
+    withdrawn = 0
+    for purpose in ConsentPurpose.objects.filter(is_active=True).order_by("code"):
+        for channel in purpose.channels:
+            result = consents_record_bulk(
+                team=team,
+                purpose_code=purpose.code,
+                channel=channel,
+                statuses=dict.fromkeys(customer_ids, ConsentStatus.WITHDRAWN),
+                source=ConsentSource.STAFF,
+                source_reference="objection request",
+                actor=actor,
+            )
+            withdrawn += result.recorded
+    return withdrawn
+
+
+@transaction.atomic
+def request_reject(
+    *, request: DataSubjectRequest, reason: str, actor: AbstractBaseUser
+) -> DataSubjectRequest:
+    """Refuse a request (identity not proven, manifestly unfounded), saying why."""
+    request = _locked(request)
+    _check_open(request)
+    if not reason.strip():
+        raise RequestError("outcome_note", _("Say why the request is refused."))
+    request.status = RequestStatus.REJECTED
+    request.outcome = RequestOutcome.REFUSED
+    request.outcome_note = reason.strip()
+    request.completed_at = timezone.now()
+    request.save()
+    _audit("request.reject", request, actor)
+    return request
+
+
+@transaction.atomic
+def request_restriction_lift(
+    *, request: DataSubjectRequest, actor: AbstractBaseUser
+) -> DataSubjectRequest:
+    """Lift the restriction a completed restriction request set (the person agreed, or the
+    reason for it ended)."""
+    request = _locked(request)
+    if request.kind != RequestKind.RESTRICTION or request.status != RequestStatus.COMPLETED:
+        raise RequestError("kind", _("Only a completed restriction can be lifted."))
+    changed = subject_directory().restrict(
+        team=request.owner_team,
+        customer_ids=subject_directory().existing(
+            team=request.owner_team, customer_ids=request.customer_ids
+        ),
+        restricted=False,
+    )
+    _audit("request.restriction_lift", request, actor, lifted=changed)
+    return request
+
+
+# --- The access package -------------------------------------------------------------------------
+
+
+def _package_days() -> int:
+    return int(getattr(settings, "PRIVACY_PACKAGE_DAYS", DEFAULT_PACKAGE_DAYS))
+
+
+def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
+    """Build the ZIP of everything held about the request's customers (the Celery job's work).
+
+    Idempotent: a request that is not waiting for its package is left as it is, and a run
+    that dies before the end leaves the request in ``processing`` for the next delivery.
+    """
+    from privacy.services_export import subject_package_write
+
+    request = DataSubjectRequest.objects.filter(pk=request_id).first()
+    if request is None or request.status != RequestStatus.PROCESSING:
+        return request
+    team = request.owner_team
+    customer_ids = subject_directory().existing(team=team, customer_ids=request.customer_ids)
+    with tempfile.TemporaryFile() as scratch:
+        with transaction.atomic():
+            summary = subject_package_write(
+                team=team,
+                customer_ids=customer_ids,
+                fileobj=scratch,
+                request_reference=f"request-{request.pk}",
+            )
+        size = scratch.tell()
+        scratch.seek(0)
+        name = default_storage.save(f"privacy/packages/{uuid.uuid4().hex}.zip", File(scratch))
+    with transaction.atomic():
+        request = _locked(request)
+        if request.status != RequestStatus.PROCESSING:
+            default_storage.delete(name)
+            return request
+        request.package.name = name
+        request.package_size = size
+        request.package_expires_at = timezone.now() + datetime.timedelta(days=_package_days())
+        counts = dict(getattr(summary, "counts", {}) or {})
+        outcome = RequestOutcome.FULFILLED if customer_ids else RequestOutcome.NO_DATA_HELD
+        _complete(
+            request,
+            outcome=outcome,
+            note=request.outcome_note,
+            actor=None,
+            customer_ids=customer_ids,
+            rows=counts,
+            bytes=size,
+        )
+        _audit("request.package_ready", request, None, bytes=size)
+    return request
+
+
+def request_package_open(*, request: DataSubjectRequest, actor: AbstractBaseUser) -> File:
+    """Open the request's package for download, if its link has not expired; audited."""
+    if not request.package or request.package_expires_at is None:
+        raise RequestError("package", _("This request has no package to download."))
+    if request.package_expires_at <= timezone.now():
+        _audit("request.package_download_refused", request, actor, reason="expired")
+        raise RequestError("package", _("The download link has expired; build a new package."))
+    handle = request.package.open("rb")
+    _audit("request.package_download", request, actor, bytes=request.package_size)
+    return handle
+
+
+# --- Overdue alerts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    teams: int
+    requests: int
+    emails: int
+
+
+def _alert_days() -> int:
+    return int(getattr(settings, "PRIVACY_ALERT_DAYS_BEFORE", DEFAULT_ALERT_DAYS_BEFORE))
+
+
+def _stewards(team: Team) -> list[str]:
+    user_model = get_user_model()
+    return sorted(
+        set(
+            user_model.objects.filter(groups=team.group, is_active=True)
+            .filter(
+                Q(groups__name__in=[roles.DATA_STEWARD, roles.ADMINISTRATOR]) | Q(is_superuser=True)
+            )
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+
+
+def requests_overdue_alert(*, today: datetime.date | None = None) -> AlertSummary:
+    """Tell each team's data stewards, once a day, about open requests that are overdue or due
+    within ``PRIVACY_ALERT_DAYS_BEFORE`` days. The email names request numbers, kinds and due
+    dates only. Run by the beat schedule every morning; a second run on the same day sends
+    nothing."""
+    today = today or timezone.localdate()
+    horizon = today + datetime.timedelta(days=_alert_days())
+    due = (
+        DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES, due_on__lte=horizon)
+        .filter(Q(last_overdue_alert_on__isnull=True) | Q(last_overdue_alert_on__lt=today))
+        .select_related("owner_team__group")
+        .order_by("owner_team_id", "due_on", "pk")
+    )
+    by_team: dict[int, list[DataSubjectRequest]] = defaultdict(list)
+    for request in due:
+        by_team[request.owner_team_id].append(request)
+    emails = 0
+    for requests in by_team.values():
+        team = requests[0].owner_team
+        with transaction.atomic():
+            recipients = _stewards(team)
+            overdue = [request for request in requests if request.due_on < today]
+            if recipients:
+                send_mail(
+                    subject=_("%(count)s privacy requests need an answer soon")
+                    % {"count": len(requests)},
+                    message=_alert_text(requests, today=today),
+                    from_email=None,
+                    recipient_list=recipients,
+                )
+                emails += 1
+            DataSubjectRequest.objects.filter(pk__in=[r.pk for r in requests]).update(
+                last_overdue_alert_on=today
+            )
+            audit_record(
+                action="request.overdue_alert",
+                target=team,
+                metadata={
+                    "request_ids": [request.pk for request in requests],
+                    "overdue": len(overdue),
+                    "recipients": len(recipients),
+                },
+            )
+    return AlertSummary(teams=len(by_team), requests=sum(map(len, by_team.values())), emails=emails)
+
+
+def _alert_text(requests: list[DataSubjectRequest], *, today: datetime.date) -> str:
+    lines = [_("These privacy requests are overdue or due soon:"), ""]
+    for request in requests:
+        state = _("OVERDUE") if request.due_on < today else _("due")
+        lines.append(
+            f"#{request.pk}  {request.get_kind_display()}  {state} {request.due_on.isoformat()}"
+        )
+    base = getattr(settings, "PUBLIC_BASE_URL", "")
+    if base:
+        lines += ["", base.rstrip("/") + reverse("request-list")]
+    return "\n".join(lines)

@@ -1,0 +1,397 @@
+"""Data-subject requests: intake, identity check, deadlines, the answer of each kind, alerts."""
+
+import datetime
+import io
+import json
+import zipfile
+from datetime import UTC
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from customers.models import Customer
+from privacy.models import (
+    AuditEntry,
+    ConsentPurpose,
+    DataSubjectRequest,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    Suppression,
+)
+from privacy.selectors_consent import consent_state
+from privacy.services_consent import consent_record
+from privacy.services_requests import (
+    RequestError,
+    request_create,
+    request_due_on,
+    request_extend,
+    request_fulfil,
+    request_is_overdue,
+    request_package_build,
+    request_package_open,
+    request_reject,
+    request_restriction_lift,
+    request_subjects_set,
+    request_verify,
+    requests_overdue_alert,
+)
+from tests.customers.factories import CustomerFactory, EventFactory
+
+RECEIVED = datetime.datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def person(team_a):
+    return CustomerFactory(
+        owner_team=team_a, email="ada@example.org", phone="+4915123456789", given_name="Ada"
+    )
+
+
+def steps(request) -> list[str]:
+    return list(
+        AuditEntry.objects.filter(
+            object_type="privacy.datasubjectrequest", object_id=str(request.pk)
+        )
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+def new_request(team, actor, kind=RequestKind.ACCESS, **fields):
+    fields.setdefault("subject_email", "Ada@Example.org")
+    return request_create(team=team, kind=kind, channel="email", actor=actor, **fields)
+
+
+def verified(request, actor):
+    return request_verify(request=request, method="email_confirmed", actor=actor)
+
+
+# --- Deadlines ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("received", "extension", "due"),
+    [
+        (datetime.date(2026, 3, 3), 0, datetime.date(2026, 4, 3)),
+        (datetime.date(2026, 1, 31), 0, datetime.date(2026, 2, 28)),
+        (datetime.date(2028, 1, 31), 0, datetime.date(2028, 2, 29)),
+        (datetime.date(2026, 12, 15), 0, datetime.date(2027, 1, 15)),
+        (datetime.date(2026, 1, 31), 2, datetime.date(2026, 4, 30)),
+        (datetime.date(2026, 11, 30), 2, datetime.date(2027, 2, 28)),
+    ],
+    ids=["plain", "short-month", "leap-year", "year-end", "extended", "extended-over-year"],
+)
+def test_due_date_is_one_calendar_month_from_receipt_plus_extension(received, extension, due):
+    received_at = timezone.make_aware(datetime.datetime.combine(received, datetime.time(12)))
+    assert request_due_on(received_at, extension_months=extension) == due
+
+
+def test_intake_finds_the_person_by_email_or_phone_and_records_the_due_date(
+    team_a, team_b, steward, person
+):
+    CustomerFactory(owner_team=team_b, email="ada@example.org")  # another team's Ada
+
+    by_email = new_request(team_a, steward, received_at=RECEIVED)
+    by_phone = new_request(team_a, steward, subject_email="", subject_phone="+49 151 23456789")
+
+    assert by_email.customer_ids == [person.pk]
+    assert by_phone.customer_ids == [person.pk]
+    assert by_email.status == RequestStatus.RECEIVED
+    assert by_email.due_on == datetime.date(2026, 2, 28)
+    assert steps(by_email) == ["request.create"]
+    entry = AuditEntry.objects.get(action="request.create", object_id=str(by_email.pk))
+    assert entry.metadata == {
+        "kind": "access",
+        "status": "received",
+        "channel": "email",
+        "customers_found": 1,
+        "due_on": "2026-02-28",
+    }
+    # The person's words are stored encrypted, never in the audit log.
+    assert "ada@" not in json.dumps(list(AuditEntry.objects.values_list("metadata"))).lower()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"kind": "forget-me"}, "kind"),
+        ({"channel": "pigeon"}, "channel"),
+        ({"subject_email": ""}, "subject_email"),
+        ({"subject_email": "not an address"}, "subject_email"),
+        ({"subject_email": "", "subject_phone": "12"}, "subject_phone"),
+        ({"customer_ids": ["x"]}, "customer_ids"),
+        ({"received_at": timezone.now() + datetime.timedelta(days=2)}, "received_at"),
+    ],
+    ids=["kind", "channel", "nobody", "email", "phone", "ids", "future"],
+)
+def test_bad_intake_names_the_field_and_records_nothing(team_a, steward, fields, field):
+    arguments = {"kind": "access", "channel": "email", "subject_email": "ada@example.org"}
+    arguments.update(fields)
+    with pytest.raises(RequestError) as raised:
+        request_create(team=team_a, actor=steward, **arguments)
+    assert raised.value.field == field
+    assert not DataSubjectRequest.objects.exists()
+
+
+def test_customer_numbers_of_another_team_are_refused(team_a, team_b, steward):
+    stranger = CustomerFactory(owner_team=team_b)
+    with pytest.raises(RequestError) as raised:
+        new_request(team_a, steward, customer_ids=[stranger.pk])
+    assert raised.value.field == "customer_ids"
+
+
+def test_unknown_person_is_answered_no_data_held_and_audited(team_a, steward, person):
+    request = new_request(team_a, steward, subject_email="nobody@example.org")
+    assert request.customer_ids == []
+
+    request = request_fulfil(request=request, actor=steward)
+
+    assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "no_data_held")
+    assert steps(request) == ["request.create", "request.fulfil"]
+
+
+# --- Verification and extension ----------------------------------------------------------------
+
+
+def test_data_is_not_handed_out_before_the_identity_is_verified(team_a, steward, person):
+    request = new_request(team_a, steward)
+    with pytest.raises(RequestError) as raised:
+        request_fulfil(request=request, actor=steward)
+    assert raised.value.field == "verification_method"
+
+    request = verified(request, steward)
+    assert (request.status, request.verified_by) == (RequestStatus.VERIFIED, steward)
+    with pytest.raises(RequestError):
+        verified(request, steward)  # once is enough
+    with pytest.raises(RequestError) as raised:
+        request_verify(request=request, method="other", actor=steward)
+    assert raised.value.field in {"status", "verification_note"}
+
+
+def test_extension_needs_a_reason_is_capped_at_two_months_and_only_in_the_first_month(
+    team_a, steward, person
+):
+    request = new_request(team_a, steward, received_at=RECEIVED)
+    in_first_month = datetime.date(2026, 2, 20)
+
+    with pytest.raises(RequestError) as raised:
+        request_extend(request=request, months=1, reason=" ", actor=steward, today=in_first_month)
+    assert raised.value.field == "extension_reason"
+    with pytest.raises(RequestError):
+        request_extend(request=request, months=3, reason="Complex", actor=steward)
+    with pytest.raises(RequestError) as raised:
+        request_extend(
+            request=request,
+            months=1,
+            reason="Complex",
+            actor=steward,
+            today=datetime.date(2026, 3, 1),
+        )
+    assert raised.value.field == "months"
+
+    request = request_extend(
+        request=request, months=1, reason="Many systems", actor=steward, today=in_first_month
+    )
+    request = request_extend(
+        request=request, months=1, reason="Still more", actor=steward, today=in_first_month
+    )
+    assert (request.extension_months, request.due_on) == (2, datetime.date(2026, 4, 30))
+    with pytest.raises(RequestError):
+        request_extend(
+            request=request, months=1, reason="More", actor=steward, today=in_first_month
+        )
+    entry = AuditEntry.objects.filter(action="request.extend").latest("id")
+    assert entry.metadata["due_on"] == "2026-04-30"
+    assert "Many" not in json.dumps(entry.metadata)
+
+
+def test_subjects_can_be_confirmed_within_the_team_only(team_a, team_b, steward, person):
+    request = new_request(team_a, steward, subject_email="other@example.org")
+    second = CustomerFactory(owner_team=team_a)
+
+    request = request_subjects_set(
+        request=request, customer_ids=[second.pk, person.pk], actor=steward
+    )
+
+    assert request.customer_ids == sorted([person.pk, second.pk])
+    with pytest.raises(RequestError):
+        request_subjects_set(
+            request=request, customer_ids=[CustomerFactory(owner_team=team_b).pk], actor=steward
+        )
+
+
+# --- Answers -----------------------------------------------------------------------------------
+
+
+def test_erasure_request_erases_suppresses_and_forgets_the_contact_details(team_a, steward, person):
+    EventFactory.create_batch(3, customer=person)
+    request = verified(
+        new_request(team_a, steward, RequestKind.ERASURE, subject_name="Ada"), steward
+    )
+
+    request = request_fulfil(request=request, actor=steward)
+
+    request.refresh_from_db()
+    assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
+    assert not Customer.objects.filter(pk=person.pk).exists()
+    assert Suppression.objects.filter(owner_team=team_a, request_id=request.pk).count() == 2
+    assert (request.subject_email, request.subject_phone, request.subject_name) == (None,) * 3
+    erase = AuditEntry.objects.get(action="subject.erase")
+    assert erase.metadata["data_subject_request"] == request.pk
+    assert steps(request) == ["request.create", "request.verify", "request.fulfil"]
+
+
+def test_a_second_erasure_request_for_an_erased_person_is_answered_no_data_held(
+    team_a, steward, person
+):
+    first = verified(new_request(team_a, steward, RequestKind.ERASURE), steward)
+    request_fulfil(request=first, actor=steward)
+
+    second = new_request(team_a, steward, RequestKind.ERASURE)
+    second = request_fulfil(request=second, actor=steward)
+
+    assert second.outcome == RequestOutcome.NO_DATA_HELD
+    assert second.subject_email is None
+
+
+def test_restriction_keeps_the_data_but_leaves_the_customer_out_until_lifted(
+    team_a, steward, person
+):
+    request = verified(new_request(team_a, steward, RequestKind.RESTRICTION), steward)
+
+    request_fulfil(request=request, actor=steward)
+
+    person.refresh_from_db()
+    assert person.processing_restricted_at is not None
+    assert not Customer.objects.processable().filter(pk=person.pk).exists()
+    assert not Customer.objects.marketable().filter(pk=person.pk).exists()
+    assert Customer.objects.active().filter(pk=person.pk).exists()
+
+    request_restriction_lift(request=request, actor=steward)
+    assert Customer.objects.marketable().filter(pk=person.pk).exists()
+    assert steps(request)[-1] == "request.restriction_lift"
+
+
+def test_objection_withdraws_marketing_consent_and_marks_the_customer(team_a, steward, person):
+    consent_record(
+        customer=person,
+        purpose_code="email_marketing",
+        channel="email",
+        status="granted",
+        source="form",
+    )
+    request = verified(new_request(team_a, steward, RequestKind.OBJECTION), steward)
+
+    request = request_fulfil(request=request, actor=steward)
+
+    person.refresh_from_db()
+    assert person.marketing_objection_at is not None
+    assert Customer.objects.processable().filter(pk=person.pk).exists()
+    assert not Customer.objects.marketable().filter(pk=person.pk).exists()
+    state = {
+        (row["purpose_code"], row["channel"]): row["is_granted"] for row in consent_state(person)
+    }
+    assert not any(state.values())
+    assert ("email_marketing", "email") in state
+    entry = AuditEntry.objects.filter(action="request.fulfil").latest("id")
+    assert (
+        entry.metadata["consents_withdrawn"]
+        >= ConsentPurpose.objects.filter(is_active=True).count()
+    )
+
+
+def test_rectification_is_recorded_with_what_was_corrected(team_a, steward, person):
+    request = verified(new_request(team_a, steward, RequestKind.RECTIFICATION), steward)
+    with pytest.raises(RequestError) as raised:
+        request_fulfil(request=request, actor=steward)
+    assert raised.value.field == "outcome_note"
+
+    request = request_fulfil(request=request, actor=steward, note="Postal address corrected")
+    assert request.outcome == RequestOutcome.FULFILLED
+
+
+def test_rejection_needs_a_reason_and_closes_the_request(team_a, steward, person):
+    request = new_request(team_a, steward)
+    with pytest.raises(RequestError):
+        request_reject(request=request, reason="", actor=steward)
+
+    request = request_reject(request=request, reason="Identity not proven", actor=steward)
+
+    assert (request.status, request.outcome) == (RequestStatus.REJECTED, "refused")
+    with pytest.raises(RequestError) as raised:
+        request_fulfil(request=request, actor=steward)
+    assert raised.value.field == "status"
+
+
+def test_access_request_builds_a_package_that_downloads_until_it_expires(
+    team_a, steward, person, media, django_capture_on_commit_callbacks
+):
+    EventFactory.create_batch(4, customer=person)
+    request = verified(new_request(team_a, steward), steward)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        request = request_fulfil(request=request, actor=steward)
+    assert request.status == RequestStatus.PROCESSING
+    assert len(callbacks) == 1  # the package job, enqueued after commit
+
+    request = request_package_build(request_id=request.pk)
+    assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
+    assert request.package_expires_at > timezone.now() + datetime.timedelta(days=6)
+    with request_package_open(request=request, actor=steward) as handle:
+        archive = zipfile.ZipFile(io.BytesIO(handle.read()))
+    data = json.loads(archive.read("data.json"))
+    assert [row["id"] for row in data["categories"]["profile"]] == [person.pk]
+    assert len(data["categories"]["events"]) == 4
+    assert "request.package_download" in steps(request)
+
+    # A second run of the job (a redelivered task) changes nothing.
+    assert request_package_build(request_id=request.pk).package.name == request.package.name
+
+    request.package_expires_at = timezone.now() - datetime.timedelta(seconds=1)
+    request.save()
+    with pytest.raises(RequestError) as raised:
+        request_package_open(request=request, actor=steward)
+    assert raised.value.field == "package"
+    assert steps(request)[-1] == "request.package_download_refused"
+
+
+# --- Overdue alerts ----------------------------------------------------------------------------
+
+
+def test_overdue_alert_mails_the_team_stewards_once_a_day_without_personal_data(
+    team_a, team_b, steward, make_user, person
+):
+    from privacy import roles
+
+    steward.email = "steward.a@example.com"
+    steward.save()
+    make_user(roles.DATA_STEWARD, team_b, email="steward.b@example.com")
+    late = new_request(team_a, steward, received_at=RECEIVED)  # due 2026-02-28
+    soon = new_request(team_a, steward, received_at=datetime.datetime(2026, 2, 5, tzinfo=UTC))
+    closed = new_request(team_a, steward, received_at=RECEIVED)
+    request_reject(request=closed, reason="Duplicate", actor=steward)
+    today = datetime.date(2026, 3, 3)
+
+    summary = requests_overdue_alert(today=today)
+
+    assert (summary.teams, summary.requests, summary.emails) == (1, 2, 1)
+    [message] = mail.outbox
+    assert message.to == [steward.email]
+    assert f"#{late.pk}" in message.body and "OVERDUE" in message.body
+    assert f"#{soon.pk}" in message.body and f"#{closed.pk}" not in message.body
+    assert "ada" not in message.body.lower()
+    assert request_is_overdue(late, today=today)
+    entry = AuditEntry.objects.get(action="request.overdue_alert")
+    assert entry.metadata == {"request_ids": [late.pk, soon.pk], "overdue": 1, "recipients": 1}
+
+    # The same day again: nothing more is sent.
+    assert requests_overdue_alert(today=today).emails == 0
+    assert len(mail.outbox) == 1
