@@ -38,6 +38,7 @@ from privacy.services_requests import (
     requests_overdue_alert,
 )
 from tests.customers.factories import CustomerFactory, EventFactory
+from tests.privacy.test_erasure import scan
 
 RECEIVED = datetime.datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 
@@ -247,6 +248,8 @@ def test_erasure_request_erases_suppresses_and_forgets_the_contact_details(team_
     erase = AuditEntry.objects.get(action="subject.erase")
     assert erase.metadata["data_subject_request"] == request.pk
     assert steps(request) == ["request.create", "request.verify", "request.fulfil"]
+    status, output = scan("--email", "ada@example.org", "--phone", "+4915123456789")
+    assert status == 0, output
 
 
 def test_a_second_erasure_request_for_an_erased_person_is_answered_no_data_held(
