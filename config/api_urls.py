@@ -7,6 +7,7 @@ from customers.api.imports import ImportJobViewSet
 from customers.api.ingestion import EventViewSet, PurchaseViewSet
 from privacy.api import AuditEntryViewSet
 from privacy.api_consent import ConsentEventViewSet, PrivacyNoticeViewSet
+from privacy.api_requests import DataSubjectRequestViewSet
 
 router = DefaultRouter()
 # JSON only: no "customers.json" suffix routes (custom actions answered them with a 500).
@@ -18,5 +19,6 @@ router.register("purchases", PurchaseViewSet, basename="purchase")
 router.register("audit-log", AuditEntryViewSet, basename="audit-log")
 router.register("consents", ConsentEventViewSet, basename="consent")
 router.register("privacy/notices", PrivacyNoticeViewSet, basename="notice")
+router.register("privacy/requests", DataSubjectRequestViewSet, basename="privacy-request")
 
 urlpatterns = router.urls

@@ -14,16 +14,30 @@ class CustomersConfig(AppConfig):
             customers_erasure_collect,
             erasure_settings_check,
         )
+        from customers.services.export import (
+            customers_export,
+            customers_export_collect,
+            customers_export_sources,
+        )
         from customers.services.merge import register_merge_hook
         from customers.services.reindex import customers_reindex
         from customers.services.requests import CustomerDirectory
+        from customers.services.retention import customers_purgers_register
         from privacy.crypto import register_reindexer
         from privacy.services_consent import consent_merge_hook, consent_merge_undo_hook
         from privacy.services_erasure import register_eraser
+        from privacy.services_export import register_exporter
         from privacy.services_requests import register_subject_directory
 
         register_reindexer("customers.indexes", customers_reindex)
         register_eraser("customers", customers_erase, collect=customers_erasure_collect)
+        register_exporter(
+            "customers",
+            customers_export,
+            collect=customers_export_collect,
+            sources=customers_export_sources,
+        )
         checks.register(erasure_settings_check)
         register_merge_hook(consent_merge_hook, consent_merge_undo_hook)
         register_subject_directory(CustomerDirectory())
+        customers_purgers_register()

@@ -29,7 +29,26 @@ ACTIONS = ("view", "add", "change", "delete")
 
 
 class NotFound(Http404):
-    """The object does not exist or the user may not reach it; callers cannot tell which."""
+    """The object does not exist or the user may not reach it; callers cannot tell which.
+
+    The user sees the same 404 either way; only the audit log learns more. ``is_refusal`` is
+    true when the object exists but is out of the user's reach, and for a bare ``raise NotFound``
+    (a page the user's role does not include); ``object_type`` and ``object_id`` then name the
+    refused object, when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        is_refusal: bool = True,
+        object_type: str = "",
+        object_id: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.is_refusal = is_refusal
+        self.object_type = object_type
+        self.object_id = object_id
 
 
 def owner_path(model: type[models.Model]) -> str | None:
@@ -100,14 +119,22 @@ def scope_queryset(user: User, queryset: QuerySet, *, action: str = "view") -> Q
 def get_for_user(
     user: User, queryset: QuerySet | type[models.Model], *, pk: object, action: str = "view"
 ) -> models.Model:
-    """Fetch one object the user may ``action``; missing and forbidden both raise NotFound."""
+    """Fetch one object the user may ``action``; missing and forbidden both raise NotFound.
+
+    Pass the queryset before scoping: when the object is in it but out of reach, the NotFound
+    says so to the audit log (one more query, on the refusal path only).
+    """
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()
     try:
         return scope_queryset(user, queryset, action=action).get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as error:
+        exists = isinstance(error, queryset.model.DoesNotExist) and queryset.filter(pk=pk).exists()
         raise NotFound(
-            f"No {queryset.model._meta.verbose_name} matches the given query."
+            f"No {queryset.model._meta.verbose_name} matches the given query.",
+            is_refusal=exists,
+            object_type=queryset.model._meta.label_lower if exists else "",
+            object_id=str(pk) if exists else "",
         ) from error
 
 
@@ -122,7 +149,13 @@ def team_for_user(user: User, team_id: int | None = None) -> Team:
     if team_id is not None:
         team = teams.filter(pk=team_id).first()
         if team is None:
-            raise NotFound("No team matches the given query.")
+            exists = Team.objects.filter(pk=team_id).exists()
+            raise NotFound(
+                "No team matches the given query.",
+                is_refusal=exists,
+                object_type=Team._meta.label_lower if exists else "",
+                object_id=str(team_id) if exists else "",
+            )
         return team
     candidates = list(teams[:2])
     if len(candidates) != 1:

@@ -1,13 +1,39 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django_otp.admin import OTPAdminSite
+from django.utils.translation import ngettext
 
-from privacy.models import AuditEntry, StaffProfile, Team
+from privacy.access import scope_queryset, user_teams
+from privacy.admin_base import MarketbaseAdminSite, ScopedModelAdmin
+from privacy.forms_requests import CustomerNumbersField
+from privacy.masking import MASK, mask_email, mask_name, mask_phone
+from privacy.models import (
+    AuditEntry,
+    DataSubjectRequest,
+    ErasureNotification,
+    ErasureWebhook,
+    RetentionPolicy,
+    StaffProfile,
+    Team,
+)
+from privacy.selectors_requests import requests_with_overdue
 from privacy.services import team_create
+from privacy.services_requests import RequestError, request_create
+from privacy.services_retention import retention_policy_update
+from privacy.services_webhooks import (
+    erasure_notifications_retry,
+    erasure_webhook_create,
+    erasure_webhook_update,
+    erasure_webhook_url_validate,
+    webhook_secret_generate,
+)
 
-# The admin demands a verified second factor, like the staff UI.
-admin.site.__class__ = OTPAdminSite
+# The admin demands a verified second factor, like the staff UI, and signs in through it.
+admin.site.__class__ = MarketbaseAdminSite
 admin.site.site_header = _("Marketbase administration")
 admin.site.site_title = _("Marketbase")
 
@@ -94,3 +120,425 @@ class StaffProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "time_zone"]
     search_fields = ["user__username"]
     list_select_related = ["user"]
+
+
+class _ErasureWebhookForm(forms.ModelForm):
+    # An address typed without a scheme is taken as https, the only one production accepts.
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            erasure_webhook_url_validate(url=url)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["url"]) from error
+        return url
+
+
+class ErasureWebhookAddForm(_ErasureWebhookForm):
+    secret = forms.CharField(
+        label=_("Signing secret"),
+        max_length=128,
+        initial=webhook_secret_generate,
+        help_text=_(
+            "Give this secret to the recipient now: after saving, it is only shown masked."
+        ),
+    )
+
+    class Meta:
+        model = ErasureWebhook
+        fields = ["owner_team", "name", "url", "channel", "secret", "is_active"]
+
+
+class ErasureWebhookChangeForm(_ErasureWebhookForm):
+    new_secret = forms.CharField(
+        label=_("New signing secret"),
+        max_length=128,
+        required=False,
+        help_text=_("Leave empty to keep the current secret."),
+    )
+
+    class Meta:
+        model = ErasureWebhook
+        fields = ["name", "url", "channel", "is_active"]
+
+
+@admin.register(ErasureWebhook)
+class ErasureWebhookAdmin(ScopedModelAdmin):
+    """Recipients told of every erasure of their team's customers.
+
+    Added and changed through the webhook services (address checked, audited); the signing
+    secret is shown only while adding, masked afterwards. A webhook is deactivated rather than
+    deleted, so its delivery log stays.
+    """
+
+    list_display = ["name", "owner_team", "url", "channel", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    list_select_related = ["owner_team__group"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["form"] = ErasureWebhookChangeForm
+            return super().get_form(request, obj, **kwargs)
+        kwargs["form"] = ErasureWebhookAddForm
+        form = super().get_form(request, obj, **kwargs)
+        teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
+        form.base_fields["owner_team"].queryset = teams.select_related("group")
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["owner_team", "masked_secret", "created_at"] if obj else []
+
+    @admin.display(description=_("signing secret"))
+    def masked_secret(self, obj):
+        return f"{MASK}{obj.secret[-4:]}" if obj.secret else ""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            changes = {
+                name: data[name]
+                for name in form.changed_data
+                if name in {"name", "url", "channel", "is_active"}
+            }
+            if data.get("new_secret"):
+                changes["secret"] = data["new_secret"]
+            erasure_webhook_update(
+                webhook=ErasureWebhook.objects.get(pk=obj.pk), changes=changes, actor=request.user
+            )
+            return
+        webhook = erasure_webhook_create(
+            team=data["owner_team"],
+            name=data["name"],
+            url=data["url"],
+            channel=data["channel"],
+            secret=data["secret"],
+            is_active=data["is_active"],
+            actor=request.user,
+        )
+        obj.pk, obj.created_at = webhook.pk, webhook.created_at
+        obj._state.adding = False
+
+
+@admin.register(ErasureNotification)
+class ErasureNotificationAdmin(ScopedModelAdmin):
+    """The delivery log of erasure webhooks: written by the erasure and the delivery task.
+
+    The body sent is never shown (it names erased customers); failed notifications can be sent
+    again.
+    """
+
+    list_display = [
+        "created_at",
+        "webhook",
+        "erasure_reference",
+        "request_id",
+        "status",
+        "attempts",
+        "response_status",
+        "last_error",
+        "delivered_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["=erasure_reference"]
+    list_select_related = ["webhook"]
+    show_full_result_count = False
+    exclude = ["payload"]
+    actions = ["deliver_again"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields if field.name != "payload"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_deliver_again_permission(self, request):
+        return request.user.has_perm("privacy.change_erasurenotification")
+
+    @admin.action(
+        description=_("Send the selected failed notifications again"),
+        permissions=["deliver_again"],
+    )
+    def deliver_again(self, request, queryset):
+        chosen = scope_queryset(request.user, queryset, action="change").values_list(
+            "pk", flat=True
+        )
+        count = erasure_notifications_retry(notification_ids=list(chosen), actor=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d notification will be sent again.",
+                "%(count)d notifications will be sent again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS if count else messages.WARNING,
+        )
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    """One policy per category, created by a migration: neither added nor deleted here. A
+    change goes through the retention service, which audits it; the purge runs nightly or from
+    the staff UI's "Run now"."""
+
+    list_display = ["category", "retain_days", "is_active", "last_run_at"]
+    fields = [
+        "category",
+        "retain_days",
+        "is_active",
+        "last_run_at",
+        "last_run_counts",
+        "updated_at",
+    ]
+    readonly_fields = ["category", "last_run_at", "last_run_counts", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        retention_policy_update(
+            policy=obj,
+            retain_days=form.cleaned_data["retain_days"],
+            is_active=form.cleaned_data["is_active"],
+            actor=request.user,
+        )
+
+
+# --- Data-subject requests ----------------------------------------------------------------------
+
+
+class DataSubjectRequestIntakeForm(forms.ModelForm):
+    """Intake from the admin: what the staff UI's intake asks, for ``request_create``."""
+
+    subject_email = forms.CharField(label=_("Email"), required=False, max_length=254)
+    subject_phone = forms.CharField(
+        label=_("Phone"),
+        required=False,
+        max_length=64,
+        help_text=_("With its country code, e.g. +44 20 7946 0000."),
+    )
+    subject_name = forms.CharField(label=_("Name"), required=False, max_length=200)
+    details = forms.CharField(
+        label=_("What the person wrote"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    customer_ids = CustomerNumbersField(
+        label=_("Customer numbers (optional)"),
+        required=False,
+        help_text=_("Numbers of customers you already know the request is about."),
+    )
+    # What the service refused after the form was valid; shown when the form comes back.
+    service_error: RequestError | None = None
+
+    class Meta:
+        model = DataSubjectRequest
+        fields = ["owner_team", "kind", "channel", "received_at"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.service_error is not None:
+            field = self.service_error.field
+            self.add_error(field if field in self.fields else None, self.service_error.message)
+        return cleaned
+
+
+class RequestOverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(is_overdue=self.value() == "yes")
+        return queryset
+
+
+_SERVICE_ERROR_ATTRIBUTE = "data_subject_request_intake_error"
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(ScopedModelAdmin):
+    """Data-subject requests of the user's teams.
+
+    Adding one is intake through ``request_create`` (customers looked up, due date set, audited).
+    The steps after intake are taken in the Privacy area or through the API, so a recorded
+    request is read-only here, and never deleted. The person's details are masked here; the
+    Privacy area shows them to whoever may see them, and audits it.
+    """
+
+    list_display = ["number", "kind", "status", "received_at", "due", "outcome", "owner_team"]
+    list_display_links = ["number"]
+    list_filter = ["status", "kind", RequestOverdueFilter, "outcome", "channel", "owner_team"]
+    search_fields = ["=id"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    add_fieldsets = (
+        (None, {"fields": ["owner_team", "kind", "channel", "received_at"]}),
+        (
+            _("The person, as they identified themselves"),
+            {"fields": ["subject_email", "subject_phone", "subject_name", "customer_ids"]},
+        ),
+        (None, {"fields": ["details"]}),
+    )
+    view_fieldsets = (
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "staff_page",
+                    "kind",
+                    "status",
+                    "owner_team",
+                    "channel",
+                    "received_at",
+                    "due",
+                    "extension_months",
+                    "extension_reason",
+                ]
+            },
+        ),
+        (
+            _("The person (masked)"),
+            {"fields": ["masked_email", "masked_phone", "masked_name", "customer_ids"]},
+        ),
+        (
+            _("Answer"),
+            {
+                "fields": [
+                    "verification_method",
+                    "verified_at",
+                    "verified_by",
+                    "outcome",
+                    "outcome_note",
+                    "completed_at",
+                    "package_expires_at",
+                    "created_by",
+                    "created_at",
+                ]
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return requests_with_overdue(super().get_queryset(request))
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.view_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [name for _title, options in self.view_fieldsets for name in options["fields"]]
+
+    def get_changeform_initial_data(self, request):
+        teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
+        initial = {"received_at": timezone.now()}
+        candidates = list(teams[:2])
+        if len(candidates) == 1:
+            initial["owner_team"] = candidates[0].pk
+        return {**initial, **super().get_changeform_initial_data(request)}
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            return super().get_form(request, obj, **kwargs)
+        kwargs["form"] = DataSubjectRequestIntakeForm
+        form = super().get_form(request, obj, **kwargs)
+        teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
+        form.base_fields["owner_team"].queryset = teams.select_related("group")
+        form.service_error = getattr(request, _SERVICE_ERROR_ATTRIBUTE, None)
+        return form
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except RequestError as error:
+            # The service refused the intake (an address that is not one, customer numbers of
+            # another team) and the admin's transaction rolled back: the form is shown again,
+            # with the service's words on the field at fault.
+            setattr(request, _SERVICE_ERROR_ATTRIBUTE, error)
+            return super().add_view(request, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        created = request_create(
+            team=data["owner_team"],
+            kind=data["kind"],
+            channel=data["channel"],
+            actor=request.user,
+            received_at=data["received_at"],
+            subject_email=data["subject_email"],
+            subject_phone=data["subject_phone"],
+            subject_name=data["subject_name"],
+            details=data["details"],
+            customer_ids=data["customer_ids"],
+        )
+        obj.pk, obj.due_on, obj.customer_ids = created.pk, created.due_on, created.customer_ids
+        obj._state.adding = False
+        found = len(created.customer_ids)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d customer was found; the answer is due on %(due)s.",
+                "%(count)d customers were found; the answer is due on %(due)s.",
+                found,
+            )
+            % {"count": found, "due": created.due_on.isoformat()}
+            if found
+            else _("Nobody was found with these details: the answer will be “no data held”."),
+            messages.INFO,
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("number"), ordering="pk")
+    def number(self, obj):
+        return f"#{obj.pk}"
+
+    @admin.display(description=_("due"), ordering="due_on")
+    def due(self, obj):
+        if getattr(obj, "is_overdue", False):
+            return _("%(date)s (overdue)") % {"date": obj.due_on.isoformat()}
+        return obj.due_on.isoformat()
+
+    @admin.display(description=_("email"))
+    def masked_email(self, obj):
+        return mask_email(obj.subject_email)
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj):
+        return mask_phone(obj.subject_phone)
+
+    @admin.display(description=_("name"))
+    def masked_name(self, obj):
+        return mask_name(obj.subject_name)
+
+    @admin.display(description=_("steps"))
+    def staff_page(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("request-detail", kwargs={"pk": obj.pk}),
+            _("Open the request in the Privacy area"),
+        )

@@ -10,7 +10,13 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Privacy and access")
 
     def ready(self) -> None:
-        from privacy import roles
+        from axes.signals import user_locked_out
+
+        from privacy import refusals, roles
+        from privacy.services_retention import privacy_purgers_register
 
         # Permissions are created by post_migrate; roles pick up the ones later apps add.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="privacy_roles_sync")
+        # django-axes announces lockouts only by this signal; the receiver just audits them.
+        user_locked_out.connect(refusals.locked_out_record, dispatch_uid="privacy_locked_out")
+        privacy_purgers_register()

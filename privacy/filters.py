@@ -1,7 +1,34 @@
+import datetime
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from privacy.models import AuditEntry
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, converted to UTC before it reaches the database.
+
+    Python accepts offsets up to ±23:59 and PostgreSQL only up to ±15:59, so a query with
+    ``2026-05-22T09:00-20:29`` would otherwise fail in the database instead of filtering.
+    """
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise ValidationError(_("This time is out of range."), code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """``IsoDateTimeFilter`` whose value is normalised to UTC (see ``UtcIsoDateTimeField``)."""
+
+    field_class = UtcIsoDateTimeField
 
 
 class AuditEntryFilter(django_filters.FilterSet):
@@ -14,10 +41,10 @@ class AuditEntryFilter(django_filters.FilterSet):
     object_type = django_filters.CharFilter(label=_("Object type"))
     object_id = django_filters.CharFilter(label=_("Object id"))
     request_id = django_filters.CharFilter(label=_("Request id"))
-    occurred_after = django_filters.IsoDateTimeFilter(
+    occurred_after = UtcIsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label=_("From")
     )
-    occurred_before = django_filters.IsoDateTimeFilter(
+    occurred_before = UtcIsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", label=_("Until")
     )
 

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy import context
+from privacy import context, refusals
 from privacy.selectors import user_has_confirmed_device
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -86,6 +86,24 @@ class StaffAccessMiddleware:
             target = "mfa-verify" if user_has_confirmed_device(user) else "mfa-setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+
+class RefusalAuditMiddleware:
+    """Audits staff-UI and admin requests of signed-in users that the access checks refused.
+
+    The views raise ``NotFound`` or ``PermissionDenied``; this records the refusal (see
+    ``privacy.refusals``) and lets Django answer 404 or 403 as usual. The API audits its own
+    refusals in its error handler.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        refusals.exception_record(request, exception)
 
 
 class UserTimezoneMiddleware:

@@ -6,13 +6,16 @@ in its ``AppConfig.ready()``::
     register_eraser("customers", customers_erase, collect=customers_erasure_collect)
 
 - ``collect(*, team, customer_ids)`` says which customers the request really concerns (the
-  team's own customers among ``customer_ids`` plus the profiles merged into them) and the
-  ``(kind, blind index)`` pairs of their emails and phones, to suppress;
+  team's own customers among ``customer_ids`` plus the profiles merged into them), the
+  ``(kind, blind index)`` pairs of their emails and phones, to suppress, and the
+  ``(channel, value)`` pairs of their external ids, to tell the recipients of that channel;
 - ``erase(*, team, customer_ids)`` deletes the app's rows of those customers with set-based SQL
   and returns ``{"table label": rows}``.
 
 ``subject_erase`` runs everything in one transaction and writes one ``subject.erase`` audit
-entry holding ids and counts, never a personal value.
+entry holding ids and counts, never a personal value. When something was erased, each active
+erasure webhook of the team is told after commit (``privacy.services_webhooks``), under an
+erasure reference that the audit entry keeps too.
 
 Consent events are append-only; a database trigger lets DELETE through only in a transaction
 that ran ``SET LOCAL marketbase.erasure = 'on'``, which only this service does. With the
@@ -24,6 +27,7 @@ be changed, only kept whole or deleted whole.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -31,9 +35,11 @@ from typing import Protocol
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
+from django.utils import timezone
 
 from privacy.models import ConsentEvent, Suppression, SuppressionKind, Team
 from privacy.services import audit_record
+from privacy.services_webhooks import erasure_notifications_create
 
 CONSENT_LABEL = "privacy.consent_event"
 KEPT_CONSENT_LABEL = "privacy.consent_event_kept"
@@ -42,10 +48,16 @@ SUPPRESSION_LABEL = "privacy.suppression"
 
 @dataclass(frozen=True)
 class ErasureSubjects:
-    """What a collector found: customer ids to erase and ``(kind, blind index)`` to suppress."""
+    """What a collector found: customer ids to erase, ``(kind, blind index)`` to suppress and
+    ``(channel, value)`` external ids that downstream recipients must be told of.
+
+    External ids are personal values: they go to the webhooks only, never into the report or
+    the audit entry.
+    """
 
     customer_ids: frozenset[int] = frozenset()
     suppression_keys: frozenset[tuple[str, str]] = frozenset()
+    external_ids: frozenset[tuple[str, str]] = frozenset()
 
 
 class Collector(Protocol):
@@ -89,6 +101,10 @@ class ErasureReport:
     suppressions_added: int = 0
     # Nothing of the requested customers was left: a repeated erasure changes nothing.
     already_erased: bool = False
+    # Names this erasure to downstream recipients (None when nothing was erased).
+    erasure_reference: str | None = None
+    # The erasure webhooks that will be told, after commit.
+    notified_webhook_ids: list[int] = field(default_factory=list)
 
 
 def suppressed_keys(*, team: Team, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -135,22 +151,36 @@ def subject_erase(
 
     found: set[int] = set()
     keys: set[tuple[str, str]] = set()
+    external_ids: set[tuple[str, str]] = set()
     if requested:
         for registration in registered:
             if registration.collect is not None:
                 subjects = registration.collect(team=team, customer_ids=requested)
                 found |= subjects.customer_ids
                 keys |= subjects.suppression_keys
+                external_ids |= subjects.external_ids
     erased = sorted(found)
 
     counts: dict[str, int] = {}
     added = 0
+    reference: str | None = None
+    notified: list[int] = []
     if erased:
         added = _suppress(team=team, keys=keys, reason=reason, request_id=request_id)
         for registration in reversed(registered):
             counts.update(registration.erase(team=team, customer_ids=erased))
         counts.update(_consent_events_erase(team=team, customer_ids=erased))
         _check_deferred_constraints()
+        reference = uuid.uuid4().hex
+        notifications = erasure_notifications_create(
+            team=team,
+            erasure_reference=reference,
+            erased_at=timezone.now(),
+            customer_ids=erased,
+            external_ids=external_ids,
+            request_id=request_id,
+        )
+        notified = [notification.webhook_id for notification in notifications]
 
     with connection.cursor() as cursor:
         # Nothing later in an enclosing transaction may delete consent events.
@@ -162,6 +192,8 @@ def subject_erase(
         counts=counts,
         suppressions_added=added,
         already_erased=not erased,
+        erasure_reference=reference,
+        notified_webhook_ids=notified,
     )
     audit_record(
         action="subject.erase",
@@ -175,6 +207,8 @@ def subject_erase(
             "already_erased": report.already_erased,
             "reason": reason,
             "data_subject_request": request_id,
+            "erasure_reference": reference,
+            "notified_webhooks": notified,
         },
     )
     return report

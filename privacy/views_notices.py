@@ -65,6 +65,7 @@ def notice_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET"])
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "view")
     notice = PrivacyNotice.objects.filter(pk=pk).first()

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "privacy.middleware.RequestContextMiddleware",
     "privacy.middleware.StaffAccessMiddleware",
+    "privacy.middleware.RefusalAuditMiddleware",
     "privacy.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -140,6 +141,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
+# Exports of personal data and erasures ask for the password and a TOTP code again when the last
+# proof (sign-in or re-authentication) is older than this (privacy/reauth.py).
+REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=300)
+
 OTP_TOTP_ISSUER = "Marketbase"
 OTP_TOTP_THROTTLE_FACTOR = 1
 # The admin never shows a device's secret or its QR code: not even an administrator may copy
@@ -186,7 +191,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ConsentStatusEnum": "privacy.models.ConsentStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentStatusEnum": "privacy.models.ConsentStatus",
+        # Names stay stable when another field of the same name gets other choices.
+        "ChannelEnum": "privacy.models.ConsentChannel",
+        "KindEnum": "customers.models.ImportKind",
+        "RequestKindEnum": "privacy.models.RequestKind",
+        "RequestChannelEnum": "privacy.models.RequestChannel",
+        "RequestStatusEnum": "privacy.models.RequestStatus",
+    },
     # The schema and its docs page describe the API; they hold no data, so they are public.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -286,6 +299,19 @@ ERASURE_KEEP_CONSENT_PROOF = env.bool("ERASURE_KEEP_CONSENT_PROOF", default=Fals
 ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING = env.bool(
     "ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING", default=False
 )
+
+# Retention ------------------------------------------------------------------------------------
+# Rows per transaction of the nightly purge (periods are policies, edited in the staff UI).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=10_000)
+
+# Data-subject requests -------------------------------------------------------------------------
+# How long the download link of an access package works, and how many days before the due date
+# data stewards start getting the morning reminder.
+PRIVACY_PACKAGE_DAYS = env.int("PRIVACY_PACKAGE_DAYS", default=7)
+PRIVACY_ALERT_DAYS_BEFORE = env.int("PRIVACY_ALERT_DAYS_BEFORE", default=3)
+# Recipients of customers' personal data outside the company (processors, partners), named in
+# every access package (GDPR Art. 15(1)(c)); empty: the package says there are none.
+PRIVACY_RECIPIENTS = env.list("PRIVACY_RECIPIENTS", default=[])
 
 # Consent --------------------------------------------------------------------------------------
 # Absolute address of this installation for links in emails (preference centre, double opt-in).

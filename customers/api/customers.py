@@ -21,6 +21,7 @@ from customers.serializers import (
 from customers.services.customers import InvalidChanges, customer_update, customers_upsert_items
 from customers.services.merge import customer_merge
 from privacy.access import get_for_user, team_for_user
+from privacy.rest.reauth import reauth_check_for_session
 from privacy.rest.viewsets import ScopedModelViewSet
 from privacy.services import audit_record
 from privacy.services_erasure import subject_erase
@@ -81,6 +82,7 @@ class CustomerViewSet(ScopedModelViewSet):
 
     def destroy(self, request, *args, **kwargs):
         customer = self.get_object()
+        reauth_check_for_session(request)
         subject_erase(
             customer_ids=[customer.pk], team=customer.owner_team, actor=request.user, reason="api"
         )

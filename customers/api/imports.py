@@ -19,6 +19,7 @@ from customers.serializers import ImportJobSerializer, ImportUploadSerializer
 from customers.services.csv_files import MAX_UPLOAD_BYTES
 from customers.services.imports import import_job_create
 from privacy.exports import csv_safe
+from privacy.rest.reauth import reauth_check_for_session
 from privacy.rest.viewsets import ScopedViewSetMixin
 from privacy.services import audit_record
 
@@ -88,6 +89,7 @@ class ImportJobViewSet(
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):
         job = self.get_object()
+        reauth_check_for_session(request)
         return import_report_response(job, actor=request.user)
 
 

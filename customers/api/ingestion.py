@@ -19,6 +19,7 @@ from customers.serializers_ingestion import (
     PurchaseSerializer,
 )
 from customers.services.ingestion import events_ingest, purchases_ingest
+from privacy.filters import UtcIsoDateTimeFilter
 from privacy.rest.viewsets import ScopedViewSetMixin
 
 _BATCH_DESCRIPTION = """
@@ -39,8 +40,8 @@ class EventFilter(django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
     type = django_filters.CharFilter(field_name="type")
     source = django_filters.CharFilter(field_name="source")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Event
@@ -52,8 +53,8 @@ class PurchaseFilter(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source")
     currency = django_filters.CharFilter(field_name="currency")
     order_reference = django_filters.CharFilter(field_name="order_reference")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Purchase

@@ -74,7 +74,8 @@ WITH RECURSIVE subject(id) AS (
 
 
 def customers_erasure_collect(*, team: Team, customer_ids: list[int]) -> ErasureSubjects:
-    """Lock and name the customers to erase and the blind indexes of their emails and phones.
+    """Lock and name the customers to erase, the blind indexes of their emails and phones, and
+    their external ids per channel (for the recipients that must be told of the erasure).
 
     Locks in the order imports take them (import job, the team's identity-resolution lock,
     customers), so an erasure and an import chunk of the same person wait for each other
@@ -115,7 +116,21 @@ def customers_erasure_collect(*, team: Team, customer_ids: list[int]) -> Erasure
             value = getattr(customer, kind)
             if value:
                 keys.add((kind, blind_index(value, purpose=kind)))
-    return ErasureSubjects(customer_ids=frozenset(ids), suppression_keys=frozenset(keys))
+    # An external id is kept as it is in ``lookup_key``; ``value`` (decrypted on load) wins
+    # should one ever be stored encrypted beside a keyed lookup.
+    external_ids = {
+        (channel, value or lookup_key)
+        for channel, lookup_key, value in Identity.objects.filter(
+            customer_id__in=ids, kind=IdentityKind.EXTERNAL
+        )
+        .exclude(channel="")
+        .values_list("channel", "lookup_key", "value")
+    }
+    return ErasureSubjects(
+        customer_ids=frozenset(ids),
+        suppression_keys=frozenset(keys),
+        external_ids=frozenset(external_ids),
+    )
 
 
 # Set-based deletes, one statement per table; every table holding a customer's rows is here.

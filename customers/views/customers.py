@@ -50,6 +50,7 @@ from privacy.access import NotFound, get_for_user, scope_queryset, user_teams
 from privacy.exports import csv_safe
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import Team
+from privacy.reauth import reauth_required
 from privacy.selectors_consent import consent_history, consent_state
 from privacy.services import audit_record
 from privacy.services_erasure import subject_erase
@@ -317,6 +318,7 @@ def export_rows(
 
 
 @require_GET
+@reauth_required
 def customer_export(request: HttpRequest) -> HttpResponse:
     """The current filtered list as CSV, streamed, formula-safe, audited before it starts."""
     if not request.user.has_perm(EXPORT_PERSONAL_DATA):
@@ -534,10 +536,17 @@ def customer_merge_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("customer-detail", pk=survivor.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
+@reauth_required
 def customer_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Erase the person: the profile and everything personal attached, for good."""
+    """Erase the person: the profile and everything personal attached, for good.
+
+    GET asks to confirm: it is where a re-authentication leads back to, as an erasure posted
+    with a stale session is not carried out.
+    """
     customer = get_for_user(request.user, Customer.objects.active(), pk=pk, action="delete")
+    if request.method == "GET":
+        return render(request, "customers/customer_erase.html", {"customer": customer})
     subject_erase(
         customer_ids=[customer.pk], team=customer.owner_team, actor=request.user, reason="staff"
     )

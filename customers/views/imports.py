@@ -55,6 +55,7 @@ from customers.services.imports import (
 from privacy.access import NotFound, get_for_user, permission_name, user_teams
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import Team
+from privacy.reauth import reauth_required
 
 PREVIEW_ROWS = 10
 PROBLEM_ROWS_SHOWN = 100
@@ -521,6 +522,8 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@reauth_required
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The row report (line, outcome, reason, customer number): an export of personal data."""
     job = _job_for(request, pk)
     return import_report_response(job, actor=request.user)

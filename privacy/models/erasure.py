@@ -79,6 +79,9 @@ class ErasureNotification(models.Model):
     delivered, so the log keeps only that and when a recipient was told.
     """
 
+    # Scoped by the webhook's team (see privacy.access.owner_path).
+    access_owner_path = "webhook__owner_team"
+
     webhook = models.ForeignKey(ErasureWebhook, on_delete=models.CASCADE, related_name="+")
     erasure_reference = models.CharField(max_length=64)
     request_id = models.BigIntegerField(null=True, blank=True)

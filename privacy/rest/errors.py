@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from privacy.refusals import api_refusal_record
+
 
 def _flatten(detail: Any, path: str = "") -> list[dict[str, str]]:
     if isinstance(detail, dict):
@@ -31,7 +33,11 @@ def _flatten(detail: Any, path: str = "") -> list[dict[str, str]]:
 
 
 def exception_handler(exc, context):
-    """JSON errors: ``{"detail": ..., "errors": [{"field": "items.0.email", "message": ...}]}``."""
+    """JSON errors: ``{"detail": ..., "errors": [{"field": "items.0.email", "message": ...}]}``.
+
+    Refusals (401 to a presented credential, 403, 404 from scoping) are audited here.
+    """
+    original = exc
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -44,6 +50,8 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if response.status_code in {401, 403, 404}:
+        api_refusal_record(original, context["request"], status=response.status_code)
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(data)

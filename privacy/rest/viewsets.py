@@ -76,7 +76,9 @@ class ScopedViewSetMixin:
 
     def get_object(self):
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
-        queryset = self.filter_queryset(self.get_queryset())
+        # get_for_user scopes the rows itself; given them unscoped, it can tell the audit log
+        # that a 404 refused an existing row.
+        queryset = self.filter_queryset(self.base_queryset())
         obj = get_for_user(self.request.user, queryset, pk=lookup, action=self.access_action())
         self.check_object_permissions(self.request, obj)
         return obj

@@ -322,10 +322,12 @@ def test_export_masks_contacts_without_view_personal_data(verified_client, analy
     assert AuditEntry.objects.get(action="customer.export").metadata["masked"] is True
 
 
-def test_export_without_permission_is_a_404_and_not_audited(verified_client, marketer_a, jane):
+def test_export_without_permission_is_a_404_and_only_the_refusal_is_audited(
+    verified_client, marketer_a, jane
+):
     response = verified_client(marketer_a).get(reverse("customer-export"))
     assert response.status_code == 404
-    assert audit_actions() == []
+    assert audit_actions() == ["access.denied"]
 
 
 # --- Profile ----------------------------------------------------------------------------------
@@ -372,7 +374,8 @@ def test_another_teams_customer_is_a_404_like_a_missing_one(
     forbidden = client.get(reverse(url_name, args=[jane.pk]))
     missing = client.get(reverse(url_name, args=[jane.pk + 1000]))
     assert forbidden.status_code == missing.status_code == 404
-    assert audit_actions() == []
+    # Only the audit log tells them apart: the refusal is recorded, the missing one is not
+    assert audit_actions() == ["access.denied"]
 
 
 def test_a_merged_away_customer_leads_to_the_survivor(verified_client, marketer_a, jane, team_a):
@@ -668,7 +671,7 @@ def test_duplicate_decisions_need_change_permission_on_the_teams_pair(
     candidate.refresh_from_db()
     assert candidate.status == DuplicateStatus.OPEN
     assert snapshot(candidate.second)["merged_into"] is None
-    assert audit_actions() == []
+    assert audit_actions() == ["access.denied", "access.denied"]  # the refusals, nothing else
 
 
 def test_an_analyst_sees_the_queue_without_decision_buttons(verified_client, analyst_a, team_a):

@@ -203,6 +203,8 @@ def test_the_audit_entry_has_ids_and_counts_and_no_personal_value(jane, team_a, 
         "already_erased": False,
         "reason": "staff",
         "data_subject_request": None,
+        "erasure_reference": report.erasure_reference,
+        "notified_webhooks": [],  # the team has no erasure webhook
     }
     stored = json.dumps(entry.metadata, ensure_ascii=False).lower()
     for value in (EMAIL, WORK_EMAIL, PHONE, "jane", "quixote", blind_index(EMAIL, purpose="email")):

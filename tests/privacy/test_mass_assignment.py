@@ -353,12 +353,15 @@ def test_ingest_for_another_team_or_its_customer_stores_nothing(marketer_a, team
     item, model = INGEST[kind]
     audit_before = AuditEntry.objects.count()
 
-    # A batch for team B is not found, like a team that does not exist
+    # A batch for team B is not found, like a team that does not exist; only the refusal of the
+    # existing team is audited
     batch = {"items": [{**item, "customer_id": people["bob"].pk}]}
     response = client.post(f"/api/v1/{kind}/", {**batch, "owner_team": team_b.pk}, format="json")
     assert response.status_code == 404
     assert response.json() == not_found_body(client, f"/api/v1/{kind}/", batch, format="json")
-    assert AuditEntry.objects.count() == audit_before
+    assert AuditEntry.objects.count() == audit_before + 1
+    refusal = AuditEntry.objects.get(action="access.denied")
+    assert (refusal.object_type, refusal.object_id) == ("privacy.team", str(team_b.pk))
 
     # And team B's customer in a batch of the caller's own team is "unknown"
     response = client.post(f"/api/v1/{kind}/", batch, format="json")

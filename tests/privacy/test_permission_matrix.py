@@ -5,7 +5,8 @@ when it has none), how to build its URL for an object of team A (``own``) and of
 (``other``), and what each role gets for each method. One test fails when a route exists that
 the matrix does not declare; the other sends every request and checks the outcome, and for every
 refused request that it wrote nothing to the database (PostgreSQL's per-transaction write
-counters, which also count work a view rolled back itself; the session row aside).
+counters, which also count work a view rolled back itself; the session row aside, and the audit
+entry that records the refusal, which must be nothing but that).
 
 Outcomes, in role order (anonymous, marketer, analyst, steward, administrator):
 
@@ -44,7 +45,13 @@ from rest_framework.views import APIView
 from customers.models import ImportJob, ImportStatus, ImportTemplate
 from customers.services.merge import customer_merge
 from privacy import roles
-from privacy.models import AuditEntry, ConsentPurpose, StaffProfile
+from privacy.models import (
+    AuditEntry,
+    ConsentPurpose,
+    ErasureNotification,
+    ErasureWebhook,
+    StaffProfile,
+)
 from privacy.services import audit_record
 from privacy.services_consent import (
     consent_record,
@@ -52,6 +59,7 @@ from privacy.services_consent import (
     notice_publish,
     preference_token,
 )
+from privacy.services_requests import request_create
 from tests.customers.factories import (
     CustomerFactory,
     DuplicateCandidateFactory,
@@ -121,6 +129,7 @@ class World:
     event: dict[str, Any] = field(default_factory=dict)
     purchase: dict[str, Any] = field(default_factory=dict)
     consent: dict[str, Any] = field(default_factory=dict)
+    data_request: dict[str, Any] = field(default_factory=dict)
     audit_entry: Any = None
     notice: Any = None
     links: dict[str, str] = field(default_factory=dict)  # signed tokens of the public pages
@@ -137,6 +146,7 @@ import_pk = _pk("import_job")
 event_pk = _pk("event")
 purchase_pk = _pk("purchase")
 consent_pk = _pk("consent")
+data_request_pk = _pk("data_request")
 
 
 def _link(name: str) -> Kwargs:
@@ -158,6 +168,8 @@ IMPORTERS = "login ok 404 404 ok"  # starting an import needs customers.add_impo
 API_VIEW_OWN = ("401 ok ok ok ok", "401 404 404 404 ok")
 API_CHANGE_OWN = ("401 ok 404 ok ok", "401 404 404 404 ok")
 API_ADD = "401 ok 403 403 ok"
+REQUEST_OWN = ("login 404 404 ok ok", "login 404 404 404 ok")
+API_REQUEST_OWN = ("401 404 404 ok ok", "401 404 404 404 ok")
 API_SCHEMA_ONLY_GET = {"GET": PUBLIC, **dict.fromkeys(DRF_METHODS[1:], "405 405 405 405 405")}
 
 MATRIX: dict[str, Case] = {
@@ -165,6 +177,8 @@ MATRIX: dict[str, Case] = {
     "login": page(**alike(GET_POST=PUBLIC)),
     "mfa-verify": page(**alike(GET_POST=ALL_STAFF)),
     "mfa-setup": page(**alike(GET_POST=ALL_STAFF)),
+    # Password and code again before exports and erasures (the empty POST is re-shown).
+    "reauth": page(**alike(GET_POST=ALL_STAFF)),
     "logout": page(POST=ALL_STAFF),
     "preferences": page(**alike(GET_POST=ALL_STAFF)),
     "set_language": page(**alike(GET_POST=PUBLIC)),
@@ -174,6 +188,26 @@ MATRIX: dict[str, Case] = {
     "campaigns-home": page(**alike(GET_POST=ALL_STAFF)),
     "privacy-home": page(**alike(GET_POST=ALL_STAFF)),
     "audit-list": page(**alike(GET_POST="login 404 404 ok ok")),
+    # Needs the audit log's view permission and privacy.export_personal_data.
+    "audit-export": page(GET="login 404 404 ok ok"),
+    # Retention: privacy.view_retentionpolicy to see the policies and the dry run,
+    # privacy.change_retentionpolicy to change one or run the purge (data stewards hold both).
+    "retention-list": page(GET="login 404 404 ok ok"),
+    "retention-preview": page(GET="login 404 404 ok ok"),
+    "retention-run": page(POST="login 404 404 ok ok"),
+    "retention-edit": Case(
+        expect={ONLY: alike(GET_POST="login 404 404 ok ok")},
+        kwargs=lambda world, variant: {
+            "pk": world.admin_objects["privacy.retentionpolicy"][ONLY].pk
+        },
+    ),
+    # Privacy notices are not team-owned: privacy.view_privacynotice to read the versions,
+    # privacy.add_privacynotice to publish one (stewards and administrators hold both).
+    "notice-list": page(**alike(GET_POST="login 404 404 ok ok")),
+    "notice-detail": Case(
+        expect={ONLY: {"GET": "login 404 404 ok ok"}},
+        kwargs=lambda world, variant: {"pk": world.notice.pk},
+    ),
     # Customers.
     "customers-home": page(GET=ALL_STAFF),
     "customer-export": page(GET="login 404 404 ok ok"),
@@ -185,7 +219,8 @@ MATRIX: dict[str, Case] = {
     "customer-merge": owned(customer_pk, POST=CHANGE_OWN),
     "customer-merge-undo": owned(customer_pk, POST=CHANGE_OWN),
     # Erasure needs customers.delete_customer, which only administrators hold.
-    "customer-erase": owned(customer_pk, POST="login 404 404 404 ok"),
+    # GET is the confirmation page, where a re-authentication leads back to.
+    "customer-erase": owned(customer_pk, **alike(GET_POST="login 404 404 404 ok")),
     # Imports.
     "import-list": page(GET=ALL_STAFF),
     "import-start": page(**alike(GET_POST=IMPORTERS)),
@@ -195,6 +230,20 @@ MATRIX: dict[str, Case] = {
     "import-detail": owned(import_pk, GET=VIEW_OWN),
     "import-progress": owned(import_pk, GET=VIEW_OWN),
     "import-report": owned(import_pk, GET=VIEW_OWN),
+    # Data-subject requests: privacy.*_datasubjectrequest, held by stewards and administrators.
+    # Empty forms and steps the request's state does not allow come back to the request page.
+    "request-list": page(GET="login 404 404 ok ok"),
+    "request-create": page(**alike(GET_POST="login 404 404 ok ok")),
+    "request-detail": owned(data_request_pk, GET=REQUEST_OWN),
+    "request-progress": owned(data_request_pk, GET=REQUEST_OWN),
+    "request-verify": owned(data_request_pk, POST=REQUEST_OWN),
+    "request-extend": owned(data_request_pk, POST=REQUEST_OWN),
+    "request-subjects": owned(data_request_pk, POST=REQUEST_OWN),
+    # GET is the confirmation page, where a re-authentication leads back to.
+    "request-fulfil": owned(data_request_pk, **alike(GET_POST=REQUEST_OWN)),
+    "request-reject": owned(data_request_pk, POST=REQUEST_OWN),
+    "request-lift": owned(data_request_pk, POST=REQUEST_OWN),
+    "request-download": owned(data_request_pk, GET=REQUEST_OWN),
     # The API (token authentication).
     "api:api-root": page(GET="401 ok ok ok ok"),
     "api:customer-list": page(GET="401 ok ok ok ok", POST=API_ADD),
@@ -231,6 +280,15 @@ MATRIX: dict[str, Case] = {
         expect={ONLY: {"GET": "401 403 403 ok ok"}},
         kwargs=lambda world, variant: {"pk": world.notice.pk},
     ),
+    # Data-subject requests: a list answers 200 to everyone signed in (with the rows they may
+    # see); the steps are changes of the request (an empty body is a 400 naming a field).
+    "api:privacy-request-list": page(GET="401 ok ok ok ok", POST="401 403 403 ok ok"),
+    "api:privacy-request-detail": owned(data_request_pk, GET=API_REQUEST_OWN),
+    **{
+        f"api:privacy-request-{step}": owned(data_request_pk, POST=API_REQUEST_OWN)
+        for step in ("verify", "extend", "subjects", "fulfil", "reject", "lift-restriction")
+    },
+    "api:privacy-request-download": owned(data_request_pk, GET=API_REQUEST_OWN),
     # Pages opened from emails: the signed token is the only authority, for anyone.
     **{
         name: Case(
@@ -277,6 +335,15 @@ ADMIN_MODELS: dict[str, tuple[bool, str, str, str, str]] = {
     # Teams are never deleted (their customers would be orphaned).
     "privacy.team": (False, "", "", "vac", "vac"),
     "privacy.staffprofile": (False, "", "", "vacd", "vacd"),
+    # One retention policy per category, made by a migration: changed, never added or deleted.
+    "privacy.retentionpolicy": (False, "", "", "vc", "vc"),
+    # Erasure webhooks of the team: deactivated, never deleted, so their delivery log stays.
+    "privacy.erasurewebhook": (True, "", "", "vac", "vac"),
+    # Their delivery log, written by the erasure and its task: read-only.
+    "privacy.erasurenotification": (True, "", "", "v", "v"),
+    # Data-subject requests: recorded through the intake service, then read-only (the steps
+    # happen in the Privacy area and the API); never deleted.
+    "privacy.datasubjectrequest": (True, "", "", "va", "va"),
     # Customers arrive through import, the API or the staff UI; deleting one is an erasure,
     # for whoever holds customers.delete_customer (administrators).
     "customers.customer": (True, "vc", "v", "vc", "vcd"),
@@ -353,7 +420,12 @@ def _admin_cases() -> dict[str, Case]:
                 for method in DJANGO_METHODS:
                     outcomes = ["login"]
                     for role, role_rights in zip(ROLES[1:], rights, strict=True):
-                        visible = variant != OTHER or role == "administrator"
+                        # A team-owned row is found only through a role that may view
+                        # its model: the admin's queryset is scoped by that permission.
+                        can_view = bool(set(role_rights) & {"v", "c"})
+                        visible = (variant != OTHER or role == "administrator") and (
+                            can_view or not is_owned
+                        )
                         outcomes.append(_admin_outcome(view, method, role_rights, visible=visible))
                     expect[variant][method] = " ".join(outcomes)
             if view == "redirect":
@@ -374,9 +446,11 @@ MATRIX.update(_admin_cases())
 MATRIX.update(
     {
         "admin:index": page(**alike(GET_POST=ALL_STAFF)),
-        # A signed-in, verified staff member is sent on to the index.
+        # A signed-in, verified staff member is sent on to the index; signing in (POST) happens
+        # on the staff sign-in page only, which audits it.
         "admin:login": page(
-            GET="login admin-index admin-index admin-index admin-index", POST=ALL_STAFF
+            GET="login admin-index admin-index admin-index admin-index",
+            POST="login login login login login",
         ),
         "admin:logout": page(GET=UI_NOT_OFFERED, POST=ALL_STAFF),
         "admin:password_change": page(**alike(GET_POST=ALL_STAFF)),
@@ -540,6 +614,15 @@ def test_every_route_and_method_is_in_the_matrix():
 # --- Data, clients and the snapshot of what a refused request must not change ---------------------
 
 
+def _retention_policy():
+    """A policy the migration made (put back first if a transactional test flushed them)."""
+    from privacy.models import RetentionPolicy
+    from privacy.services_retention import retention_policies_ensure
+
+    retention_policies_ensure()
+    return RetentionPolicy.objects.get(category="events")
+
+
 def build_world(team_a, team_b, make_user) -> World:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_celery_beat.models import (
@@ -570,12 +653,21 @@ def build_world(team_a, team_b, make_user) -> World:
         world.duplicate[variant] = DuplicateCandidateFactory(owner_team=team)
         world.event[variant] = EventFactory(customer=customer)
         world.purchase[variant] = PurchaseFactory(customer=customer, amount=Decimal("10.00"))
+        world.data_request[variant] = request_create(
+            team=team, kind="access", channel="email", actor=None, customer_ids=[customer.pk]
+        )
         world.import_job[variant] = ImportJob.objects.create(
             owner_team=team,
             created_by=world.users["marketer"],
             file="imports/matrix.csv",
             original_filename="matrix.csv",
             status=ImportStatus.SUCCEEDED,
+        )
+        erasure_webhook = ErasureWebhook.objects.create(
+            owner_team=team,
+            name=f"Recipient {variant}",
+            url="https://recipient.example.com/erasures",
+            secret="matrix-secret",
         )
         owned_objects[variant] = {
             "customers.customer": customer,
@@ -588,6 +680,11 @@ def build_world(team_a, team_b, make_user) -> World:
             "customers.importjob": world.import_job[variant],
             "customers.mergerecord": record,
             "customers.duplicatecandidate": world.duplicate[variant],
+            "privacy.datasubjectrequest": world.data_request[variant],
+            "privacy.erasurewebhook": erasure_webhook,
+            "privacy.erasurenotification": ErasureNotification.objects.create(
+                webhook=erasure_webhook, erasure_reference=f"matrix-{variant}"
+            ),
         }
     purpose = ConsentPurpose.objects.create(
         code="newsletter", name="Newsletter", channels=["email"], requires_double_opt_in=True
@@ -638,6 +735,7 @@ def build_world(team_a, team_b, make_user) -> World:
         "privacy.auditentry": world.audit_entry,
         "privacy.team": team_b,
         "privacy.staffprofile": StaffProfile.objects.create(user=analyst, time_zone="UTC"),
+        "privacy.retentionpolicy": _retention_policy(),
     }
     for label, (is_owned, *_rights) in ADMIN_MODELS.items():
         if is_owned:
@@ -647,8 +745,10 @@ def build_world(team_a, team_b, make_user) -> World:
     return world
 
 
-# Writes a refused request may make: the session is saved on every response (idle timeout).
-WRITES_ALLOWED_ON_REFUSAL = {"django_session"}
+# Writes a refused request may make: the session is saved on every response (idle timeout), and
+# the refusal is audited (``send_and_undo`` checks that nothing else is).
+WRITES_ALLOWED_ON_REFUSAL = {"django_session", "privacy_auditentry"}
+REFUSAL_AUDIT_ACTIONS = {"access.denied", "auth.token_failed"}
 _WRITES_SQL = (
     "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables "
     "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0"
@@ -693,6 +793,7 @@ def send_and_undo(client, route: Route, method: str, url: str) -> str:
     so every request starts from the same data and the same signed-in session.
     """
     cookies = copy.deepcopy(client.cookies)
+    last_audit_entry = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
     with transaction.atomic():
         try:
             if route.is_api:
@@ -705,6 +806,10 @@ def send_and_undo(client, route: Route, method: str, url: str) -> str:
             if getattr(response, "streaming", False):
                 b"".join(response.streaming_content)
             got = outcome(response)
+            if got in REFUSALS:
+                audited = AuditEntry.objects.filter(pk__gt=last_audit_entry or 0)
+                other = set(audited.values_list("action", flat=True)) - REFUSAL_AUDIT_ACTIONS
+                got += f", yet audited {sorted(other)}" if other else ""
         except Exception as error:  # a server error: reported with the other failures
             got = f"exception {type(error).__name__}: {error}"
         transaction.set_rollback(True)
