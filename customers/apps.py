@@ -7,12 +7,10 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from django.core import checks
 
         from customers.services.erasure import (
             customers_erase,
             customers_erasure_collect,
-            erasure_settings_check,
         )
         from customers.services.export import (
             customers_export,
@@ -37,7 +35,6 @@ class CustomersConfig(AppConfig):
             collect=customers_export_collect,
             sources=customers_export_sources,
         )
-        checks.register(erasure_settings_check)
         register_merge_hook(consent_merge_hook, consent_merge_undo_hook)
         register_subject_directory(CustomerDirectory())
         customers_purgers_register()

@@ -258,7 +258,11 @@ class Event(models.Model):
 
 class Purchase(models.Model):
     owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="purchases")
+    # Empty only for a purchase kept for accounting after its customer was erased
+    # (ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING): the order stays, nothing ties it to a person.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="purchases"
+    )
     source = models.CharField(_("source"), max_length=32, blank=True)
     order_reference = models.CharField(_("order reference"), max_length=128)
     occurred_at = models.DateTimeField(_("occurred at"))

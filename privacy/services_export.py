@@ -25,19 +25,10 @@ The consent history is the privacy core's own category; it comes after every app
 - ``information.json`` and ``README.txt``: what Art. 15 asks to tell the person besides the
   data (purposes, categories, recipients, retention, sources, rights).
 
-Memory stays flat and the number of queries constant, whatever the number of rows. The JSON
-goes to a temporary file that becomes ``data.json`` at the end (a ZIP has one entry open at a
-time) while the CSV goes straight into its entry. An SQL category is streamed in one of two ways:
-
-- in parallel, when the package has its own transaction: the CSV by a ``COPY`` on Django's
-  connection and, at the same time, the JSON by a ``COPY`` on a second connection that reads in
-  the same snapshot (``pg_export_snapshot()`` / ``SET TRANSACTION SNAPSHOT``), from a thread.
-  Producing the rows twice is what costs most, and this puts it on two PostgreSQL backends;
-- sequentially, inside a caller's transaction (its uncommitted rows are invisible to any other
-  connection) or when no second connection can be had: one ``COPY`` whose output rows carry
-  both the JSON object (``row_to_json``) and the CSV line.
-
-Both ways write the same bytes.
+Memory stays flat and the number of queries constant, whatever the number of rows: an SQL
+category is one ``COPY`` whose output rows carry both the JSON object (``row_to_json``) and the
+CSV cells; the JSON goes to a temporary file that becomes ``data.json`` at the end (a ZIP has
+one entry open at a time) while the CSV goes straight into its entry.
 """
 
 from __future__ import annotations
@@ -47,7 +38,6 @@ import csv
 import datetime
 import io
 import json
-import logging
 import re
 import shutil
 import tempfile
@@ -55,25 +45,19 @@ import textwrap
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
-from psycopg import Connection as PsycopgConnection
-from psycopg import errors as psycopg_errors
-from psycopg import sql as psycopg_sql
 
 from privacy.exports import _FORMULA_STARTS, csv_safe
 from privacy.models import ConsentEvent, ConsentPurpose, PrivacyNotice, RetentionPolicy, Team
 from privacy.processing import CATEGORIES, NOT_PERSONAL, RETENTION_CLASSES
 from privacy.services import audit_record
-
-logger = logging.getLogger(__name__)
 
 FORMAT = "marketbase-subject-export"
 INFORMATION_FORMAT = "marketbase-subject-information"
@@ -226,10 +210,6 @@ def subject_package_write(
     Reads in one snapshot (REPEATABLE READ, when not called inside a transaction already) and
     runs a constant number of queries, whatever the number of rows. Writes one
     ``subject.export`` audit entry with ids and counts, never a personal value.
-
-    Called outside a transaction, it streams the big categories over two connections at once
-    (see the module's docstring); inside one, over the caller's connection only, since a second
-    connection would not see what the caller has not committed yet.
     """
     requested = sorted({int(pk) for pk in customer_ids})
     if connection.in_atomic_block:
@@ -239,7 +219,6 @@ def subject_package_write(
             fileobj=fileobj,
             request_reference=request_reference,
             actor=actor,
-            is_parallel=False,
         )
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -250,7 +229,6 @@ def subject_package_write(
             fileobj=fileobj,
             request_reference=request_reference,
             actor=actor,
-            is_parallel=True,
         )
 
 
@@ -261,7 +239,6 @@ def _package_write(
     fileobj: IO[bytes],
     request_reference: str | None,
     actor: AbstractBaseUser | AnonymousUser | None,
-    is_parallel: bool,
 ) -> PackageSummary:
     registered = list(_exporters.values())
     found: set[int] = set()
@@ -301,10 +278,6 @@ def _package_write(
         # The fastest deflate: JSON and CSV still shrink about tenfold, at a fraction of the CPU.
         zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
         connection.cursor() as cursor,
-        _snapshot_twin(
-            cursor, is_wanted=is_parallel and any(c.sql is not None for c in categories)
-        ) as twin,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="subject-export") as executor,
     ):
         data_json.write(
             _json_bytes(
@@ -323,16 +296,7 @@ def _package_write(
             data_json.write(_json_bytes(category.name) + b": [")
             with archive.open(f"{category.name}.csv", "w", force_zip64=True) as csv_file:
                 csv_file.write(_csv_line([column.name for column in category.columns], bom=True))
-                if category.sql is not None and twin is not None:
-                    counts[category.name] = _sql_rows_write_parallel(
-                        cursor,
-                        twin,
-                        executor,
-                        category,
-                        json_file=data_json,
-                        csv_file=csv_file,
-                    )
-                elif category.sql is not None:
+                if category.sql is not None:
                     counts[category.name] = _sql_rows_write(
                         cursor, category, json_file=data_json, csv_file=csv_file
                     )
@@ -495,152 +459,6 @@ def _sql_rows_write(cursor, category: ExportCategory, *, json_file, csv_file) ->
 
 
 _FRAME_TO_LINES = bytes.maketrans(b"\x02", b"\n")
-
-
-@contextlib.contextmanager
-def _snapshot_twin(cursor, *, is_wanted: bool) -> Iterator[PsycopgConnection | None]:
-    """A second connection to the database, in a read-only transaction that sees exactly what
-    the current one sees (its snapshot, exported and imported), or ``None``: when not wanted, or
-    when it cannot be had (too many connections, a pooler that sends it to another server), in
-    which case the package is written sequentially on the one connection.
-
-    The current transaction must be REPEATABLE READ (its snapshot is then the one of every
-    statement) and hold no uncommitted writes (the twin would not see them).
-    """
-    if not is_wanted:
-        yield None
-        return
-    cursor.execute("SELECT pg_export_snapshot()")
-    (snapshot,) = cursor.fetchone()
-    # A fresh wrapper sets up its session like Django's own (time zone, role, options), so both
-    # connections render values alike.
-    twin = connections.create_connection(connection.alias)
-    try:
-        try:
-            twin.ensure_connection()
-            raw = twin.connection
-            with raw.cursor() as twin_cursor:
-                twin_cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                twin_cursor.execute(
-                    psycopg_sql.SQL("SET TRANSACTION SNAPSHOT {}").format(
-                        psycopg_sql.Literal(snapshot)
-                    )
-                )
-        except (DatabaseError, psycopg_errors.Error):
-            logger.warning("No second connection for the access package", exc_info=True)
-            yield None
-            return
-        yield raw
-    finally:
-        twin.close()
-
-
-def _sql_rows_write_parallel(
-    cursor,
-    twin: PsycopgConnection,
-    executor: ThreadPoolExecutor,
-    category: ExportCategory,
-    *,
-    json_file,
-    csv_file,
-) -> int:
-    """Stream one SQL category with two ``COPY``s at once: the JSON objects on ``twin`` (in a
-    thread, into ``json_file``) while the CSV lines come over ``cursor`` (into ``csv_file``)."""
-    json_rows: Future[int] = executor.submit(_json_rows_copy, twin, category, json_file)
-    try:
-        csv_rows = _csv_rows_copy(cursor, category, csv_file)
-    except BaseException:
-        # Stop the other COPY rather than wait for every row of it.
-        twin.cancel_safe()
-        with contextlib.suppress(Exception):
-            json_rows.result()
-        raise
-    rows = json_rows.result()
-    if rows != csv_rows:
-        raise RuntimeError(
-            f"Category {category.name!r}: {rows} JSON rows but {csv_rows} CSV lines in one "
-            "snapshot."
-        )
-    return rows
-
-
-def _json_rows_copy(twin: PsycopgConnection, category: ExportCategory, json_file) -> int:
-    """The category's rows as JSON objects, comma-separated, into ``json_file``.
-
-    Framed as in ``_sql_rows_write``: ``row_to_json`` never writes a raw control character or
-    line break, so PostgreSQL quotes nothing and a block of rows becomes the objects with one
-    byte translation. A block where it did quote goes through the csv module instead.
-    """
-    statement = (
-        f"COPY (SELECT row_to_json(q)::text FROM ({category.sql}) AS q) TO STDOUT "  # noqa: S608
-        "WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
-    )
-    rows = 0
-    block: list[bytes] = []
-    block_bytes = 0
-
-    def flush() -> None:
-        nonlocal block_bytes
-        if not block:
-            return
-        data = b"".join(block)
-        if b"\x01" in data:
-            objects = b",".join(_framed_value(bytes(row)) for row in block)
-        else:
-            objects = data[:-1].replace(b"\n", b",")
-        json_file.write((b"," if rows > len(block) else b"") + objects)
-        block.clear()
-        block_bytes = 0
-
-    with twin.cursor() as twin_cursor, twin_cursor.copy(statement, category.params) as copy:
-        for chunk in copy:
-            block.append(chunk)
-            rows += 1
-            block_bytes += len(chunk)
-            if block_bytes >= _BLOCK_BYTES:
-                flush()
-        flush()
-    return rows
-
-
-def _framed_value(row: bytes) -> bytes:
-    """The value of a one-column ``COPY`` row that PostgreSQL quoted (framing as above)."""
-    reader = csv.reader(io.StringIO(row.decode(), newline=""), delimiter="\x02", quotechar="\x01")
-    return next(reader)[0].encode()
-
-
-def _csv_rows_copy(cursor, category: ExportCategory, csv_file) -> int:
-    """The category's rows as CSV lines into ``csv_file``, written by ``COPY`` itself: every
-    cell quoted (NULL as an empty quoted cell), the same bytes as ``_csv_line_sql`` makes."""
-    cells = ", ".join(f"coalesce({_cell_sql(column)}, '')" for column in category.columns)
-    statement = (
-        f"COPY (SELECT {cells} FROM ({category.sql}) AS q) TO STDOUT "  # noqa: S608
-        "WITH (FORMAT csv, FORCE_QUOTE *)"
-    )
-    rows = 0
-    block: list[bytes] = []
-    block_bytes = 0
-
-    def flush() -> None:
-        nonlocal block_bytes
-        if not block:
-            return
-        data = b"".join(block)
-        if _FORMULA_CELL.search(data):
-            data = b"".join(_csv_line_neutralise(bytes(row)) for row in block)
-        csv_file.write(data)
-        block.clear()
-        block_bytes = 0
-
-    with _copy_out(cursor, statement, category.params) as copy:
-        for chunk in copy:
-            block.append(chunk)
-            rows += 1
-            block_bytes += len(chunk)
-            if block_bytes >= _BLOCK_BYTES:
-                flush()
-        flush()
-    return rows
 
 
 def _framed_row_split(row: bytes) -> tuple[bytes, bytes]:

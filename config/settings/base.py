@@ -294,8 +294,8 @@ IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=2000)
 # Keep consent events as legal proof after an erasure (they hold the customer id, a keyed hash of
 # the email and the evidence of the change), or delete them with everything else (default).
 ERASURE_KEEP_CONSENT_PROOF = env.bool("ERASURE_KEEP_CONSENT_PROOF", default=False)
-# Keeping purchases for accounting needs purchases detachable from customers; not yet supported,
-# so switching it on stops start-up (check customers.E010).
+# Keep an erased customer's purchases for the books, detached from any person (order reference,
+# time, amount, currency, items), or delete them with everything else (default).
 ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING = env.bool(
     "ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING", default=False
 )

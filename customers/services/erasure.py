@@ -17,9 +17,10 @@ keeps it) and the job's ``file`` is cleared; the job keeps its counts and report
 people. The file is only needed to preview or resume an import, so a finished import loses
 nothing else. Dry-run imports link no customer and are not found this way.
 
-Purchases are deleted. Keeping them "detached" for accounting (``ERASURE_KEEP_PURCHASES_FOR_
-ACCOUNTING``) needs ``Purchase.customer`` to become nullable first; until then that setting is
-refused loudly rather than ignored (see ``erasure_settings_check``).
+Purchases are deleted, unless ``ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING`` is on: then they are
+kept detached for the books (``customer`` set to NULL in the same statement-per-table way), with
+their order reference, time, amount, currency and items, and nothing that ties them to the
+person.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -140,7 +139,6 @@ _DELETES: tuple[tuple[str, str], ...] = (
         (label, f"DELETE FROM {_table(model)} WHERE customer_id = ANY(%(ids)s::bigint[])")  # noqa: S608
         for label, model in (
             ("customers.event", Event),
-            ("customers.purchase", Purchase),
             ("customers.identity", Identity),
         )
     ),
@@ -177,6 +175,11 @@ _DELETES: tuple[tuple[str, str], ...] = (
         "WHERE owner_team_id = %(team)s AND id = ANY(%(ids)s::bigint[])",
     ),
 )
+_PURCHASES_DELETE = f"DELETE FROM {_table(Purchase)} WHERE customer_id = ANY(%(ids)s::bigint[])"  # noqa: S608
+_PURCHASES_DETACH = (
+    f"UPDATE {_table(Purchase)} SET customer_id = NULL "  # noqa: S608
+    "WHERE customer_id = ANY(%(ids)s::bigint[])"
+)
 _IMPORT_ROWS_DELETE = (
     f"WITH gone AS (DELETE FROM {_table(ImportRow)} WHERE customer_id = ANY(%(ids)s::bigint[]) "  # noqa: S608
     "RETURNING job_id) SELECT job_id, count(*) FROM gone GROUP BY job_id"
@@ -195,8 +198,6 @@ def customers_erase(*, team: Team, customer_ids: list[int]) -> dict[str, int]:
     ``customer_ids`` come from ``customers_erasure_collect`` (the team's, locked). Returns the
     rows deleted per table label. Foreign keys are deferred, so the order does not matter.
     """
-    if getattr(settings, _KEEP_PURCHASES, False):
-        raise ImproperlyConfigured(_KEEP_PURCHASES_MESSAGE)
     params = {
         "ids": list(customer_ids),
         "texts": [str(pk) for pk in customer_ids],
@@ -208,6 +209,13 @@ def customers_erase(*, team: Team, customer_ids: list[int]) -> dict[str, int]:
         rows_by_job = dict(cursor.fetchall())
         counts["customers.import_row"] = sum(rows_by_job.values())
         counts["customers.import_file"] = _import_files_remove(cursor, sorted(rows_by_job))
+        if getattr(settings, _KEEP_PURCHASES, False):
+            cursor.execute(_PURCHASES_DETACH, params)
+            counts["customers.purchase"] = 0
+            counts["customers.purchase_detached"] = cursor.rowcount
+        else:
+            cursor.execute(_PURCHASES_DELETE, params)
+            counts["customers.purchase"] = cursor.rowcount
         for label, sql in _DELETES:
             cursor.execute(sql, params)
             counts[label] = counts.get(label, 0) + cursor.rowcount
@@ -244,17 +252,3 @@ def records_suppressed(*, team: Team, records: Sequence[NormalisedCustomer]) -> 
                 wanted.setdefault((kind, blind_index(value, purpose=kind)), []).append(index)
     found = suppressed_keys(team=team, keys=wanted)
     return {index for key in found for index in wanted[key]}
-
-
-_KEEP_PURCHASES_MESSAGE = (
-    f"{_KEEP_PURCHASES} is set, but purchases cannot be kept detached from an erased customer "
-    "yet: Purchase.customer is NOT NULL. Make it nullable (on_delete=SET_NULL) with a migration "
-    "and have customers_erase set customer_id to NULL instead of deleting, or unset the setting."
-)
-
-
-def erasure_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """System check: a setting the erasure cannot honour stops the project from starting."""
-    if getattr(settings, _KEEP_PURCHASES, False):
-        return [checks.Error(_KEEP_PURCHASES_MESSAGE, id="customers.E010")]
-    return []

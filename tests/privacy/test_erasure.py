@@ -5,7 +5,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -28,7 +27,6 @@ from customers.normalisation import normalise_customer_row
 from customers.services.customers import customers_upsert_items
 from customers.services.erasure import (
     SUPPRESSED,
-    erasure_settings_check,
     records_suppressed,
 )
 from customers.services.imports import import_job_create, import_job_run
@@ -331,16 +329,26 @@ def test_consent_proof_can_be_kept_and_the_scan_says_so(jane, team_a, steward, s
     assert "kept   public.privacy_consentevent.subject_key: email (blind index)" in output
 
 
-def test_keeping_purchases_is_refused_until_the_model_allows_it(jane, team_a, steward, settings):
+def test_purchases_can_be_kept_detached_for_accounting(jane, team_a, steward, settings):
     settings.ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING = True
-    assert [message.id for message in erasure_settings_check()] == ["customers.E010"]
-    with pytest.raises(ImproperlyConfigured, match=r"Purchase\.customer is NOT NULL"):
-        subject_erase(
-            customer_ids=[jane["customer"].pk], team=team_a, actor=steward, reason="request"
-        )
-    assert Customer.objects.filter(pk=jane["customer"].pk).exists()
-    assert not Suppression.objects.exists()
-    assert not AuditEntry.objects.filter(action="subject.erase").exists()
+    [purchase] = Purchase.objects.filter(customer=jane["customer"])
+
+    report = subject_erase(
+        customer_ids=[jane["customer"].pk], team=team_a, actor=steward, reason="request"
+    )
+
+    assert report.counts["customers.purchase"] == 0
+    assert report.counts["customers.purchase_detached"] == 1
+    kept = Purchase.objects.get(pk=purchase.pk)
+    assert kept.customer_id is None
+    assert (kept.order_reference, kept.amount, kept.currency) == (
+        purchase.order_reference,
+        purchase.amount,
+        purchase.currency,
+    )
+    assert not Customer.objects.filter(pk=jane["customer"].pk).exists()
+    status, output = scan(*SCAN)
+    assert status == 0, output
 
 
 def test_suppressed_records_are_recognised_by_email_or_phone(jane, team_a, team_b, steward):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import jsonschema
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -498,82 +498,3 @@ def test_streamed_values_survive_any_content_and_block_size(
         event = stored[int(cells["id"])]
         assert cells["source"] == csv_safe(event.source)
         assert json.loads(cells["properties"]) == event.properties
-
-
-def _parts(content: bytes) -> dict[str, bytes]:
-    """The files of a package, ``data.json`` from its categories on (its head holds the time)."""
-    archive = zipfile.ZipFile(io.BytesIO(content))
-    parts = {name: archive.read(name) for name in archive.namelist()}
-    parts["data.json"] = parts["data.json"].split(b'"categories": ', 1)[1]
-    for timed in ("information.json", "README.txt"):
-        parts.pop(timed)
-    return parts
-
-
-AWKWARD_VALUES = [
-    'quote " and }", inside',
-    "control \x01 and \x02 characters",
-    "=1+2",
-    "comma, and\r\nline break",
-    "",
-]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_two_connections_stream_the_same_bytes(person, team_a):
-    # Given committed events whose values hold quotes, control characters, formulas, line
-    # breaks and empty strings (the consent and import rows hold NULLs)
-    for number, text in enumerate(AWKWARD_VALUES):
-        EventFactory(
-            customer=person,
-            type=f"awkward_{number}",
-            source=text[:32],
-            properties={"text": text, "list": [text, None, 1.5]},
-        )
-    _events_add(person, 300)
-
-    # When the package is written on its own (in parallel) and inside a transaction (sequential)
-    with CaptureQueriesContext(connection) as parallel_queries:
-        parallel, _archive, parallel_content = package(team_a, [person.pk])
-    with transaction.atomic(), CaptureQueriesContext(connection) as sequential_queries:
-        sequential, _archive, sequential_content = package(team_a, [person.pk])
-
-    # Then only the first used a second connection in the same snapshot, and both wrote the
-    # same files, byte for byte
-    assert any("pg_export_snapshot" in query["sql"] for query in parallel_queries)
-    assert not any("pg_export_snapshot" in query["sql"] for query in sequential_queries)
-    assert parallel.counts == sequential.counts
-    assert parallel.counts["events"] == 3 + len(AWKWARD_VALUES) + 300
-    assert _parts(parallel_content) == _parts(sequential_content)
-
-
-def test_inside_a_transaction_the_package_holds_its_uncommitted_rows(person, team_a):
-    # Given an event not committed yet (the test runs inside a transaction)
-    event = EventFactory(customer=person, type="uncommitted")
-
-    # When the package is written in that transaction
-    with CaptureQueriesContext(connection) as queries:
-        _summary, archive, _content = package(team_a, [person.pk])
-
-    # Then it was streamed on the one connection that sees the event, and holds it
-    assert not any("pg_export_snapshot" in query["sql"] for query in queries)
-    events = read_json(archive, "data.json")["categories"]["events"]
-    assert event.pk in {row["id"] for row in events}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_without_a_second_connection_the_package_is_written_sequentially(
-    person, team_a, monkeypatch
-):
-    # Given a database that refuses a second connection (nothing listens on that port)
-    wrapper = type(connections["default"])
-    unreachable = {**connection.settings_dict, "PORT": "1"}
-    monkeypatch.setattr(connections, "create_connection", lambda alias: wrapper(unreachable, alias))
-
-    # When the package is written outside a transaction
-    summary, archive, _content = package(team_a, [person.pk])
-
-    # Then it holds every row all the same
-    assert summary.counts["events"] == 3
-    assert len(read_json(archive, "data.json")["categories"]["events"]) == 3
-    assert len(read_csv(archive, "events.csv")) == 4
