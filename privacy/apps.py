@@ -13,6 +13,8 @@ class PrivacyConfig(AppConfig):
         from axes.signals import user_locked_out
 
         from privacy import refusals, roles
+        from privacy.services_erasure import register_eraser
+        from privacy.services_requests import requests_erase
         from privacy.services_retention import privacy_purgers_register
 
         # Permissions are created by post_migrate; roles pick up the ones later apps add.
@@ -20,3 +22,5 @@ class PrivacyConfig(AppConfig):
         # django-axes announces lockouts only by this signal; the receiver just audits them.
         user_locked_out.connect(refusals.locked_out_record, dispatch_uid="privacy_locked_out")
         privacy_purgers_register()
+        # Requests about an erased person forget their contact details and access packages.
+        register_eraser("privacy.requests", requests_erase)

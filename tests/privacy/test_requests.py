@@ -398,3 +398,30 @@ def test_overdue_alert_mails_the_team_stewards_once_a_day_without_personal_data(
     # The same day again: nothing more is sent.
     assert requests_overdue_alert(today=today).emails == 0
     assert len(mail.outbox) == 1
+
+
+def test_erasure_deletes_earlier_access_packages_and_contact_details_of_the_person(
+    team_a, steward, person, media, django_capture_on_commit_callbacks
+):
+    access = verified(new_request(team_a, steward, subject_name="Ada"), steward)
+    with django_capture_on_commit_callbacks(execute=False):
+        request_fulfil(request=access, actor=steward)
+    access = request_package_build(request_id=access.pk)
+    package = media / access.package.name
+    assert package.exists()
+    unrelated = new_request(team_a, steward, subject_email="nobody@example.org")
+    erasure = verified(new_request(team_a, steward, RequestKind.ERASURE), steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        request_fulfil(request=erasure, actor=steward)
+
+    access.refresh_from_db()
+    assert not package.exists()
+    assert (access.package.name, access.package_size, access.package_expires_at) == ("", None, None)
+    assert (access.subject_email, access.subject_name) == (None, None)
+    assert access.outcome == RequestOutcome.FULFILLED  # the record of how it was handled stays
+    unrelated.refresh_from_db()
+    assert unrelated.subject_email == "nobody@example.org"
+    report = AuditEntry.objects.get(action="subject.erase").metadata["counts"]
+    assert report["privacy.data_subject_request"] == 2
+    assert report["privacy.access_package"] == 1
