@@ -40,7 +40,13 @@ class CustomerNumbersField(forms.CharField):
             if not part:
                 continue
             digits = part.removeprefix("#")
-            if not digits.isascii() or not digits.isdigit() or not 0 < int(digits) <= MAX_ID:
+            # Length first: int() of thousands of digits is refused by Python itself.
+            if (
+                len(digits) > len(str(MAX_ID))
+                or not digits.isascii()
+                or not digits.isdigit()
+                or not 0 < int(digits) <= MAX_ID
+            ):
                 raise ValidationError(self.error_messages["invalid"], code="invalid")
             numbers.append(int(digits))
         if len(numbers) > MAX_CUSTOMER_NUMBERS:

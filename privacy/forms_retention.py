@@ -17,6 +17,21 @@ class RetentionPolicyForm(forms.Form):
         help_text=_("When off, neither the nightly purge nor “Run now” removes this data."),
     )
 
+    def __init__(self, *args, category: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category = category
+
+    def clean_retain_days(self) -> int:
+        from privacy.services_retention import AUDIT_FLOOR_DAYS
+
+        days = self.cleaned_data["retain_days"]
+        if self.category == RetentionCategory.AUDIT_ENTRIES and days < AUDIT_FLOOR_DAYS:
+            raise forms.ValidationError(
+                _("Audit entries are kept at least %(days)s days."),
+                params={"days": AUDIT_FLOOR_DAYS},
+            )
+        return days
+
 
 class RetentionRunForm(forms.Form):
     """The "Run now" button: one category, or every active policy when left empty."""

@@ -158,7 +158,8 @@ def request_next_steps(
         or (request.status == RequestStatus.RECEIVED and not existing_customer_ids),
         reject=is_waiting,
         lift_restriction=request.kind == RequestKind.RESTRICTION
-        and request.status == RequestStatus.COMPLETED,
+        and request.status == RequestStatus.COMPLETED
+        and request.restriction_lifted_at is None,
         download=has_package and request.package_expires_at > now,
         months_left=max(months_left, 0),
     )

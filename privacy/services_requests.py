@@ -56,6 +56,8 @@ from privacy.services import audit_record
 DEFAULT_PACKAGE_DAYS = 7
 DEFAULT_ALERT_DAYS_BEFORE = 3
 MAX_EXTENSION_MONTHS = 2
+# Older receipts are typing mistakes (and year 1 does not survive a round trip to PostgreSQL).
+MAX_RECEIVED_AGE_DAYS = 366
 
 
 class RequestError(ValueError):
@@ -110,14 +112,23 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _day_of(moment: datetime.datetime) -> datetime.date:
+    # Deadlines are counted in the installation's time zone (TIME_ZONE), never in the zone of
+    # whoever happens to act, so every staff member sees the same due date.
+    return timezone.localdate(moment, timezone.get_default_timezone())
+
+
+def _today() -> datetime.date:
+    return _day_of(timezone.now())
+
+
 def request_due_on(received_at: datetime.datetime, *, extension_months: int = 0) -> datetime.date:
     """The answer is due one calendar month (plus any extension) from the day of receipt."""
-    received_on = timezone.localdate(received_at)
-    return _add_months(received_on, 1 + extension_months)
+    return _add_months(_day_of(received_at), 1 + extension_months)
 
 
 def request_is_overdue(request: DataSubjectRequest, *, today: datetime.date | None = None) -> bool:
-    return request.is_open and request.due_on < (today or timezone.localdate())
+    return request.is_open and request.due_on < (today or _today())
 
 
 # --- Intake -------------------------------------------------------------------------------------
@@ -172,6 +183,10 @@ def request_create(
     received_at = received_at or now
     if received_at > now + datetime.timedelta(minutes=5):
         raise RequestError("received_at", _("A request cannot be received in the future."))
+    if received_at < now - datetime.timedelta(days=MAX_RECEIVED_AGE_DAYS):
+        raise RequestError(
+            "received_at", _("A request received more than a year ago cannot be entered.")
+        )
     subject_email, subject_phone = subject_email.strip(), subject_phone.strip()
     given_ids = _clean_ids(customer_ids)
     if not (subject_email or subject_phone or given_ids):
@@ -243,7 +258,7 @@ def request_extend(
     """Extend the deadline by ``months`` (at most two in all), with a reason, in the first month."""
     request = _locked(request)
     _check_open(request)
-    today = today or timezone.localdate()
+    today = today or _today()
     if not reason.strip():
         raise RequestError("extension_reason", _("Give the reason for the extension."))
     if months < 1 or request.extension_months + months > MAX_EXTENSION_MONTHS:
@@ -283,9 +298,25 @@ def request_subjects_set(
     known = subject_directory().existing(team=request.owner_team, customer_ids=wanted)
     if len(known) != len(wanted):
         raise RequestError("customer_ids", _("Some customer numbers are not of this team."))
+    changed = wanted != sorted(request.customer_ids)
+    # The identity was checked for the people the request named: other customers need the
+    # check again before their data is handed out or destroyed.
+    verification_reset = changed and request.status == RequestStatus.VERIFIED
     request.customer_ids = wanted
-    request.save(update_fields=["customer_ids", "updated_at"])
-    _audit("request.subjects", request, actor, customer_ids=wanted)
+    if verification_reset:
+        request.status = RequestStatus.RECEIVED
+        request.verification_method = ""
+        request.verification_note = ""
+        request.verified_at = None
+        request.verified_by = None
+    request.save()
+    _audit(
+        "request.subjects",
+        request,
+        actor,
+        customer_ids=wanted,
+        verification_reset=verification_reset,
+    )
     return request
 
 
@@ -332,6 +363,7 @@ def request_fulfil(
     if not customer_ids:
         if request.kind == RequestKind.ERASURE:
             _forget_contact(request)
+            note = ""
         return _complete(request, outcome=RequestOutcome.NO_DATA_HELD, note=note, actor=actor)
     if request.status != RequestStatus.VERIFIED:
         raise RequestError(
@@ -359,10 +391,11 @@ def request_fulfil(
             request_id=request.pk,
         )
         _forget_contact(request)
+        # Staff notes may describe the person too: an erasure keeps none.
         return _complete(
             request,
             outcome=RequestOutcome.FULFILLED,
-            note=note,
+            note="",
             actor=actor,
             erased_customer_ids=report.customer_ids,
         )
@@ -397,6 +430,7 @@ def _forget_contact(request: DataSubjectRequest) -> None:
     request.details = None
     request.verification_note = ""
     request.extension_reason = ""
+    request.outcome_note = ""
 
 
 def _withdraw_marketing_consents(*, team: Team, customer_ids: list[int], actor) -> int:
@@ -441,18 +475,41 @@ def request_restriction_lift(
     *, request: DataSubjectRequest, actor: AbstractBaseUser
 ) -> DataSubjectRequest:
     """Lift the restriction a completed restriction request set (the person agreed, or the
-    reason for it ended)."""
+    reason for it ended). Customers that another restriction still in force names stay
+    restricted."""
     request = _locked(request)
     if request.kind != RequestKind.RESTRICTION or request.status != RequestStatus.COMPLETED:
         raise RequestError("kind", _("Only a completed restriction can be lifted."))
-    changed = subject_directory().restrict(
-        team=request.owner_team,
-        customer_ids=subject_directory().existing(
-            team=request.owner_team, customer_ids=request.customer_ids
-        ),
+    if request.restriction_lifted_at is not None:
+        raise RequestError("status", _("This restriction was already lifted."))
+    team = request.owner_team
+    in_force = {
+        int(pk)
+        for customer_ids in DataSubjectRequest.objects.filter(
+            owner_team=team,
+            kind=RequestKind.RESTRICTION,
+            status=RequestStatus.COMPLETED,
+            restriction_lifted_at__isnull=True,
+        )
+        .exclude(pk=request.pk)
+        .values_list("customer_ids", flat=True)
+        for pk in customer_ids
+    }
+    customers = subject_directory().existing(team=team, customer_ids=request.customer_ids)
+    lifted = subject_directory().restrict(
+        team=team,
+        customer_ids=[pk for pk in customers if pk not in in_force],
         restricted=False,
     )
-    _audit("request.restriction_lift", request, actor, lifted=changed)
+    request.restriction_lifted_at = timezone.now()
+    request.save(update_fields=["restriction_lifted_at", "updated_at"])
+    _audit(
+        "request.restriction_lift",
+        request,
+        actor,
+        lifted=lifted,
+        kept_by_other_requests=len(set(customers) & in_force),
+    )
     return request
 
 
@@ -492,6 +549,17 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
         if request.status != RequestStatus.PROCESSING:
             default_storage.delete(name)
             return request
+        if subject_directory().existing(team=team, customer_ids=request.customer_ids) != (
+            customer_ids
+        ):
+            # Someone was erased (or merged away) while the package was being written: it may
+            # hold data that no longer exists. Throw it away and build it again.
+            default_storage.delete(name)
+            _audit("request.package_rebuild", request, None)
+            from privacy.tasks import request_package_build_task
+
+            transaction.on_commit(lambda: request_package_build_task.delay(request.pk))
+            return request
         request.package.name = name
         request.package_size = size
         request.package_expires_at = timezone.now() + datetime.timedelta(days=_package_days())
@@ -507,6 +575,20 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
             bytes=size,
         )
         _audit("request.package_ready", request, None, bytes=size)
+    return request
+
+
+@transaction.atomic
+def request_package_fail(*, request_id: int, error: str) -> DataSubjectRequest | None:
+    """The package job gave up: the request goes back to ``verified`` so staff can answer it
+    again (or refuse it), with the error's class in the audit log."""
+    request = DataSubjectRequest.objects.select_for_update().filter(pk=request_id).first()
+    if request is None or request.status != RequestStatus.PROCESSING:
+        return request
+    request.status = RequestStatus.VERIFIED
+    request.progress = 0
+    request.save()
+    _audit("request.package_failed", request, None, error=error[:100])
     return request
 
 
@@ -555,7 +637,7 @@ def requests_overdue_alert(*, today: datetime.date | None = None) -> AlertSummar
     within ``PRIVACY_ALERT_DAYS_BEFORE`` days. The email names request numbers, kinds and due
     dates only. Run by the beat schedule every morning; a second run on the same day sends
     nothing."""
-    today = today or timezone.localdate()
+    today = today or _today()
     horizon = today + datetime.timedelta(days=_alert_days())
     due = (
         DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES, due_on__lte=horizon)
@@ -620,6 +702,7 @@ _REQUESTS_OF_SUBJECTS = (
 _REQUESTS_FORGET = (
     f'UPDATE "{_REQUESTS_TABLE}" SET subject_email = NULL, subject_phone = NULL, '  # noqa: S608
     "subject_name = NULL, details = NULL, verification_note = '', extension_reason = '', "
+    "outcome_note = '', "
     "package = '', package_size = NULL, package_expires_at = NULL, updated_at = now() "
     "WHERE id = ANY(%s::bigint[])"
 )

@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 User = AbstractBaseUser | AnonymousUser
 
 DEFAULT_BATCH_SIZE = 10_000
+# The audit log is kept at least this long whatever its policy says; the database enforces it
+# too (migration 0007), so neither staff nor the app's database role can empty the log.
+AUDIT_FLOOR_DAYS = 365
 # The policies a fresh installation starts with (migration 0005 creates the same ones).
 DEFAULT_RETAIN_DAYS: dict[str, int] = {
     RetentionCategory.EVENTS: 730,
@@ -170,7 +173,7 @@ class AuditEntryPurger:
 
     _OLD = (
         "occurred_at < %(before)s AND occurred_at < now() - ("  # noqa: S608
-        "SELECT make_interval(days => policy.retain_days) "
+        f"SELECT make_interval(days => GREATEST(policy.retain_days, {AUDIT_FLOOR_DAYS})) "
         f"FROM {_quote(RetentionPolicy._meta.db_table)} AS policy "
         f"WHERE policy.category = '{RetentionCategory.AUDIT_ENTRIES.value}' AND policy.is_active)"
     )
@@ -278,6 +281,8 @@ def retention_policy_update(
     values before and after (``retention.policy_change``)."""
     if retain_days < 1:
         raise ValueError("A policy keeps data for at least one day.")
+    if policy.category == RetentionCategory.AUDIT_ENTRIES and retain_days < AUDIT_FLOOR_DAYS:
+        raise ValueError(f"Audit entries are kept at least {AUDIT_FLOOR_DAYS} days.")
     locked = RetentionPolicy.objects.select_for_update().get(pk=policy.pk)
     before = {"retain_days": locked.retain_days, "is_active": locked.is_active}
     after = {"retain_days": retain_days, "is_active": is_active}

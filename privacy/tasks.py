@@ -10,13 +10,20 @@ def sessions_purge_expired_task() -> int:
     return sessions_purge_expired()
 
 
-@shared_task(name="privacy.request_package_build_task")
-def request_package_build_task(request_id: int) -> None:
+@shared_task(name="privacy.request_package_build_task", bind=True)
+def request_package_build_task(self, request_id: int) -> None:
     """Build an access request's package. Safe to run twice: a request whose package is already
     built, or that is gone, is left alone."""
-    from privacy.services_requests import request_package_build
+    from privacy.services_requests import request_package_build, request_package_fail
 
-    request_package_build(request_id=request_id)
+    try:
+        request_package_build(request_id=request_id)
+    except self.autoretry_for:
+        raise
+    except Exception as error:
+        # Not transient: give the request back to staff rather than leave it "processing".
+        request_package_fail(request_id=request_id, error=type(error).__name__)
+        raise
 
 
 @shared_task(name="privacy.requests_overdue_alert_task")

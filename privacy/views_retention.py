@@ -52,7 +52,7 @@ def retention_edit(request: HttpRequest, pk: int) -> HttpResponse:
         # A shorter period can erase many customers at the next purge: prove it is you.
         return reauth_redirect(request)
     initial = {"retain_days": policy.retain_days, "is_active": policy.is_active}
-    form = RetentionPolicyForm(request.POST or None, initial=initial)
+    form = RetentionPolicyForm(request.POST or None, initial=initial, category=policy.category)
     if request.method == "POST" and form.is_valid():
         retention_policy_update(
             policy=policy,

@@ -104,6 +104,8 @@ class DataSubjectRequest(models.Model):
     )
     outcome_note = models.TextField(_("answer note"), blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A completed restriction stays in force until lifted (the person agreed, or its reason ended).
+    restriction_lifted_at = models.DateTimeField(null=True, blank=True)
 
     # The access package (a ZIP in private storage) and when its download link stops working.
     package = models.FileField(upload_to="privacy/packages/", blank=True)

@@ -106,3 +106,32 @@ def test_a_bad_role_name_is_refused(db):
 
     with pytest.raises(CommandError):
         call_command("db_grants", "--role", "app; DROP TABLE x")
+
+
+def test_the_audit_log_keeps_a_year_whatever_the_policy_says(app_role, db):
+    from privacy.models import RetentionPolicy
+    from privacy.services_retention import retention_policies_ensure, retention_policy_update
+
+    retention_policies_ensure()
+    policy = RetentionPolicy.objects.get(category="audit_entries")
+    with pytest.raises(ValueError):
+        retention_policy_update(policy=policy, retain_days=30, is_active=True)
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        for days in (400, 100):
+            cursor.execute(
+                f"INSERT INTO {table} (occurred_at, actor_label, action, object_type, "  # noqa: S608
+                "object_id, request_id, metadata) "
+                "VALUES (now() - make_interval(days => %s), '', %s, '', '', '', '{}')",
+                [days, f"test.aged_{days}"],
+            )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL ROLE {ROLE}")
+        # The app role shortens the policy in SQL, then asks the purge function for everything.
+        cursor.execute(
+            "UPDATE privacy_retentionpolicy SET retain_days = 1 WHERE category = 'audit_entries'"
+        )
+        cursor.execute("SELECT deleted FROM privacy_audit_entries_purge(now(), 0, 1000000)")
+        assert cursor.fetchone()[0] == 1
+    assert not AuditEntry.objects.filter(action="test.aged_400").exists()
+    assert AuditEntry.objects.filter(action="test.aged_100").exists()

@@ -425,3 +425,110 @@ def test_erasure_deletes_earlier_access_packages_and_contact_details_of_the_pers
     report = AuditEntry.objects.get(action="subject.erase").metadata["counts"]
     assert report["privacy.data_subject_request"] == 2
     assert report["privacy.access_package"] == 1
+
+
+# --- Review fixes: identity, deadlines, races, failures, restrictions --------------------------
+
+
+def test_a_receipt_more_than_a_year_ago_is_refused(team_a, steward):
+    with pytest.raises(RequestError) as raised:
+        new_request(team_a, steward, received_at=timezone.now() - datetime.timedelta(days=400))
+    assert raised.value.field == "received_at"
+
+
+def test_changing_the_customers_after_verification_asks_for_verification_again(
+    team_a, steward, person
+):
+    other = CustomerFactory(owner_team=team_a)
+    request = verified(new_request(team_a, steward), steward)
+
+    request = request_subjects_set(request=request, customer_ids=[other.pk], actor=steward)
+
+    assert (request.status, request.verified_by, request.verification_method) == (
+        RequestStatus.RECEIVED,
+        None,
+        "",
+    )
+    with pytest.raises(RequestError) as raised:
+        request_fulfil(request=request, actor=steward)
+    assert raised.value.field == "verification_method"
+    entry = AuditEntry.objects.filter(action="request.subjects").latest("id")
+    assert entry.metadata["verification_reset"] is True
+
+
+def test_the_due_date_does_not_depend_on_the_acting_users_time_zone(settings):
+    settings.TIME_ZONE = "UTC"
+    late_evening = datetime.datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
+    with timezone.override("Asia/Shanghai"):  # already 1 February there
+        assert request_due_on(late_evening) == datetime.date(2026, 2, 28)
+
+
+def test_a_package_built_while_the_person_was_erased_is_thrown_away_and_rebuilt(
+    team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
+):
+    from privacy import services_export
+    from privacy.services_erasure import subject_erase
+
+    request = verified(new_request(team_a, steward), steward)
+    with django_capture_on_commit_callbacks(execute=False):
+        request_fulfil(request=request, actor=steward)
+    written = services_export.subject_package_write
+
+    def write_then_erase(**kwargs):
+        summary = written(**kwargs)
+        subject_erase(customer_ids=[person.pk], team=team_a, reason="staff")  # meanwhile
+        return summary
+
+    monkeypatch.setattr(services_export, "subject_package_write", write_then_erase)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        request = request_package_build(request_id=request.pk)
+
+    assert request.status == RequestStatus.PROCESSING
+    assert not request.package
+    assert not list((media / "privacy" / "packages").glob("*.zip"))
+    # Built again, now without the erased customer (the other callback is the erasure's).
+    assert [callback.__qualname__.split(".")[0] for callback in callbacks] == [
+        "requests_erase",
+        "request_package_build",
+    ]
+    assert steps(request)[-1] == "request.package_rebuild"
+
+
+def test_a_failing_package_job_gives_the_request_back_to_staff(
+    team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
+):
+    from privacy import services_export
+    from privacy.tasks import request_package_build_task
+
+    request = verified(new_request(team_a, steward), steward)
+    with django_capture_on_commit_callbacks(execute=False):
+        request_fulfil(request=request, actor=steward)
+
+    def broken(**kwargs):
+        raise RuntimeError("exporter bug")
+
+    monkeypatch.setattr(services_export, "subject_package_write", broken)
+    result = request_package_build_task.apply(args=[request.pk])
+
+    assert result.failed()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.VERIFIED
+    entry = AuditEntry.objects.filter(action="request.package_failed").get()
+    assert entry.metadata["error"] == "RuntimeError"
+
+
+def test_lifting_one_restriction_keeps_customers_another_restriction_names(team_a, steward, person):
+    first = verified(new_request(team_a, steward, RequestKind.RESTRICTION), steward)
+    second = verified(new_request(team_a, steward, RequestKind.RESTRICTION), steward)
+    request_fulfil(request=first, actor=steward)
+    request_fulfil(request=second, actor=steward)
+
+    request_restriction_lift(request=first, actor=steward)
+
+    assert not Customer.objects.processable().filter(pk=person.pk).exists()
+    with pytest.raises(RequestError) as raised:
+        request_restriction_lift(request=first, actor=steward)
+    assert raised.value.field == "status"
+    request_restriction_lift(request=second, actor=steward)
+    assert Customer.objects.processable().filter(pk=person.pk).exists()
