@@ -20,7 +20,6 @@ import calendar
 import datetime
 import tempfile
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -534,13 +533,14 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
     team = request.owner_team
     customer_ids = subject_directory().existing(team=team, customer_ids=request.customer_ids)
     with tempfile.TemporaryFile() as scratch:
-        with transaction.atomic():
-            summary = subject_package_write(
-                team=team,
-                customer_ids=customer_ids,
-                fileobj=scratch,
-                request_reference=f"request-{request.pk}",
-            )
+        # Not wrapped in a transaction here: the package opens its own REPEATABLE READ one, so
+        # every category is read from the same snapshot.
+        summary = subject_package_write(
+            team=team,
+            customer_ids=customer_ids,
+            fileobj=scratch,
+            request_reference=f"request-{request.pk}",
+        )
         size = scratch.tell()
         scratch.seek(0)
         name = default_storage.save(f"privacy/packages/{uuid.uuid4().hex}.zip", File(scratch))
@@ -642,16 +642,23 @@ def requests_overdue_alert(*, today: datetime.date | None = None) -> AlertSummar
     due = (
         DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES, due_on__lte=horizon)
         .filter(Q(last_overdue_alert_on__isnull=True) | Q(last_overdue_alert_on__lt=today))
-        .select_related("owner_team__group")
         .order_by("owner_team_id", "due_on", "pk")
     )
-    by_team: dict[int, list[DataSubjectRequest]] = defaultdict(list)
-    for request in due:
-        by_team[request.owner_team_id].append(request)
+    teams = sorted(set(due.values_list("owner_team_id", flat=True)))
+    by_team: dict[int, list[DataSubjectRequest]] = {}
     emails = 0
-    for requests in by_team.values():
-        team = requests[0].owner_team
+    for team_id in teams:
         with transaction.atomic():
+            # Locked and skipped when locked: two overlapping runs never mail the same request.
+            requests = list(
+                due.filter(owner_team_id=team_id)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("owner_team__group")
+            )
+            if not requests:
+                continue
+            by_team[team_id] = requests
+            team = requests[0].owner_team
             recipients = _stewards(team)
             overdue = [request for request in requests if request.due_on < today]
             if recipients:
