@@ -13,20 +13,27 @@ PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sd]")
 
 
 def _po_entries() -> list[dict]:
-    """A tiny .po reader: each entry's flags, msgid and msgstr (no plurals or contexts here)."""
+    """A tiny .po reader: each entry's flags, msgid, msgid_plural and msgstr.
+
+    Chinese has one plural form (``nplurals=1``), so a plural entry's ``msgstr[0]`` is its whole
+    translation and is read as ``msgstr``. Message contexts are not used in this project.
+    """
     entries = []
     for block in (CATALOGUE / "django.po").read_text(encoding="utf-8").split("\n\n"):
-        entry = {"flags": set(), "msgid": None, "msgstr": None}
+        entry = {"flags": set(), "msgid": None, "msgid_plural": None, "msgstr": None}
         field = None
         for line in block.splitlines():
             if line.startswith("#,"):
                 entry["flags"].update(flag.strip() for flag in line[2:].split(","))
             elif line.startswith("#"):
                 continue
-            elif line.startswith(("msgid_plural", "msgctxt", "msgstr[")):
+            elif line.startswith("msgctxt") or (
+                line.startswith("msgstr[") and not line.startswith("msgstr[0] ")
+            ):
                 raise AssertionError(f"The reader does not handle this line: {line}")
-            elif line.startswith(("msgid ", "msgstr ")):
+            elif line.startswith(("msgid ", "msgid_plural ", "msgstr ", "msgstr[0] ")):
                 field, _, literal = line.partition(" ")
+                field = "msgstr" if field == "msgstr[0]" else field
                 entry[field] = ast.literal_eval(literal)
             elif line.startswith('"'):
                 entry[field] += ast.literal_eval(line)
@@ -55,11 +62,15 @@ def test_every_message_is_translated_with_its_placeholders_and_none_is_fuzzy():
     assert len(messages) > 50
     assert [entry["msgid"] for entry in messages if "fuzzy" in entry["flags"]] == []
     assert [entry["msgid"] for entry in messages if not entry["msgstr"].strip()] == []
-    placeholders = [sorted(PLACEHOLDER.findall(entry["msgid"])) for entry in messages]
+    # A plural's one Chinese form says what the singular and plural English forms say.
+    placeholders = [
+        sorted(set(PLACEHOLDER.findall(entry["msgid"] + (entry["msgid_plural"] or ""))))
+        for entry in messages
+    ]
     mismatched = [
         entry["msgid"]
         for entry, expected in zip(messages, placeholders, strict=True)
-        if sorted(PLACEHOLDER.findall(entry["msgstr"])) != expected
+        if sorted(set(PLACEHOLDER.findall(entry["msgstr"]))) != expected
     ]
     assert mismatched == []
 
@@ -68,8 +79,17 @@ def test_compiled_catalogue_matches_the_po_file():
     with (CATALOGUE / "django.mo").open("rb") as compiled:
         catalogue = gettext.GNUTranslations(compiled)
     assert catalogue.info()["language"] == "zh_Hans"
-    messages = {entry["msgid"]: entry["msgstr"] for entry in _po_entries() if entry["msgid"] != ""}
-    stale = {msgid for msgid, msgstr in messages.items() if catalogue.gettext(msgid) != msgstr}
+    messages = [entry for entry in _po_entries() if entry["msgid"] != ""]
+    stale = {
+        entry["msgid"]
+        for entry in messages
+        if (
+            catalogue.ngettext(entry["msgid"], entry["msgid_plural"], 2)
+            if entry["msgid_plural"]
+            else catalogue.gettext(entry["msgid"])
+        )
+        != entry["msgstr"]
+    }
     assert stale == set()
     assert catalogue.gettext("Sign in") == "登录"
     assert catalogue.gettext("Segments") == "客户分群"
