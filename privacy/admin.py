@@ -10,20 +10,22 @@ from django.utils.translation import ngettext
 from privacy.access import scope_queryset, user_teams
 from privacy.admin_base import MarketbaseAdminSite, ScopedModelAdmin
 from privacy.forms_requests import CustomerNumbersField
-from privacy.masking import MASK, mask_email, mask_name, mask_phone
+from privacy.masking import MASK, mask_email, mask_name, mask_phone, mask_text
 from privacy.models import (
     AuditEntry,
     DataSubjectRequest,
     ErasureNotification,
     ErasureWebhook,
+    RetentionCategory,
     RetentionPolicy,
     StaffProfile,
     Team,
 )
+from privacy.reauth import reauth_is_recent, reauth_redirect
 from privacy.selectors_requests import requests_with_overdue
 from privacy.services import team_create
 from privacy.services_requests import RequestError, request_create
-from privacy.services_retention import retention_policy_update
+from privacy.services_retention import AUDIT_FLOOR_DAYS, retention_policy_update
 from privacy.services_webhooks import (
     erasure_notifications_retry,
     erasure_webhook_create,
@@ -228,8 +230,8 @@ class ErasureWebhookAdmin(ScopedModelAdmin):
 class ErasureNotificationAdmin(ScopedModelAdmin):
     """The delivery log of erasure webhooks: written by the erasure and the delivery task.
 
-    The body sent is never shown (it names erased customers); failed notifications can be sent
-    again.
+    The body sent is never shown (it names erased customers). It is cleared when delivery
+    fails for good, so only a failed notification that still has one can be sent again.
     """
 
     list_display = [
@@ -273,17 +275,48 @@ class ErasureNotificationAdmin(ScopedModelAdmin):
         chosen = scope_queryset(request.user, queryset, action="change").values_list(
             "pk", flat=True
         )
-        count = erasure_notifications_retry(notification_ids=list(chosen), actor=request.user)
-        self.message_user(
-            request,
-            ngettext(
-                "%(count)d notification will be sent again.",
-                "%(count)d notifications will be sent again.",
-                count,
+        result = erasure_notifications_retry(notification_ids=list(chosen), actor=request.user)
+        if result.without_payload:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d notification cannot be sent again: its content was deleted when "
+                    "its delivery failed for good. Tell the recipient of its erasure reference "
+                    "another way.",
+                    "%(count)d notifications cannot be sent again: their content was deleted when "
+                    "their delivery failed for good. Tell the recipients of their erasure "
+                    "references another way.",
+                    result.without_payload,
+                )
+                % {"count": result.without_payload},
+                messages.ERROR,
             )
-            % {"count": count},
-            messages.SUCCESS if count else messages.WARNING,
-        )
+        if result.retried or not result.without_payload:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d notification will be sent again.",
+                    "%(count)d notifications will be sent again.",
+                    result.retried,
+                )
+                % {"count": result.retried},
+                messages.SUCCESS if result.retried else messages.WARNING,
+            )
+
+
+class RetentionPolicyAdminForm(forms.ModelForm):
+    class Meta:
+        model = RetentionPolicy
+        fields = ["retain_days", "is_active"]
+
+    def clean_retain_days(self) -> int:
+        days = self.cleaned_data["retain_days"]
+        if self.instance.category == RetentionCategory.AUDIT_ENTRIES and days < AUDIT_FLOOR_DAYS:
+            raise ValidationError(
+                _("Audit entries are kept at least %(days)s days."),
+                params={"days": AUDIT_FLOOR_DAYS},
+            )
+        return days
 
 
 @admin.register(RetentionPolicy)
@@ -292,6 +325,7 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
     change goes through the retention service, which audits it; the purge runs nightly or from
     the staff UI's "Run now"."""
 
+    form = RetentionPolicyAdminForm
     list_display = ["category", "retain_days", "is_active", "last_run_at"]
     fields = [
         "category",
@@ -308,6 +342,19 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # As on the staff page: a shorter period can erase many customers at the next purge, so
+        # a change needs a recent password and code. A stale session saves nothing and comes
+        # back to this form (GET) after re-authenticating. Users who may not change policies get
+        # the admin's usual refusal without being asked.
+        if (
+            request.method == "POST"
+            and self.has_change_permission(request)
+            and not reauth_is_recent(request)
+        ):
+            return reauth_redirect(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         retention_policy_update(
@@ -380,8 +427,9 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
 
     Adding one is intake through ``request_create`` (customers looked up, due date set, audited).
     The steps after intake are taken in the Privacy area or through the API, so a recorded
-    request is read-only here, and never deleted. The person's details are masked here; the
-    Privacy area shows them to whoever may see them, and audits it.
+    request is read-only here, and never deleted. The person's details, and the staff's notes
+    (which may say what was corrected), are masked here; the Privacy area shows them to whoever
+    may see them, and audits it.
     """
 
     list_display = ["number", "kind", "status", "received_at", "due", "outcome", "owner_team"]
@@ -412,7 +460,7 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
                     "received_at",
                     "due",
                     "extension_months",
-                    "extension_reason",
+                    "masked_extension_reason",
                 ]
             },
         ),
@@ -428,7 +476,7 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
                     "verified_at",
                     "verified_by",
                     "outcome",
-                    "outcome_note",
+                    "masked_outcome_note",
                     "completed_at",
                     "package_expires_at",
                     "created_by",
@@ -534,6 +582,14 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
     @admin.display(description=_("name"))
     def masked_name(self, obj):
         return mask_name(obj.subject_name)
+
+    @admin.display(description=_("reason for the extension"))
+    def masked_extension_reason(self, obj):
+        return mask_text(obj.extension_reason)
+
+    @admin.display(description=_("answer note"))
+    def masked_outcome_note(self, obj):
+        return mask_text(obj.outcome_note)
 
     @admin.display(description=_("steps"))
     def staff_page(self, obj):

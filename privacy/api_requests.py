@@ -6,9 +6,10 @@ Intake, the queue (filter by status, kind, overdue), one request, and one action
 (another team's request is a 404, like a missing one) and call one service; a ``RequestError``
 becomes a 400 naming its field.
 
-The person's email, phone, name and words are masked in every answer except ``GET
-/privacy/requests/{id}/`` by a user who may view personal data; each such read is audited as
-``request.view_personal_data``.
+The person's email, phone, name and words, and the staff's notes (``verification_note``,
+``extension_reason``, ``outcome_note``: they may say what was corrected), are masked in every
+answer except ``GET /privacy/requests/{id}/`` by a user who may view personal data; each such
+read is audited as ``request.view_personal_data``.
 """
 
 from __future__ import annotations
@@ -66,11 +67,16 @@ _MASKS = {
     "subject_phone": mask_phone,
     "subject_name": mask_name,
     "details": mask_text,
+    # Staff notes may repeat personal data (what was corrected, how the identity was checked).
+    "verification_note": mask_text,
+    "extension_reason": mask_text,
+    "outcome_note": mask_text,
 }
 
 
 class DataSubjectRequestSerializer(serializers.ModelSerializer):
-    """A request as the API shows it; the person's details masked unless the view unmasks them."""
+    """A request as the API shows it; the person's details and the staff's notes masked unless
+    the view unmasks them."""
 
     owner_team = serializers.PrimaryKeyRelatedField(read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
@@ -255,14 +261,18 @@ def _step(summary: str, request_serializer=None, **extra):
 @extend_schema_view(
     list=extend_schema(
         summary="Data-subject requests, filter by status, kind and overdue",
-        description="The person's details are masked in lists; read one request to see them.",
+        description=(
+            "The person's details and the staff's notes are masked in lists; read one request "
+            "to see them."
+        ),
         tags=[TAG],
     ),
     retrieve=extend_schema(
         summary="One data-subject request",
         description=(
-            "Shows the person's email, phone, name and words unmasked to users who may view "
-            "personal data; each such read is audited (request.view_personal_data)."
+            "Shows the person's email, phone, name and words, and the staff's notes, unmasked "
+            "to users who may view personal data; each such read is audited "
+            "(request.view_personal_data)."
         ),
         tags=[TAG],
     ),

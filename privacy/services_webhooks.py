@@ -12,18 +12,28 @@ delivery task per notification enqueued after commit (a rolled-back erasure tell
 
 A 2xx answer marks the notification delivered and clears its body; anything else (another
 status, a redirect, a timeout, a refused connection) counts an attempt and the task tries again
-with exponential backoff, up to ``MAX_ATTEMPTS``, after which the notification is failed and
-keeps its body until a data steward sends it again. Delivery is at least once: a worker lost
-between the answer and the commit sends again, so recipients deduplicate on
-``erasure_reference``.
+with exponential backoff, up to ``MAX_ATTEMPTS``, after which the notification is failed and its
+body (erased people's customer numbers and external ids) is cleared too: the log keeps only the
+``erasure_reference`` to tell the recipient another way. A failed notification that still has a
+body (failed before bodies were cleared) can be sent again; one without cannot. Delivery is at
+least once: a worker lost between the answer and the commit sends again, so recipients
+deduplicate on ``erasure_reference``.
+
+Before each attempt the webhook's host is resolved, and an address that is not public (private,
+loopback, link-local, multicast, reserved, unspecified, shared) fails the notification without
+sending anything: a webhook must not lead the body, or a request at all, to the cloud's metadata
+service or internal systems. ``ERASURE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES`` lifts that for
+recipients on a private network (and for local development).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +63,15 @@ RETRY_MAX_SECONDS = 60 * 60
 
 _WEBHOOK_FIELDS = frozenset({"name", "url", "channel", "secret", "is_active"})
 SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    """What sending failed notifications again came to: how many will be sent, and how many were
+    refused because their body was cleared when they failed."""
+
+    retried: int
+    without_payload: int
 
 
 @dataclass(frozen=True)
@@ -229,7 +248,19 @@ def erasure_notification_deliver(*, notification_id: int) -> DeliveryResult:
             notification.attempts += 1
             notification.last_error = "refused address"
             return _fail(notification)
-        response_status, error = _post(webhook=webhook, payload=notification.payload)
+        if settings.ERASURE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+            refusal, lookup_error = None, None
+        else:
+            refusal, lookup_error = _host_refusal(url=webhook.url)
+        if refusal is not None:
+            # Not transient either: the host's name leads somewhere the body must never go.
+            notification.attempts += 1
+            notification.last_error = refusal
+            return _fail(notification)
+        if lookup_error is not None:
+            response_status, error = None, lookup_error
+        else:
+            response_status, error = _post(webhook=webhook, payload=notification.payload)
         notification.attempts += 1
         notification.response_status = response_status
         if error is None:
@@ -276,19 +307,23 @@ def erasure_notifications_retry(
     *,
     notification_ids: Iterable[int],
     actor: AbstractBaseUser | AnonymousUser | None = None,
-) -> int:
-    """Send failed notifications again, with a fresh set of attempts; returns how many.
+) -> RetryResult:
+    """Send failed notifications again, with a fresh set of attempts.
 
-    Delivered and pending ones are left alone. Callers pass ids the actor may change.
+    Delivered and pending ones are left alone. A failed notification whose body was cleared when
+    it failed is refused (counted in ``without_payload``): there is nothing left to send. Callers
+    pass ids the actor may change.
     """
-    ids = list(
+    failed = list(
         ErasureNotification.objects.select_for_update()
         .filter(pk__in=list(notification_ids), status=NotificationStatus.FAILED)
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "payload")
     )
+    ids = [pk for pk, payload in failed if payload]
+    without_payload = len(failed) - len(ids)
     if not ids:
-        return 0
+        return RetryResult(retried=0, without_payload=without_payload)
     ErasureNotification.objects.filter(pk__in=ids).update(
         status=NotificationStatus.PENDING, attempts=0, last_error=""
     )
@@ -299,7 +334,57 @@ def erasure_notifications_retry(
         metadata={"notifications": ids},
     )
     _deliver_after_commit(ids)
-    return len(ids)
+    return RetryResult(retried=len(ids), without_payload=without_payload)
+
+
+# Refused kinds of address, most telling first: 127.0.0.1 is private too, but "loopback" says
+# more; "not public" catches the rest (shared address space such as 100.64.0.0/10).
+_REFUSED_KINDS = (
+    ("unspecified", "is_unspecified"),
+    ("loopback", "is_loopback"),
+    ("link-local", "is_link_local"),
+    ("multicast", "is_multicast"),
+    ("reserved", "is_reserved"),
+    ("private", "is_private"),
+)
+
+
+def _address_kind(address: str) -> str | None:
+    """The kind of a resolved address the body must not go to, or None for a public one."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unparsable"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind, attribute in _REFUSED_KINDS:
+        if getattr(ip, attribute):
+            return kind
+    return None if ip.is_global else "not public"
+
+
+def _host_refusal(*, url: str) -> tuple[str | None, str | None]:
+    """Resolve the webhook's host: (why it is refused, None), or (None, why it could not be
+    looked up), or (None, None) when every address it resolves to is public.
+
+    Every address counts, not just the first: a name that resolves to a public and a private
+    address could be connected to either. The reasons name the kind of address and the address,
+    never what would be sent.
+    """
+    hostname = urlsplit(url.strip()).hostname or ""
+    try:
+        resolved = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        # The name may resolve on the next attempt (a DNS outage): transient.
+        return None, "DNS lookup failed"
+    for _family, _type, _proto, _canonical, sockaddr in resolved:
+        address = str(sockaddr[0])
+        kind = _address_kind(address)
+        if kind is not None:
+            return f"refused address: {kind} ({address})", None
+    if not resolved:
+        return None, "DNS lookup failed"
+    return None, None
 
 
 def _post(*, webhook: ErasureWebhook, payload: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -333,8 +418,13 @@ def _post(*, webhook: ErasureWebhook, payload: dict[str, Any]) -> tuple[int | No
 
 
 def _fail(notification: ErasureNotification) -> DeliveryResult:
+    # The body names erased people (customer numbers, external ids): a notification that will
+    # not be sent must not keep it. The erasure reference stays, to tell the recipient otherwise.
     notification.status = NotificationStatus.FAILED
-    notification.save(update_fields=["status", "attempts", "response_status", "last_error"])
+    notification.payload = {}
+    notification.save(
+        update_fields=["status", "payload", "attempts", "response_status", "last_error"]
+    )
     audit_record(
         action="erasure.notification_failed",
         target=notification,
@@ -343,6 +433,7 @@ def _fail(notification: ErasureNotification) -> DeliveryResult:
             "erasure_reference": notification.erasure_reference,
             "attempts": notification.attempts,
             "last_error": notification.last_error,
+            "payload_cleared": True,
         },
     )
     return DeliveryResult(status=NotificationStatus.FAILED, attempts=notification.attempts)

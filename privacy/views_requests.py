@@ -99,13 +99,20 @@ def _can_change(user: AbstractBaseUser, data_request: DataSubjectRequest) -> boo
 # --- Presentation -------------------------------------------------------------------------------
 
 
+# The staff's free-text notes: they may repeat personal data (what was corrected, how the
+# identity was checked), so they are shown like the person's own words.
+NOTE_FIELDS = ("verification_note", "extension_reason", "outcome_note")
+PERSONAL_FIELDS = ("email", "phone", "name", "details", *NOTE_FIELDS)
+
+
 def subject_for(data_request: DataSubjectRequest, *, can_view_personal_data: bool) -> dict:
-    """The person's details as this user may see them."""
+    """The person's details and the staff's notes as this user may see them."""
     values = {
         "email": data_request.subject_email or "",
         "phone": data_request.subject_phone or "",
         "name": data_request.subject_name or "",
         "details": data_request.details or "",
+        **{name: getattr(data_request, name) or "" for name in NOTE_FIELDS},
     }
     if can_view_personal_data:
         return {**values, "is_masked": False}
@@ -114,6 +121,7 @@ def subject_for(data_request: DataSubjectRequest, *, can_view_personal_data: boo
         "phone": mask_phone(values["phone"]),
         "name": mask_name(values["name"]),
         "details": mask_text(values["details"]),
+        **{name: mask_text(values[name]) for name in NOTE_FIELDS},
         "is_masked": True,
     }
 
@@ -340,9 +348,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     data_request = _request_for(request, pk)
     can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
     subject = subject_for(data_request, can_view_personal_data=can_view_personal_data)
-    if can_view_personal_data and any(
-        subject[name] for name in ("email", "phone", "name", "details")
-    ):
+    if can_view_personal_data and any(subject[name] for name in PERSONAL_FIELDS):
         audit_record(action="request.view_personal_data", actor=request.user, target=data_request)
     context = _detail_context(request, data_request)
     next_steps = context["next_steps"]

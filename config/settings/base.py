@@ -299,6 +299,12 @@ ERASURE_KEEP_CONSENT_PROOF = env.bool("ERASURE_KEEP_CONSENT_PROOF", default=Fals
 ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING = env.bool(
     "ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING", default=False
 )
+# Let erasure webhooks reach private, loopback and link-local addresses (a recipient on the
+# internal network, a local test server). Off: such a host is refused at delivery, so a webhook
+# cannot be pointed at internal systems or the cloud's metadata service.
+ERASURE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool(
+    "ERASURE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False
+)
 
 # Retention ------------------------------------------------------------------------------------
 # Rows per transaction of the nightly purge (periods are policies, edited in the staff UI).

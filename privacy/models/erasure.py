@@ -76,7 +76,8 @@ class ErasureNotification(models.Model):
     """One erasure told to one webhook: the delivery log.
 
     ``payload`` is the exact body sent (customer numbers and external ids); it is cleared once
-    delivered, so the log keeps only that and when a recipient was told.
+    delivered or once delivery has failed for good, so the log keeps only whether and when a
+    recipient was told.
     """
 
     # Scoped by the webhook's team (see privacy.access.owner_path).

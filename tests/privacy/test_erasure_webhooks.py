@@ -1,6 +1,7 @@
 """Erasure webhooks: each recipient of the team hears of an erasure through a signed POST that
 names customer numbers and its channel's external ids, and the delivery log keeps no body once
-delivered. A real HTTP server on 127.0.0.1 receives the requests; the task runs eagerly."""
+delivered or failed. A real HTTP server on 127.0.0.1 receives the requests (so those tests allow
+private addresses, which deliveries refuse by default); the task runs eagerly."""
 
 from __future__ import annotations
 
@@ -14,16 +15,18 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import Identity, IdentityKind
-from privacy import roles
+from privacy import roles, services_webhooks
 from privacy.models import AuditEntry, ErasureNotification, ErasureWebhook, NotificationStatus
 from privacy.scan import subject_scan
 from privacy.services_erasure import subject_erase
 from privacy.services_webhooks import (
     MAX_ATTEMPTS,
+    RetryResult,
     erasure_notification_deliver,
     erasure_notifications_retry,
     erasure_webhook_create,
@@ -60,7 +63,13 @@ class Recipient:
 
 
 @pytest.fixture
-def recipient():
+def private_addresses_allowed(settings):
+    """The local server listens on 127.0.0.1, a loopback address deliveries refuse by default."""
+    settings.ERASURE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+
+@pytest.fixture
+def recipient(private_addresses_allowed):
     state = Recipient(port=0)
 
     class Handler(BaseHTTPRequestHandler):
@@ -245,47 +254,48 @@ def test_a_server_error_keeps_the_notification_pending_for_a_retry(
 def test_after_the_last_attempt_the_notification_fails_and_is_audited(
     liv, team_a, steward, recipient, plain_http, django_capture_on_commit_callbacks
 ):
-    webhook(team_a, recipient.url())
+    webhook(team_a, recipient.url(), channel="wechat")
     erase(liv, team_a, steward, django_capture_on_commit_callbacks)
     recipient.status = 503
 
     # When the task runs (eagerly, its retries at once) against a recipient that keeps failing
     deliver_all()
 
-    # Then it tried MAX_ATTEMPTS times and gave up
+    # Then it tried MAX_ATTEMPTS times, gave up, and kept nothing of the erased person
     notification = ErasureNotification.objects.get()
     assert len(recipient.received) == MAX_ATTEMPTS == 8
-    assert (notification.status, notification.attempts, notification.last_error) == (
-        NotificationStatus.FAILED,
-        8,
-        "HTTP 503",
-    )
+    assert (
+        notification.status,
+        notification.attempts,
+        notification.last_error,
+        notification.payload,
+    ) == (NotificationStatus.FAILED, 8, "HTTP 503", {})
     failed = AuditEntry.objects.get(action="erasure.notification_failed")
     assert failed.metadata == {
         "webhook": notification.webhook_id,
         "erasure_reference": notification.erasure_reference,
         "attempts": 8,
         "last_error": "HTTP 503",
+        "payload_cleared": True,
     }
+    assert not subject_scan(names=[WECHAT_ID]).found
 
-    # When a data steward sends it again and the recipient is back
+    # When a data steward tries to send it again, though the recipient is back
     recipient.status = 204
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert erasure_notifications_retry(notification_ids=[notification.pk], actor=steward) == 1
-    assert len(callbacks) == 1
-    deliver_all()
+        result = erasure_notifications_retry(notification_ids=[notification.pk], actor=steward)
 
-    # Then it is delivered on its first new attempt
+    # Then it is refused: there is nothing left to send
+    assert result == RetryResult(retried=0, without_payload=1)
+    assert callbacks == []
     notification.refresh_from_db()
-    assert (notification.status, notification.attempts, notification.payload) == (
-        NotificationStatus.DELIVERED,
-        1,
-        {},
-    )
+    assert (notification.status, notification.attempts) == (NotificationStatus.FAILED, 8)
+    assert not AuditEntry.objects.filter(action="erasure.notification_retry").exists()
+    assert len(recipient.received) == MAX_ATTEMPTS
 
 
 def test_an_unreachable_recipient_is_an_attempt_named_by_the_exception(
-    liv, team_a, steward, plain_http, django_capture_on_commit_callbacks
+    liv, team_a, steward, plain_http, private_addresses_allowed, django_capture_on_commit_callbacks
 ):
     # Given an address where nothing listens
     with socket.socket() as probe:
@@ -414,11 +424,176 @@ def test_an_http_webhook_is_never_called_in_production(
     # Then nothing was sent, and the notification failed at once (retrying cannot help)
     assert recipient.received == []
     notification = ErasureNotification.objects.get()
-    assert (notification.status, notification.attempts, notification.last_error) == (
-        NotificationStatus.FAILED,
-        1,
-        "refused address",
-    )
+    assert (
+        notification.status,
+        notification.attempts,
+        notification.last_error,
+        notification.payload,
+    ) == (NotificationStatus.FAILED, 1, "refused address", {})
+
+
+# --- Addresses that are not public --------------------------------------------------------------
+
+
+@pytest.fixture
+def private_addresses_refused(settings):
+    """The default, stated: whatever the environment of the test run says."""
+    settings.ERASURE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[str]:
+    """The addresses ``requests.post`` was called with; each call fails as a refused connection
+    would, so no test reaches out of this machine."""
+    calls: list[str] = []
+
+    def post(url, **kwargs):
+        calls.append(url)
+        raise requests.ConnectionError
+
+    monkeypatch.setattr(services_webhooks.requests, "post", post)
+    return calls
+
+
+def assert_nothing_personal(text: str, customer) -> None:
+    for personal in (WECHAT_ID, CRM_ID, EMAIL, PHONE, "almqvist", f'"{customer.pk}"'):
+        assert personal.lower() not in text.lower()
+
+
+def test_a_loopback_recipient_is_refused_by_default_and_nothing_is_sent(
+    liv, team_a, steward, recipient, plain_http, settings, django_capture_on_commit_callbacks
+):
+    # Given the default: private addresses refused (the local server is on 127.0.0.1)
+    settings.ERASURE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False  # the recipient fixture allowed them
+    webhook(team_a, recipient.url(), channel="wechat")
+    erase(liv, team_a, steward, django_capture_on_commit_callbacks)
+
+    # When the delivery runs
+    deliver_all()
+
+    # Then nothing reached the server, and the notification failed at once, its body cleared
+    assert recipient.received == []
+    notification = ErasureNotification.objects.get()
+    assert (
+        notification.status,
+        notification.attempts,
+        notification.response_status,
+        notification.last_error,
+        notification.payload,
+    ) == (NotificationStatus.FAILED, 1, None, "refused address: loopback (127.0.0.1)", {})
+    failed = AuditEntry.objects.get(action="erasure.notification_failed")
+    assert failed.metadata["last_error"] == "refused address: loopback (127.0.0.1)"
+    assert failed.metadata["payload_cleared"] is True
+    assert_nothing_personal(json.dumps(failed.metadata), liv)
+
+
+@pytest.mark.parametrize(
+    ("url", "last_error"),
+    [
+        pytest.param(
+            "https://127.0.0.1/erasures", "refused address: loopback (127.0.0.1)", id="loopback"
+        ),
+        pytest.param(
+            "https://10.0.0.1/erasures", "refused address: private (10.0.0.1)", id="private"
+        ),
+        pytest.param(
+            "https://169.254.169.254/latest/meta-data/",
+            "refused address: link-local (169.254.169.254)",
+            id="cloud-metadata",
+        ),
+        pytest.param(
+            "https://[::1]/erasures", "refused address: loopback (::1)", id="ipv6-loopback"
+        ),
+        pytest.param(
+            "https://[::ffff:10.0.0.1]/erasures",
+            "refused address: private (::ffff:10.0.0.1)",
+            id="ipv4-mapped",
+        ),
+        pytest.param(
+            "https://0.0.0.0/erasures", "refused address: unspecified (0.0.0.0)", id="unspecified"
+        ),
+        pytest.param(
+            "https://224.0.0.1/erasures", "refused address: multicast (224.0.0.1)", id="multicast"
+        ),
+        pytest.param(
+            "https://240.0.0.1/erasures", "refused address: reserved (240.0.0.1)", id="reserved"
+        ),
+        pytest.param(
+            "https://100.100.100.200/erasures",
+            "refused address: not public (100.100.100.200)",
+            id="shared-address-space",
+        ),
+    ],
+)
+def test_a_recipient_that_is_not_public_is_refused_without_a_request(
+    liv,
+    team_a,
+    steward,
+    sent,
+    private_addresses_refused,
+    url,
+    last_error,
+    django_capture_on_commit_callbacks,
+):
+    # Given a webhook whose address is not on the public internet, and the default settings
+    webhook(team_a, url, channel="wechat")
+    erase(liv, team_a, steward, django_capture_on_commit_callbacks)
+
+    # When the delivery runs
+    deliver_all()
+
+    # Then no request was sent; the notification failed at once, saying why, and kept no body
+    assert sent == []
+    notification = ErasureNotification.objects.get()
+    assert (
+        notification.status,
+        notification.attempts,
+        notification.last_error,
+        notification.payload,
+    ) == (NotificationStatus.FAILED, 1, last_error, {})
+    assert_nothing_personal(notification.last_error, liv)
+
+
+def test_a_name_is_resolved_and_refused_when_it_leads_to_loopback(
+    liv, team_a, steward, sent, private_addresses_refused, django_capture_on_commit_callbacks
+):
+    webhook(team_a, "https://localhost/erasures")
+    erase(liv, team_a, steward, django_capture_on_commit_callbacks)
+
+    deliver_all()
+
+    assert sent == []
+    notification = ErasureNotification.objects.get()
+    assert notification.status == NotificationStatus.FAILED
+    assert notification.last_error.startswith("refused address: loopback (")
+
+
+def test_a_name_that_does_not_resolve_is_an_attempt_tried_again(
+    liv, team_a, steward, sent, private_addresses_refused, django_capture_on_commit_callbacks
+):
+    # Given a host name nobody answers for (DNS may be down: not a reason to give up at once)
+    webhook(team_a, "https://erasures.webhook.invalid/")
+    erase(liv, team_a, steward, django_capture_on_commit_callbacks)
+
+    result = erasure_notification_deliver(notification_id=ErasureNotification.objects.get().pk)
+
+    assert (result.status, result.attempts, result.retry_in) == ("pending", 1, 30)
+    assert sent == []
+    notification = ErasureNotification.objects.get()
+    assert (notification.response_status, notification.last_error) == (None, "DNS lookup failed")
+    assert notification.payload["customer_ids"] == [liv.pk]
+
+
+def test_a_public_address_is_called(liv, team_a, steward, sent, django_capture_on_commit_callbacks):
+    # Given a webhook on a public address (the call itself fails here: no network in tests)
+    webhook(team_a, "https://93.184.215.14/erasures")
+    erase(liv, team_a, steward, django_capture_on_commit_callbacks)
+
+    result = erasure_notification_deliver(notification_id=ErasureNotification.objects.get().pk)
+
+    assert sent == ["https://93.184.215.14/erasures"]
+    assert (result.status, result.attempts) == ("pending", 1)
+    assert ErasureNotification.objects.get().last_error == "ConnectionError"
 
 
 def test_creating_a_webhook_is_audited_without_its_secret(team_a, steward):
@@ -560,3 +735,33 @@ def test_admin_action_sends_failed_notifications_again(
     assert (notification.status, notification.attempts) == (NotificationStatus.PENDING, 0)
     entry = AuditEntry.objects.get(action="erasure.notification_retry")
     assert entry.metadata == {"notifications": [notification.pk]}
+
+
+def test_admin_action_refuses_a_failed_notification_without_its_body(
+    liv, team_a, steward_admin, recipient, plain_http, django_capture_on_commit_callbacks
+):
+    # Given a notification that failed for good, its body cleared
+    webhook(team_a, recipient.url())
+    subject_erase(customer_ids=[liv.pk], team=team_a, reason="request")
+    recipient.status = 503
+    deliver_all()
+    notification = ErasureNotification.objects.get()
+    assert (notification.status, notification.payload) == (NotificationStatus.FAILED, {})
+
+    # When a data steward tries to send it again from the log
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = steward_admin.post(
+            "/admin/privacy/erasurenotification/",
+            {"action": "deliver_again", "_selected_action": [notification.pk]},
+            follow=True,
+        )
+
+    # Then she is told why it cannot be, and nothing changes or is sent
+    assert [str(message) for message in response.context["messages"]] == [
+        "1 notification cannot be sent again: its content was deleted when its delivery failed "
+        "for good. Tell the recipient of its erasure reference another way."
+    ]
+    assert callbacks == []
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (NotificationStatus.FAILED, 8)
+    assert not AuditEntry.objects.filter(action="erasure.notification_retry").exists()

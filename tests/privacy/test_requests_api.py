@@ -16,7 +16,13 @@ from rest_framework.test import APIClient
 from customers.models import Customer
 from privacy import roles
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
-from privacy.services_requests import request_create, request_package_build, request_verify
+from privacy.services_requests import (
+    request_create,
+    request_extend,
+    request_fulfil,
+    request_package_build,
+    request_verify,
+)
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.factories import TeamFactory, UserFactory
 
@@ -519,3 +525,106 @@ def test_the_schema_documents_the_request_endpoints(client):
         for path, methods in operations.items()
         for method in methods
     )
+
+
+# --- Staff notes are personal data too ----------------------------------------------------------
+
+NOTES = {
+    "verification_note": "Called back on +4915123456789",
+    "extension_reason": "Ada Lovelace's records are in three systems",
+    "outcome_note": "Surname corrected from Byron to Lovelace",
+}
+MASKED_NOTES = dict.fromkeys(NOTES, "•••")
+
+
+def noted_request(team, actor):
+    """A rectification request whose staff notes say what was checked and corrected."""
+    data_request = request_verify(
+        request=new_request(team, actor, kind="rectification"),
+        method="other",
+        note=NOTES["verification_note"],
+        actor=actor,
+    )
+    data_request = request_extend(
+        request=data_request, months=1, reason=NOTES["extension_reason"], actor=actor
+    )
+    return request_fulfil(request=data_request, note=NOTES["outcome_note"], actor=actor)
+
+
+def notes_of(body: dict) -> dict:
+    return {name: body[name] for name in NOTES}
+
+
+@pytest.fixture
+def clerk(team_a):
+    """Handles requests of team A but may not view personal data."""
+    group = Group.objects.create(name="Request clerk")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="privacy", codename="view_datasubjectrequest"
+        )
+    )
+    user = UserFactory(teams=[team_a])
+    user.groups.add(group)
+    return user
+
+
+def test_staff_notes_are_masked_for_a_user_who_may_not_view_personal_data(
+    team_a, steward, person, clerk
+):
+    # Given a completed rectification request with notes that name the person
+    data_request = noted_request(team_a, steward)
+
+    # When a clerk without the permission reads it, and lists the queue
+    client = token_client(clerk)
+    read = client.get(detail(data_request))
+    listed = client.get(REQUESTS, {"status": "completed"})
+
+    # Then every note is masked, and nothing is audited as a read of personal data
+    assert read.status_code == 200
+    assert notes_of(read.json()) == MASKED_NOTES
+    assert [notes_of(row) for row in listed.json()["results"]] == [MASKED_NOTES]
+    for response in (read, listed):
+        text = response.content.decode()
+        assert "Lovelace" not in text and "+4915123456789" not in text
+    assert not AuditEntry.objects.filter(action="request.view_personal_data").exists()
+
+
+def test_staff_notes_are_masked_in_lists_even_for_a_user_who_may_view_them(
+    api, team_a, steward, person
+):
+    noted_request(team_a, steward)
+
+    listed = api.get(REQUESTS, {"status": "completed"})
+
+    assert [notes_of(row) for row in listed.json()["results"]] == [MASKED_NOTES]
+    assert not AuditEntry.objects.filter(action="request.view_personal_data").exists()
+
+
+def test_staff_notes_are_shown_in_one_request_to_a_user_who_may_view_them_and_audited(
+    api, team_a, steward, person
+):
+    data_request = noted_request(team_a, steward)
+
+    read = api.get(detail(data_request))
+
+    assert notes_of(read.json()) == NOTES
+    entry = AuditEntry.objects.get(action="request.view_personal_data")
+    assert (entry.actor, entry.object_id) == (steward, str(data_request.pk))
+    assert "lovelace" not in json.dumps(entry.metadata).lower()
+
+
+def test_a_steps_answer_masks_the_note_it_was_given(api, team_a, steward, person):
+    # The answer to a step is a request like a list's row: masked, whoever asks.
+    data_request = new_request(team_a, steward)
+
+    response = api.post(
+        detail(data_request, "reject"),
+        {"outcome_note": NOTES["outcome_note"]},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["outcome_note"] == "•••"
+    data_request.refresh_from_db()
+    assert data_request.outcome_note == NOTES["outcome_note"]

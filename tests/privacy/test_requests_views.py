@@ -7,21 +7,25 @@ import time
 import zipfile
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from customers.models import Customer
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
 from privacy.reauth import SESSION_KEY
 from privacy.services_requests import (
     request_create,
+    request_extend,
     request_fulfil,
     request_package_build,
     request_verify,
 )
 from tests.customers.factories import CustomerFactory, EventFactory
+from tests.factories import UserFactory
 
 
 @pytest.fixture
@@ -428,3 +432,93 @@ def test_access_package_progress_download_and_expiry_through_the_page(
     expired = ui.get(url("request-download", data_request), follow=True)
     assert messages_of(expired) == ["The download link has expired; build a new package."]
     assert steps(data_request)[-1] == "request.package_download_refused"
+
+
+# --- Staff notes are personal data too ----------------------------------------------------------
+
+NOTES = {
+    "verification_note": "Called back on +4915123456789",
+    "extension_reason": "Ada Lovelace's records are in three systems",
+    "outcome_note": "Surname corrected from Byron to Lovelace",
+}
+
+
+def noted_request(team, actor):
+    """A rectification request whose staff notes say what was checked and corrected."""
+    data_request = request_verify(
+        request=new_request(team, actor, kind="rectification"),
+        method="other",
+        note=NOTES["verification_note"],
+        actor=actor,
+    )
+    data_request = request_extend(
+        request=data_request, months=1, reason=NOTES["extension_reason"], actor=actor
+    )
+    return request_fulfil(request=data_request, note=NOTES["outcome_note"], actor=actor)
+
+
+@pytest.fixture
+def clerk(team_a):
+    """Handles requests of team A but may not view personal data."""
+    group = Group.objects.create(name="Request clerk")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="privacy", codename="view_datasubjectrequest"
+        )
+    )
+    user = UserFactory(teams=[team_a])
+    user.groups.add(group)
+    return user
+
+
+def test_the_page_masks_staff_notes_for_a_user_who_may_not_view_personal_data(
+    verified_client, clerk, steward, team_a, person
+):
+    # Given a completed rectification request with notes that name the person
+    data_request = noted_request(team_a, steward)
+
+    # When a clerk without the permission opens it
+    response = verified_client(clerk).get(url("request-detail", data_request))
+
+    # Then the notes are there, but masked, and nothing is audited as a read of personal data
+    assert response.status_code == 200
+    html = response.content.decode()
+    for note in NOTES.values():
+        assert note not in html
+    assert "Lovelace" not in html and "+4915123456789" not in html
+    assert html.count('<div class="small pre">•••</div>') == 3
+    assert not AuditEntry.objects.filter(action="request.view_personal_data").exists()
+
+
+def test_the_page_shows_staff_notes_to_a_user_who_may_view_them_and_audits_it(
+    ui, steward, team_a, person
+):
+    # Given a request whose contact details are gone, but whose notes name the person
+    data_request = noted_request(team_a, steward)
+    DataSubjectRequest.objects.filter(pk=data_request.pk).update(
+        subject_email=None, subject_phone=None, subject_name=None, details=None
+    )
+
+    # When the steward opens it
+    response = ui.get(url("request-detail", data_request))
+
+    # Then the notes are shown, and the read is audited (the notes alone are personal data)
+    html = response.content.decode()
+    for note in NOTES.values():
+        assert escape(note) in html
+    entry = AuditEntry.objects.get(action="request.view_personal_data")
+    assert (entry.actor, entry.object_id) == (steward, str(data_request.pk))
+
+
+def test_the_admin_masks_staff_notes(ui, steward, team_a, person):
+    # Given a request with notes (the admin masks the person's details for everyone)
+    data_request = noted_request(team_a, steward)
+
+    # When the steward opens it in the admin
+    response = ui.get(reverse("admin:privacy_datasubjectrequest_change", args=[data_request.pk]))
+
+    # Then no note is shown, only that there is one
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Lovelace" not in html and "three systems" not in html
+    assert html.count('<div class="readonly">•••</div>') == 2
