@@ -4,7 +4,9 @@ Recorded as ``access.denied``: a signed-in user refused by the access layer (a `
 object that exists but is out of the user's reach, or for a page the user's role does not
 include), by a ``PermissionDenied`` (the admin's permission checks), or by the API (403, and 404
 from scoping); and the admin's "does not exist" answer for another team's object. Recorded as
-``auth.token_failed``: an API call whose ``Authorization`` header does not authenticate. Recorded
+``auth.token_failed``: an API call whose ``Authorization`` header does not authenticate (at most
+``TOKEN_FAILURES_RECORDED_PER_MINUTE`` per address and minute, then one
+``auth.token_failed_flood``). Recorded
 as ``auth.locked_out``: django-axes locking a username out.
 
 Not recorded, so the log does not fill with noise: anonymous visitors sent to the sign-in page,
@@ -18,13 +20,16 @@ entry's object when there is one.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework import exceptions
 
+from privacy import context
 from privacy.access import NotFound
 from privacy.services import audit_record
 
@@ -79,6 +84,29 @@ def exception_record(request: HttpRequest, exception: Exception) -> None:
         access_denied_record(request, status=403, reason=PERMISSION)
 
 
+# Failed tokens are recorded before any throttle could answer, so one address guessing tokens
+# would write one entry per guess: per address and minute, the first ones are recorded, then one
+# ``auth.token_failed_flood`` entry says the rest of that minute is not.
+TOKEN_FAILURES_RECORDED_PER_MINUTE = 30
+
+
+def token_failure_record(*, metadata: dict[str, Any]) -> None:
+    address = context.current().ip_address or "-"
+    key = f"audit:token_failed:{address}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        count = 1
+    if count <= TOKEN_FAILURES_RECORDED_PER_MINUTE:
+        audit_record(action="auth.token_failed", metadata=metadata)
+    elif count == TOKEN_FAILURES_RECORDED_PER_MINUTE + 1:
+        audit_record(
+            action="auth.token_failed_flood",
+            metadata={**metadata, "recorded_per_minute": TOKEN_FAILURES_RECORDED_PER_MINUTE},
+        )
+
+
 def api_refusal_record(exception: Exception, request, *, status: int) -> None:
     """Audit an API call answered 401, 403, or 404 from scoping (called by the error handler).
 
@@ -87,14 +115,13 @@ def api_refusal_record(exception: Exception, request, *, status: int) -> None:
     if isinstance(exception, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         # Without an Authorization header nobody presented a credential: nothing to record.
         if request.META.get("HTTP_AUTHORIZATION"):
-            audit_record(
-                action="auth.token_failed",
+            token_failure_record(
                 metadata={
                     "method": request.method,
                     "route": route_of(request),
                     "status": status,
                     "reason": _code(exception),
-                },
+                }
             )
         return
     is_scoped_out = isinstance(exception, NotFound) and exception.is_refusal

@@ -51,6 +51,7 @@ from privacy.exports import csv_safe
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import Team
 from privacy.reauth import reauth_required
+from privacy.refusals import OUT_OF_SCOPE, PERMISSION, access_denied_record
 from privacy.selectors_consent import consent_history, consent_state
 from privacy.services import audit_record
 from privacy.services_erasure import subject_erase
@@ -496,7 +497,16 @@ def customer_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     other_pk = form.cleaned_data["other"]
     try:
         other = _customer_to_change(request, other_pk)
-    except NotFound:
+    except NotFound as refusal:
+        # Answered here rather than by the middleware, so the refusal is audited here too.
+        if refusal.is_refusal:
+            access_denied_record(
+                request,
+                status=302,
+                reason=OUT_OF_SCOPE if refusal.object_id else PERMISSION,
+                object_type=refusal.object_type,
+                object_id=refusal.object_id,
+            )
         # The same words for a missing and a forbidden customer: existence does not leak.
         messages.error(
             request,

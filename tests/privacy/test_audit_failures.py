@@ -324,3 +324,42 @@ def test_a_lockout_of_an_unknown_name_does_not_store_the_name(client):
     assert (entry.object_type, entry.object_id) == ("", "")
     assert entry.metadata == {"known_user": False, "route": "login"}
     assert typed not in entry.actor_label + json.dumps(entry.metadata)
+
+
+def test_a_flood_of_bad_tokens_from_one_address_is_recorded_up_to_a_limit(client):
+    import time
+
+    from privacy.refusals import TOKEN_FAILURES_RECORDED_PER_MINUTE as LIMIT
+
+    address = "198.51.100.23"  # an address no other test uses
+    minute = int(time.time() // 60)
+    for _attempt in range(LIMIT + 10):
+        response = client.get(
+            "/api/v1/customers/", HTTP_AUTHORIZATION="Token " + "e" * 40, REMOTE_ADDR=address
+        )
+        assert response.status_code == 401
+
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    if int(time.time() // 60) == minute:
+        assert (actions.count("auth.token_failed"), actions.count("auth.token_failed_flood")) == (
+            LIMIT,
+            1,
+        )
+    else:  # the loop ran across a minute boundary: two windows, each within the limit
+        assert actions.count("auth.token_failed") <= 2 * LIMIT
+    assert set(actions) <= {"auth.token_failed", "auth.token_failed_flood"}
+
+
+def test_merging_in_another_teams_customer_is_audited_as_a_refusal(
+    verified_client, marketer_a, own_customer, other_customer
+):
+    client = verified_client(marketer_a)
+
+    response = client.post(f"/customers/{own_customer.pk}/merge/", {"other": other_customer.pk})
+    missing = client.post(f"/customers/{own_customer.pk}/merge/", {"other": 987654321})
+
+    assert (response.status_code, missing.status_code) == (302, 302)
+    [entry] = AuditEntry.objects.filter(action="access.denied")
+    assert (entry.object_type, entry.object_id) == ("customers.customer", str(other_customer.pk))
+    assert entry.metadata["reason"] == "out_of_scope"
+    assert Customer.objects.filter(pk=other_customer.pk, merged_into__isnull=True).exists()
