@@ -14,6 +14,8 @@ read is audited as ``request.view_personal_data``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import django_filters
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -57,6 +59,15 @@ TAG = "privacy"
 
 def _invalid(error: RequestError) -> exceptions.ValidationError:
     return exceptions.ValidationError({error.field: [error.message]})
+
+
+@contextmanager
+def _request_errors():
+    """A step the service refuses is a 400 naming the field at fault."""
+    try:
+        yield
+    except RequestError as error:
+        raise _invalid(error) from error
 
 
 # --- Serializers --------------------------------------------------------------------------------
@@ -338,7 +349,7 @@ class DataSubjectRequestViewSet(
             team = team_for_user(request.user, data.get("team"))
         except ValueError as error:
             raise exceptions.ValidationError({"team": [str(error)]}) from error
-        try:
+        with _request_errors():
             data_request = request_create(
                 team=team,
                 kind=data["kind"],
@@ -351,8 +362,6 @@ class DataSubjectRequestViewSet(
                 details=data["details"],
                 customer_ids=data["customer_ids"],
             )
-        except RequestError as error:
-            raise _invalid(error) from error
         return self._answer(data_request, status_code=status.HTTP_201_CREATED)
 
     def _parse(self, serializer_class):
@@ -365,15 +374,13 @@ class DataSubjectRequestViewSet(
     def verify(self, request, pk=None):
         data_request = self.get_object()
         data = self._parse(VerifySerializer)
-        try:
+        with _request_errors():
             data_request = request_verify(
                 request=data_request,
                 method=data["verification_method"],
                 note=data["verification_note"],
                 actor=request.user,
             )
-        except RequestError as error:
-            raise _invalid(error) from error
         return self._answer(data_request)
 
     @_step(
@@ -385,15 +392,13 @@ class DataSubjectRequestViewSet(
     def extend(self, request, pk=None):
         data_request = self.get_object()
         data = self._parse(ExtendSerializer)
-        try:
+        with _request_errors():
             data_request = request_extend(
                 request=data_request,
                 months=data["months"],
                 reason=data["extension_reason"],
                 actor=request.user,
             )
-        except RequestError as error:
-            raise _invalid(error) from error
         return self._answer(data_request)
 
     @_step("Confirm which customers of the team the request concerns", SubjectsSerializer)
@@ -401,12 +406,10 @@ class DataSubjectRequestViewSet(
     def subjects(self, request, pk=None):
         data_request = self.get_object()
         data = self._parse(SubjectsSerializer)
-        try:
+        with _request_errors():
             data_request = request_subjects_set(
                 request=data_request, customer_ids=data["customer_ids"], actor=request.user
             )
-        except RequestError as error:
-            raise _invalid(error) from error
         return self._answer(data_request)
 
     @_step(
@@ -426,12 +429,10 @@ class DataSubjectRequestViewSet(
         data_request = self.get_object()
         reauth_check_for_session(request)
         data = self._parse(FulfilSerializer)
-        try:
+        with _request_errors():
             data_request = request_fulfil(
                 request=data_request, note=data["outcome_note"], actor=request.user
             )
-        except RequestError as error:
-            raise _invalid(error) from error
         return self._answer(data_request)
 
     @_step("Refuse the request, saying why", RejectSerializer)
@@ -439,22 +440,18 @@ class DataSubjectRequestViewSet(
     def reject(self, request, pk=None):
         data_request = self.get_object()
         data = self._parse(RejectSerializer)
-        try:
+        with _request_errors():
             data_request = request_reject(
                 request=data_request, reason=data["outcome_note"], actor=request.user
             )
-        except RequestError as error:
-            raise _invalid(error) from error
         return self._answer(data_request)
 
     @_step("Lift the restriction a completed restriction request set", None)
     @action(detail=True, methods=["post"], url_path="lift-restriction")
     def lift_restriction(self, request, pk=None):
         data_request = self.get_object()
-        try:
+        with _request_errors():
             data_request = request_restriction_lift(request=data_request, actor=request.user)
-        except RequestError as error:
-            raise _invalid(error) from error
         return self._answer(data_request)
 
     @extend_schema(
@@ -475,10 +472,8 @@ class DataSubjectRequestViewSet(
     def download(self, request, pk=None):
         data_request = self.get_object()
         reauth_check_for_session(request)
-        try:
+        with _request_errors():
             handle = request_package_open(request=data_request, actor=request.user)
-        except RequestError as error:
-            raise _invalid(error) from error
         response = FileResponse(
             handle,
             as_attachment=True,
