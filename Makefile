@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 STACK := $(PY) -m config.stack exec --
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format check-deploy manage totp messages clean-data
+.PHONY: install run test lint format check-deploy manage totp messages vendor clean-data
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ totp: install
 ## Re-extract and compile the English and Simplified Chinese message catalogues.
 messages: install
 	$(STACK) sh -c '$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=bench --no-location && $(PY) manage.py compilemessages --ignore=.venv'
+
+## Fetch the pinned front-end assets (config/vendor.lock.json) into static/vendor/ with npm.
+vendor: install
+	$(PY) -m config.vendor
 
 ## Remove the embedded stores' data (demo database, Redis dump, uploads).
 clean-data:
