@@ -47,6 +47,17 @@ def test_list_shows_only_the_users_team_with_contacts_masked(marketer_a, people)
     assert {row["birth_date"] for row in rows} == {None}
 
 
+def test_a_chinese_name_is_masked_whole_in_every_part(marketer_a, people):
+    # Given 王秀华 (family name 王, given name 秀华) of the marketer's team
+    wang = people["wang@example.cn"]
+
+    # When the marketer reads her through the API
+    row = token_client(marketer_a).get(f"/api/v1/customers/{wang.pk}/").json()
+
+    # Then no character of her name is shown, in any of its parts
+    assert (row["family_name"], row["given_name"], row["display_name"]) == ("•••", "•••", "•••")
+
+
 def test_stewards_see_contacts_and_viewing_a_profile_is_audited(make_user, team_a, people):
     steward = make_user(roles.DATA_STEWARD, team_a)
     client = token_client(steward)
