@@ -14,17 +14,37 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
+from customers.serializers import PERSONAL_FIELD_MASKS
 from privacy.access import scope_queryset, user_teams
 from privacy.admin_base import ScopedModelAdmin
-from privacy.masking import mask_email, mask_name, mask_phone
 from privacy.models import Team
 from privacy.services_erasure import subject_erase
 
-PERSONAL_FIELDS = ("email", "phone", "given_name", "family_name", "postal_address", "notes")
+# The customer's own columns among the masked fields (display_name is a property of two).
+_MASKED_COLUMNS = tuple(
+    field.name for field in Customer._meta.concrete_fields if field.name in PERSONAL_FIELD_MASKS
+)
+_MASKED_PREFIX = "masked_"
 
 
 def _can_see_personal_data(request) -> bool:
     return request.user.has_perm("privacy.view_personal_data")
+
+
+def _masked_display(name: str, label):
+    """A read-only admin column or form row showing field ``name`` masked as the API does."""
+    mask = PERSONAL_FIELD_MASKS[name]
+
+    @admin.display(description=label)
+    def masked(modeladmin, obj):
+        return mask(getattr(obj, name))
+
+    return masked
+
+
+def _is_masked_lookup(lookup: str) -> bool:
+    """Whether a search field or filter lookup reaches a masked column of the customer."""
+    return lookup.lstrip("^=@").split("__")[0] in PERSONAL_FIELD_MASKS
 
 
 class IdentityInline(admin.TabularInline):
@@ -46,13 +66,17 @@ class IdentityInline(admin.TabularInline):
 class CustomerAdmin(ScopedModelAdmin):
     """Customers: masked contact details without "view personal data".
 
+    What is masked, and how, is the API's list (``PERSONAL_FIELD_MASKS``): in the list, on the
+    change form (a read-only masked value instead of an input), and in search and filters (a
+    masked column can be neither searched nor filtered on, not even through the address bar).
+
     Deleting a customer, one by one or with the bulk action, erases the person through
     ``subject_erase``: everything personal attached goes and the email and phone are suppressed.
     """
 
     list_display = [
         "id",
-        "masked_name",
+        "masked_display_name",
         "masked_email",
         "masked_phone",
         "country",
@@ -89,29 +113,42 @@ class CustomerAdmin(ScopedModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(merged_into__isnull=True)
 
+    masked_display_name = _masked_display("display_name", _("name"))
+
     def get_exclude(self, request, obj=None):
         hidden = list(self.exclude)
         if not _can_see_personal_data(request):
-            hidden += list(PERSONAL_FIELDS)
+            hidden += list(_MASKED_COLUMNS)
         return hidden
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.readonly_fields)
+        if not _can_see_personal_data(request):
+            readonly += [f"{_MASKED_PREFIX}{name}" for name in _MASKED_COLUMNS]
+        return readonly
 
     def get_list_display(self, request):
         if not _can_see_personal_data(request):
             return self.list_display
-        unmasked = {"masked_name": "display_name", "masked_email": "email", "masked_phone": "phone"}
-        return [unmasked.get(name, name) for name in self.list_display]
+        return [name.removeprefix(_MASKED_PREFIX) for name in self.list_display]
 
-    @admin.display(description=_("name"))
-    def masked_name(self, obj):
-        return mask_name(obj.display_name)
+    def get_search_fields(self, request):
+        if _can_see_personal_data(request):
+            return self.search_fields
+        return [name for name in self.search_fields if not _is_masked_lookup(name)]
 
-    @admin.display(description=_("email"))
-    def masked_email(self, obj):
-        return mask_email(obj.email)
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if _can_see_personal_data(request):
+            return filters
+        return [name for name in filters if not (isinstance(name, str) and _is_masked_lookup(name))]
 
-    @admin.display(description=_("phone"))
-    def masked_phone(self, obj):
-        return mask_phone(obj.phone)
+    def lookup_allowed(self, lookup, value, request=None):
+        # The admin lets any lookup on the model's own columns through the address bar
+        # (?birth_date__year=1985): for masked columns that would disclose them one by one.
+        if _is_masked_lookup(lookup) and not (request and _can_see_personal_data(request)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request):
         # Customers arrive through import, the API or the staff UI, which normalise them.
@@ -187,6 +224,14 @@ class CustomerAdmin(ScopedModelAdmin):
         }
         customer = Customer.objects.get(pk=obj.pk)
         customer_update(actor=request.user, customer=customer, changes=changes)
+
+
+for _name in _MASKED_COLUMNS:
+    setattr(
+        CustomerAdmin,
+        f"{_MASKED_PREFIX}{_name}",
+        _masked_display(_name, Customer._meta.get_field(_name).verbose_name),
+    )
 
 
 class ReadOnlyScopedAdmin(ScopedModelAdmin):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.serializers import (
+    PERSONAL_FIELD_MASKS,
     CustomerChangeSerializer,
     CustomerItemSerializer,
     CustomerSerializer,
@@ -115,6 +116,16 @@ class CustomerViewSet(ScopedModelViewSet):
             raise exceptions.ValidationError(
                 {name: "This field cannot be changed." for name in unknown}
             )
+        if not self.get_serializer_context()["can_view_personal_data"]:
+            # As in the staff UI and the admin: nobody changes what they may not see.
+            hidden = sorted(set(request.data) & set(PERSONAL_FIELD_MASKS))
+            if hidden:
+                raise exceptions.ValidationError(
+                    {
+                        name: "Changing this field needs the permission to view personal data."
+                        for name in hidden
+                    }
+                )
         try:
             customer = customer_update(
                 actor=request.user, customer=customer, changes=serializer.validated_data

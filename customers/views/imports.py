@@ -39,6 +39,7 @@ from customers.selectors import (
     import_problem_rows,
     import_templates_for_user,
 )
+from customers.serializers import PERSONAL_FIELD_MASKS
 from customers.services.csv_files import (
     HEADER_SYNONYMS,
     FileProblem,
@@ -53,7 +54,7 @@ from customers.services.imports import (
     import_template_save,
 )
 from privacy.access import NotFound, get_for_user, permission_name, user_teams
-from privacy.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.masking import mask_name
 from privacy.models import Team
 from privacy.reauth import reauth_required
 
@@ -188,14 +189,6 @@ _PREVIEW_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notes", ("notes",)),
     ("source", ()),  # always shown: every row gets a source, from the file or the options
 )
-_MASKS = {
-    "email": mask_email,
-    "phone": mask_phone,
-    "given_name": mask_name,
-    "family_name": mask_name,
-    "postal_address": mask_text,
-    "notes": mask_text,
-}
 # Where a warning about a field (as normalisation names it) shows in the preview.
 _WARNING_COLUMN = {
     "first_name": "given_name",
@@ -250,9 +243,10 @@ def preview_table(
             elif key == "external_ids":
                 value = _external_ids_display(record.external_ids, can_see_personal_data)
             else:
-                value = _display(record.fields.get(key))
-                if not can_see_personal_data and key in _MASKS:
-                    value = _MASKS[key](value)
+                value = record.fields.get(key)
+                if not can_see_personal_data and key in PERSONAL_FIELD_MASKS:
+                    value = PERSONAL_FIELD_MASKS[key](value)
+                value = _display(value)
             cells.append({"key": key, "value": value, "warning": warned.get(key, "")})
         rows.append(
             {

@@ -172,6 +172,32 @@ def test_corrections_are_normalised_and_bad_values_name_the_field(make_user, tea
     assert entry.metadata == {"fields": ["phone", "city"]}
 
 
+def test_a_marketer_cannot_correct_what_she_may_not_see(marketer_a, people):
+    # Given a marketer and a customer of her team
+    client = token_client(marketer_a)
+    ann = people["ann.lee@example.com"]
+
+    # When she sends a new birth date and email with a city
+    response = client.patch(
+        f"/api/v1/customers/{ann.pk}/",
+        {"birth_date": "1990-01-01", "email": "other@example.com", "city": "Oslo"},
+        format="json",
+    )
+
+    # Then the masked fields are refused by name, and nothing changes
+    assert response.status_code == 400
+    assert sorted(error["field"] for error in response.json()["errors"]) == [
+        "birth_date",
+        "email",
+    ]
+    ann.refresh_from_db()
+    assert (ann.birth_date, ann.email, ann.city) == (None, "ann.lee@example.com", "")
+    assert not AuditEntry.objects.filter(action="customer.update").exists()
+
+    # And what she may see she may still correct
+    assert client.patch(f"/api/v1/customers/{ann.pk}/", {"city": "Oslo"}).status_code == 200
+
+
 def test_merge_through_the_api_and_its_limits(marketer_a, team_a, people):
     client = token_client(marketer_a)
     ann, wang, bob = (

@@ -457,7 +457,7 @@ def test_preview_masks_contact_details_without_the_personal_data_permission(
         "email": "a•••@example.com",
         "phone": "+44•••58",
         "external_ids": "import: K-1",
-        "birth_date": "1985-12-10",
+        "birth_date": "•••",
         "notes": "•••",
         "source": "import",
     }
