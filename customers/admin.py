@@ -15,7 +15,7 @@ from customers.models import (
     Purchase,
 )
 from customers.serializers import PERSONAL_FIELD_MASKS
-from privacy.access import scope_queryset, user_teams
+from privacy.access import scope_queryset
 from privacy.admin_base import ScopedModelAdmin
 from privacy.models import Team
 from privacy.services_erasure import subject_erase
@@ -280,13 +280,13 @@ class ImportUploadAdminForm(forms.ModelForm):
     """Upload a file from the admin; the same service as the wizard and the API runs it."""
 
     upload = forms.FileField(label=_("CSV file"))
-    owner_team = forms.ModelChoiceField(queryset=Team.objects.none(), label=_("Team"))
     default_country = forms.CharField(label=_("Default country"), max_length=2, required=False)
     source_channel = forms.CharField(label=_("Source channel"), max_length=32, required=False)
 
     class Meta:
         model = ImportJob
-        fields = ["kind", "is_dry_run"]
+        fields = ["upload", "owner_team", "kind", "is_dry_run"]
+        labels = {"owner_team": _("Team")}
 
 
 @admin.register(ImportJob)
@@ -311,10 +311,6 @@ class ImportJobAdmin(ScopedModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = ImportUploadAdminForm
-            form = super().get_form(request, obj, **kwargs)
-            teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
-            form.base_fields["owner_team"].queryset = teams.select_related("group")
-            return form
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
@@ -364,10 +360,78 @@ class ImportJobAdmin(ScopedModelAdmin):
             return redirect(request.path)
 
 
+class ImportTemplateAdminForm(forms.ModelForm):
+    class Meta:
+        model = ImportTemplate
+        fields = ["owner_team", "name", "kind", "mapping"]
+        labels = {"owner_team": _("Team")}
+        help_texts = {"mapping": _('Column header to field name, e.g. {"E-Mail": "email"}.')}
+
+    def clean_mapping(self):
+        mapping = self.cleaned_data["mapping"]
+        if not isinstance(mapping, dict) or not all(
+            isinstance(column, str) and isinstance(field, str) for column, field in mapping.items()
+        ):
+            raise forms.ValidationError(_("Give an object of column header to field name."))
+        return mapping
+
+    def clean(self):
+        cleaned = super().clean()
+        team = cleaned.get("owner_team") or getattr(self.instance, "owner_team", None)
+        name = cleaned.get("name")
+        others = ImportTemplate.objects.exclude(pk=self.instance.pk)
+        if team and name and others.filter(owner_team=team, name=name).exists():
+            self.add_error("name", _("The team already has a template of this name."))
+        return cleaned
+
+
 @admin.register(ImportTemplate)
 class ImportTemplateAdmin(ScopedModelAdmin):
+    """Saved column mappings of the user's teams, written through the import-template services
+    (audited). A template keeps its team; the wizard saves them too."""
+
+    form = ImportTemplateAdminForm
     list_display = ["name", "kind", "owner_team", "created_at"]
     list_filter = ["kind", "owner_team"]
+    list_select_related = ["owner_team__group"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["owner_team", "created_at"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        from customers.services.imports import (
+            TEMPLATE_CHANGEABLE_FIELDS,
+            import_template_save,
+            import_template_update,
+        )
+
+        data = form.cleaned_data
+        if change:
+            changes = {
+                name: data[name] for name in form.changed_data if name in TEMPLATE_CHANGEABLE_FIELDS
+            }
+            template = import_template_update(
+                user=request.user, template=ImportTemplate.objects.get(pk=obj.pk), changes=changes
+            )
+        else:
+            template = import_template_save(
+                user=request.user,
+                team=data["owner_team"],
+                name=data["name"],
+                kind=data["kind"],
+                mapping=data["mapping"],
+            )
+        obj.pk, obj.created_at = template.pk, template.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, ImportTemplate.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        from customers.services.imports import import_templates_delete
+
+        chosen = list(scope_queryset(request.user, queryset, action="delete"))
+        import_templates_delete(user=request.user, templates=chosen)
 
 
 @admin.register(MergeRecord)

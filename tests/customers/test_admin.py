@@ -1,6 +1,6 @@
 import pytest
 
-from customers.models import Customer
+from customers.models import Customer, ImportTemplate
 from privacy import roles
 from privacy.models import AuditEntry
 
@@ -288,3 +288,136 @@ def test_admin_search_and_filters_offer_no_masked_field(rf, marketer_a):
         for lookup in lookups
     }
     assert names.isdisjoint(PERSONAL_FIELD_MASKS)
+
+
+# --- Import templates: the user's teams only, saved through the services and audited -------------
+
+
+def test_admin_template_form_offers_only_the_users_teams(verified_client, marketer_a, team_b):
+    # Given a marketer of team A, and a team B
+    client = verified_client(marketer_a)
+
+    # When she opens the form to add an import template
+    response = client.get("/admin/customers/importtemplate/add/")
+
+    # Then only her team is offered, and team B is not named
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert [team.name for team in form.fields["owner_team"].queryset] == ["Team A"]
+    assert "Team B" not in response.content.decode()
+
+
+def test_admin_template_for_another_team_is_refused(verified_client, marketer_a, team_b):
+    # Given a marketer of team A who posts team B's number
+    client = verified_client(marketer_a)
+
+    # When she saves a template for team B
+    response = client.post(
+        "/admin/customers/importtemplate/add/",
+        {
+            "owner_team": team_b.pk,
+            "name": "Theirs",
+            "kind": "customers",
+            "mapping": '{"E-Mail": "email"}',
+        },
+    )
+
+    # Then the form refuses the team and nothing is saved or audited
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["owner_team"]
+    assert not ImportTemplate.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="import_template.").exists()
+
+
+def test_admin_template_is_saved_changed_and_deleted_through_the_audited_services(
+    verified_client, make_user, team_a
+):
+    # Given an administrator of team A (not a superuser)
+    administrator = make_user(roles.ADMINISTRATOR, team_a)
+    client = verified_client(administrator)
+
+    # When she adds a template, renames it and deletes it
+    added = client.post(
+        "/admin/customers/importtemplate/add/",
+        {
+            "owner_team": team_a.pk,
+            "name": "Shop export",
+            "kind": "customers",
+            "mapping": '{"E-Mail": "email"}',
+        },
+    )
+    template = ImportTemplate.objects.get()
+    changed = client.post(
+        f"/admin/customers/importtemplate/{template.pk}/change/",
+        {"name": "Shop export 2026", "kind": "customers", "mapping": '{"E-Mail": "email"}'},
+    )
+    template.refresh_from_db()
+    renamed = template.name
+    deleted = client.post(f"/admin/customers/importtemplate/{template.pk}/delete/", {"post": "yes"})
+
+    # Then each step went through, and each is an audit entry of hers on the template
+    assert (added.status_code, changed.status_code, deleted.status_code) == (302, 302, 302)
+    assert renamed == "Shop export 2026"
+    assert not ImportTemplate.objects.exists()
+    entries = AuditEntry.objects.filter(action__startswith="import_template.").order_by("pk")
+    assert [
+        (entry.action, entry.actor_id, entry.object_id, entry.metadata) for entry in entries
+    ] == [
+        (
+            "import_template.save",
+            administrator.pk,
+            str(template.pk),
+            {"kind": "customers", "created": True},
+        ),
+        ("import_template.update", administrator.pk, str(template.pk), {"fields": ["name"]}),
+        ("import_template.delete", administrator.pk, str(template.pk), {}),
+    ]
+
+
+def test_admin_template_rename_to_a_name_the_team_has_is_refused(
+    verified_client, marketer_a, team_a
+):
+    # Given two templates of team A
+    ImportTemplate.objects.create(owner_team=team_a, name="Shop", mapping={})
+    other = ImportTemplate.objects.create(owner_team=team_a, name="CRM", mapping={})
+    client = verified_client(marketer_a)
+
+    # When the second is renamed as the first
+    response = client.post(
+        f"/admin/customers/importtemplate/{other.pk}/change/",
+        {"name": "Shop", "kind": "customers", "mapping": '{"E-Mail": "email"}'},
+    )
+
+    # Then the form says so, and nothing changes
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "name": ["The team already has a template of this name."]
+    }
+    other.refresh_from_db()
+    assert other.name == "CRM"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/customers/customer/",
+        "/admin/customers/importjob/",
+        "/admin/customers/importtemplate/",
+        "/admin/customers/importjob/add/",
+    ],
+    ids=["customers", "imports", "templates", "upload"],
+)
+def test_admin_lists_and_forms_name_only_the_users_teams(
+    verified_client, marketer_a, team_a, team_b, path
+):
+    # Given records of team A and team B
+    for team in (team_a, team_b):
+        Customer.objects.create(owner_team=team, email=f"{team.slug}@example.com")
+        ImportTemplate.objects.create(owner_team=team, name=f"Template {team.slug}", mapping={})
+
+    # When team A's marketer opens a list (with its team filter) or the upload form
+    response = verified_client(marketer_a).get(path)
+
+    # Then team B is named nowhere
+    assert response.status_code == 200
+    assert "Team B" not in response.content.decode()
