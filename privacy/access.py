@@ -4,6 +4,9 @@ A user reaches an object when
 - the user is an active superuser; or
 - the object's model has no owner and the user's role grants the action on the model; or
 - the user's role grants the action on the model and one of the user's teams owns the object; or
+- the user's role grants the action on the model and the model names that role as one that
+  reaches every team's objects (``access_every_team_role``: administrators read the whole audit
+  log, objects of no team included); or
 - the user, or a group the user belongs to, holds a django-guardian grant of the action on that
   very object (direct foreign-key permission models).
 
@@ -64,6 +67,12 @@ def owner_path(model: type[models.Model]) -> str | None:
     return "owner_team" if "owner_team" in field_names else None
 
 
+def reaches_every_team(user: User, model: type[models.Model]) -> bool:
+    """Whether the user holds the role that ``model`` lets reach every team's objects."""
+    role = getattr(model, "access_every_team_role", None)
+    return bool(role) and user.groups.filter(name=role).exists()
+
+
 def permission_name(model: type[models.Model], action: str) -> str:
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}; expected one of {ACTIONS}")
@@ -109,6 +118,8 @@ def scope_queryset(user: User, queryset: QuerySet, *, action: str = "view") -> Q
     path = owner_path(model)
     if path is None:
         return queryset if has_role_permission else queryset.none()
+    if has_role_permission and reaches_every_team(user, model):
+        return queryset
     condition = Q(pk__in=[])
     if has_role_permission:
         condition |= Q(**{f"{path}__in": user_teams(user).values("pk")})

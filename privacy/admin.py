@@ -48,8 +48,12 @@ admin.site.site_title = _("Marketbase")
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is appended to by services and never edited."""
+class AuditEntryAdmin(ScopedModelAdmin):
+    """Read-only: the audit log is appended to by services and never edited.
+
+    Scoped like the audit page and the API: data stewards (and whoever else may view audit
+    entries) read their teams' entries, administrators every entry.
+    """
 
     list_display = [
         "occurred_at",
@@ -59,7 +63,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "object_id",
         "ip_address",
     ]
-    list_filter = ["action", "object_type", "occurred_at"]
+    list_filter = ["action", "object_type", "team", "occurred_at"]
     search_fields = ["=object_id", "=request_id", "=actor_label", "^action"]
     date_hierarchy = "occurred_at"
     list_select_related = False
