@@ -30,6 +30,11 @@ User = AbstractBaseUser | AnonymousUser
 
 ACTIONS = ("view", "add", "change", "delete")
 
+# Permissions about personal data rather than one model (``privacy.models.DataPermission``):
+# seeing contact details unmasked, and taking a copy of personal data away (every download).
+VIEW_PERSONAL_DATA = "privacy.view_personal_data"
+EXPORT_PERSONAL_DATA = "privacy.export_personal_data"
+
 
 class NotFound(Http404):
     """The object does not exist or the user may not reach it; callers cannot tell which.

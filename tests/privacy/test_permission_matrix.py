@@ -230,7 +230,8 @@ MATRIX: dict[str, Case] = {
     "import-cancel": page(POST=IMPORTERS),
     "import-detail": owned(import_pk, GET=VIEW_OWN),
     "import-progress": owned(import_pk, GET=VIEW_OWN),
-    "import-report": owned(import_pk, GET=VIEW_OWN),
+    # The row report is an export of personal data: privacy.export_personal_data as well.
+    "import-report": owned(import_pk, GET=("login 404 404 ok ok", "login 404 404 404 ok")),
     # Data-subject requests: privacy.*_datasubjectrequest, held by stewards and administrators.
     # Empty forms and steps the request's state does not allow come back to the request page.
     "request-list": page(GET="login 404 404 ok ok"),
@@ -260,7 +261,7 @@ MATRIX: dict[str, Case] = {
     "api:customer-timeline": owned(customer_pk, GET=API_VIEW_OWN),
     "api:import-list": page(GET="401 ok ok ok ok", POST=API_ADD),
     "api:import-detail": owned(import_pk, GET=API_VIEW_OWN),
-    "api:import-report": owned(import_pk, GET=API_VIEW_OWN),
+    "api:import-report": owned(import_pk, GET=("401 403 403 ok ok", "401 404 404 404 ok")),
     "api:event-list": page(GET="401 ok ok ok ok", POST=API_ADD),
     "api:event-detail": owned(event_pk, GET=API_VIEW_OWN),
     "api:purchase-list": page(GET="401 ok ok ok ok", POST=API_ADD),
