@@ -27,6 +27,12 @@ from privacy.rest.viewsets import ScopedModelViewSet
 from privacy.services import audit_record
 from privacy.services_erasure import subject_erase
 
+CORRECTION_DESCRIPTION = (
+    "Only the fields sent change, normalised as on import. Without the permission to view "
+    "personal data, the fields the API masks (email, phone, names, postal address, birth date) "
+    "cannot be sent: each is a 400 naming it."
+)
+
 
 def owner_team_for_request(request, team_id):
     try:
@@ -45,10 +51,16 @@ def owner_team_for_request(request, team_id):
         responses={201: ItemResultSerializer},
     ),
     partial_update=extend_schema(
-        summary="Correct a customer's details", tags=["customers"], request=CustomerChangeSerializer
+        summary="Correct a customer's details",
+        description=CORRECTION_DESCRIPTION,
+        tags=["customers"],
+        request=CustomerChangeSerializer,
     ),
     update=extend_schema(
-        summary="Correct a customer's details", tags=["customers"], request=CustomerChangeSerializer
+        summary="Correct a customer's details",
+        description=CORRECTION_DESCRIPTION,
+        tags=["customers"],
+        request=CustomerChangeSerializer,
     ),
     destroy=extend_schema(
         summary="Erase a customer: the person and everything personal attached",
