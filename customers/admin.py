@@ -15,7 +15,7 @@ from customers.models import (
     Purchase,
 )
 from customers.serializers import PERSONAL_FIELD_MASKS
-from privacy.access import scope_queryset
+from privacy.access import VIEW_PERSONAL_DATA, scope_queryset
 from privacy.admin_base import ScopedModelAdmin
 from privacy.models import Team
 from privacy.services_erasure import subject_erase
@@ -28,7 +28,7 @@ _MASKED_PREFIX = "masked_"
 
 
 def _can_see_personal_data(request) -> bool:
-    return request.user.has_perm("privacy.view_personal_data")
+    return request.user.has_perm(VIEW_PERSONAL_DATA)
 
 
 def _masked_display(name: str, label):

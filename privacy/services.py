@@ -46,7 +46,7 @@ def audit_record(
     request = context.current()
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     if team_id is None:
-        team_id = audit_team_id(target=target, actor=actor if is_user else None)
+        team_id = _audit_team_id(target=target, actor=actor if is_user else None)
     return AuditEntry.objects.create(
         actor=actor if is_user else None,
         actor_label=actor.get_username() if is_user else "",
@@ -60,7 +60,7 @@ def audit_record(
     )
 
 
-def audit_team_id(
+def _audit_team_id(
     *, target: models.Model | None, actor: AbstractBaseUser | None = None
 ) -> int | None:
     """The team an audit entry about ``target`` by ``actor`` belongs to (see ``audit_record``)."""

@@ -24,7 +24,8 @@ APPEND_ONLY_TRIGGER = "privacy_auditentry_append_only"
 
 @contextlib.contextmanager
 def append_only_lifted(schema_editor):
-    """Let this transaction UPDATE the audit log (see the module's comment)."""
+    """Let this transaction UPDATE the audit log (see the module's comment). Should a statement
+    fail in between, the migration's transaction rolls back, and the trigger's state with it."""
     quote = schema_editor.quote_name
     schema_editor.execute(
         f"ALTER TABLE {quote(AUDIT_TABLE)} DISABLE TRIGGER {quote(APPEND_ONLY_TRIGGER)}"
@@ -44,10 +45,10 @@ def owners_backfill(schema_editor, owners: dict[str, str], *, only_empty: bool) 
     replaces the team of an account that an earlier step may have set.
     """
     keep = "entry.team_id IS NULL" if only_empty else "entry.team_id IS DISTINCT FROM owner.team_id"
-    for object_type, owners_sql in owners.items():
+    for object_type, query in owners.items():
         schema_editor.execute(
             f"UPDATE {schema_editor.quote_name(AUDIT_TABLE)} AS entry "  # noqa: S608
-            f"SET team_id = owner.team_id FROM ({owners_sql}) AS owner "
+            f"SET team_id = owner.team_id FROM ({query}) AS owner "
             f"WHERE entry.object_type = %s AND entry.object_id = owner.object_id AND {keep}",
             [object_type],
         )
