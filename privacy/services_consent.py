@@ -609,7 +609,6 @@ def double_opt_in_send(
             actor=actor,
             object_type="customers.customer",
             object_id=customer.pk,
-            team_id=customer.owner_team_id,
             metadata={"purpose": purpose.code, "channel": ConsentChannel.EMAIL},
         )
     return token
@@ -722,7 +721,6 @@ def consents_merge(*, survivor: ConsentSubject, merged: ConsentSubject) -> list[
             action="consent.merge",
             object_type="customers.customer",
             object_id=survivor.pk,
-            team_id=survivor.owner_team_id,
             metadata={"merged_customer": merged.pk, "copied": len(copies)},
         )
     return [event.pk for event in copies]
@@ -782,7 +780,6 @@ def consents_merge_undo(
         action="consent.merge_undo",
         object_type="customers.customer",
         object_id=survivor.pk,
-        team_id=survivor.owner_team_id,
         metadata={"merged_customer": merged.pk, "restored": len(restored)},
     )
     return [event.pk for event in restored]
