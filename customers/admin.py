@@ -14,17 +14,37 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
-from privacy.access import scope_queryset, user_teams
+from customers.serializers import PERSONAL_FIELD_MASKS
+from privacy.access import VIEW_PERSONAL_DATA, scope_queryset
 from privacy.admin_base import ScopedModelAdmin
-from privacy.masking import mask_email, mask_name, mask_phone
 from privacy.models import Team
 from privacy.services_erasure import subject_erase
 
-PERSONAL_FIELDS = ("email", "phone", "given_name", "family_name", "postal_address", "notes")
+# The customer's own columns among the masked fields (display_name is a property of two).
+_MASKED_COLUMNS = tuple(
+    field.name for field in Customer._meta.concrete_fields if field.name in PERSONAL_FIELD_MASKS
+)
+_MASKED_PREFIX = "masked_"
 
 
 def _can_see_personal_data(request) -> bool:
-    return request.user.has_perm("privacy.view_personal_data")
+    return request.user.has_perm(VIEW_PERSONAL_DATA)
+
+
+def _masked_display(name: str, label):
+    """A read-only admin column or form row showing field ``name`` masked as the API does."""
+    mask = PERSONAL_FIELD_MASKS[name]
+
+    @admin.display(description=label)
+    def masked(modeladmin, obj):
+        return mask(getattr(obj, name))
+
+    return masked
+
+
+def _is_masked_lookup(lookup: str) -> bool:
+    """Whether a search field or filter lookup reaches a masked column of the customer."""
+    return lookup.lstrip("^=@").split("__")[0] in PERSONAL_FIELD_MASKS
 
 
 class IdentityInline(admin.TabularInline):
@@ -46,13 +66,17 @@ class IdentityInline(admin.TabularInline):
 class CustomerAdmin(ScopedModelAdmin):
     """Customers: masked contact details without "view personal data".
 
+    What is masked, and how, is the API's list (``PERSONAL_FIELD_MASKS``): in the list, on the
+    change form (a read-only masked value instead of an input), and in search and filters (a
+    masked column can be neither searched nor filtered on, not even through the address bar).
+
     Deleting a customer, one by one or with the bulk action, erases the person through
     ``subject_erase``: everything personal attached goes and the email and phone are suppressed.
     """
 
     list_display = [
         "id",
-        "masked_name",
+        "masked_display_name",
         "masked_email",
         "masked_phone",
         "country",
@@ -89,29 +113,42 @@ class CustomerAdmin(ScopedModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(merged_into__isnull=True)
 
+    masked_display_name = _masked_display("display_name", _("name"))
+
     def get_exclude(self, request, obj=None):
         hidden = list(self.exclude)
         if not _can_see_personal_data(request):
-            hidden += list(PERSONAL_FIELDS)
+            hidden += list(_MASKED_COLUMNS)
         return hidden
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.readonly_fields)
+        if not _can_see_personal_data(request):
+            readonly += [f"{_MASKED_PREFIX}{name}" for name in _MASKED_COLUMNS]
+        return readonly
 
     def get_list_display(self, request):
         if not _can_see_personal_data(request):
             return self.list_display
-        unmasked = {"masked_name": "display_name", "masked_email": "email", "masked_phone": "phone"}
-        return [unmasked.get(name, name) for name in self.list_display]
+        return [name.removeprefix(_MASKED_PREFIX) for name in self.list_display]
 
-    @admin.display(description=_("name"))
-    def masked_name(self, obj):
-        return mask_name(obj.display_name)
+    def get_search_fields(self, request):
+        if _can_see_personal_data(request):
+            return self.search_fields
+        return [name for name in self.search_fields if not _is_masked_lookup(name)]
 
-    @admin.display(description=_("email"))
-    def masked_email(self, obj):
-        return mask_email(obj.email)
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if _can_see_personal_data(request):
+            return filters
+        return [name for name in filters if not (isinstance(name, str) and _is_masked_lookup(name))]
 
-    @admin.display(description=_("phone"))
-    def masked_phone(self, obj):
-        return mask_phone(obj.phone)
+    def lookup_allowed(self, lookup, value, request=None):
+        # The admin lets any lookup on the model's own columns through the address bar
+        # (?birth_date__year=1985): for masked columns that would disclose them one by one.
+        if _is_masked_lookup(lookup) and not (request and _can_see_personal_data(request)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request):
         # Customers arrive through import, the API or the staff UI, which normalise them.
@@ -189,6 +226,14 @@ class CustomerAdmin(ScopedModelAdmin):
         customer_update(actor=request.user, customer=customer, changes=changes)
 
 
+for _name in _MASKED_COLUMNS:
+    setattr(
+        CustomerAdmin,
+        f"{_MASKED_PREFIX}{_name}",
+        _masked_display(_name, Customer._meta.get_field(_name).verbose_name),
+    )
+
+
 class ReadOnlyScopedAdmin(ScopedModelAdmin):
     """Records that services write; the admin lists and shows them."""
 
@@ -235,13 +280,13 @@ class ImportUploadAdminForm(forms.ModelForm):
     """Upload a file from the admin; the same service as the wizard and the API runs it."""
 
     upload = forms.FileField(label=_("CSV file"))
-    owner_team = forms.ModelChoiceField(queryset=Team.objects.none(), label=_("Team"))
     default_country = forms.CharField(label=_("Default country"), max_length=2, required=False)
     source_channel = forms.CharField(label=_("Source channel"), max_length=32, required=False)
 
     class Meta:
         model = ImportJob
-        fields = ["kind", "is_dry_run"]
+        fields = ["upload", "owner_team", "kind", "is_dry_run"]
+        labels = {"owner_team": _("Team")}
 
 
 @admin.register(ImportJob)
@@ -266,10 +311,6 @@ class ImportJobAdmin(ScopedModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = ImportUploadAdminForm
-            form = super().get_form(request, obj, **kwargs)
-            teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
-            form.base_fields["owner_team"].queryset = teams.select_related("group")
-            return form
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
@@ -319,10 +360,78 @@ class ImportJobAdmin(ScopedModelAdmin):
             return redirect(request.path)
 
 
+class ImportTemplateAdminForm(forms.ModelForm):
+    class Meta:
+        model = ImportTemplate
+        fields = ["owner_team", "name", "kind", "mapping"]
+        labels = {"owner_team": _("Team")}
+        help_texts = {"mapping": _('Column header to field name, e.g. {"E-Mail": "email"}.')}
+
+    def clean_mapping(self):
+        mapping = self.cleaned_data["mapping"]
+        if not isinstance(mapping, dict) or not all(
+            isinstance(column, str) and isinstance(field, str) for column, field in mapping.items()
+        ):
+            raise forms.ValidationError(_("Give an object of column header to field name."))
+        return mapping
+
+    def clean(self):
+        cleaned = super().clean()
+        team = cleaned.get("owner_team") or getattr(self.instance, "owner_team", None)
+        name = cleaned.get("name")
+        others = ImportTemplate.objects.exclude(pk=self.instance.pk)
+        if team and name and others.filter(owner_team=team, name=name).exists():
+            self.add_error("name", _("The team already has a template of this name."))
+        return cleaned
+
+
 @admin.register(ImportTemplate)
 class ImportTemplateAdmin(ScopedModelAdmin):
+    """Saved column mappings of the user's teams, written through the import-template services
+    (audited). A template keeps its team; the wizard saves them too."""
+
+    form = ImportTemplateAdminForm
     list_display = ["name", "kind", "owner_team", "created_at"]
     list_filter = ["kind", "owner_team"]
+    list_select_related = ["owner_team__group"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["owner_team", "created_at"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        from customers.services.imports import (
+            TEMPLATE_CHANGEABLE_FIELDS,
+            import_template_save,
+            import_template_update,
+        )
+
+        data = form.cleaned_data
+        if change:
+            changes = {
+                name: data[name] for name in form.changed_data if name in TEMPLATE_CHANGEABLE_FIELDS
+            }
+            template = import_template_update(
+                user=request.user, template=ImportTemplate.objects.get(pk=obj.pk), changes=changes
+            )
+        else:
+            template = import_template_save(
+                user=request.user,
+                team=data["owner_team"],
+                name=data["name"],
+                kind=data["kind"],
+                mapping=data["mapping"],
+            )
+        obj.pk, obj.created_at = template.pk, template.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, ImportTemplate.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        from customers.services.imports import import_templates_delete
+
+        chosen = list(scope_queryset(request.user, queryset, action="delete"))
+        import_templates_delete(user=request.user, templates=chosen)
 
 
 @admin.register(MergeRecord)

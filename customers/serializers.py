@@ -4,13 +4,17 @@ from customers.models import Customer, ImportJob, ImportKind
 from customers.services.customers import EDITABLE_FIELDS
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 
-_MASKS = {
+# What a person without "view personal data" may not see of a customer, each with its masked
+# form. The API, the admin and the import preview all mask from this one list.
+PERSONAL_FIELD_MASKS = {
     "email": mask_email,
     "phone": mask_phone,
     "given_name": mask_name,
     "family_name": mask_name,
     "display_name": mask_name,
     "postal_address": mask_text,
+    "birth_date": mask_text,
+    "notes": mask_text,
 }
 
 
@@ -65,9 +69,12 @@ class CustomerSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if not self.context.get("can_view_personal_data"):
-            for name, mask in _MASKS.items():
-                data[name] = mask(data.get(name))
-            data["birth_date"] = None
+            for name, mask in PERSONAL_FIELD_MASKS.items():
+                if name not in data:
+                    continue
+                # A masked date is null: the schema says the field holds a date.
+                is_date = isinstance(self.fields[name], serializers.DateField)
+                data[name] = None if is_date else mask(data[name])
         return data
 
 

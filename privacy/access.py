@@ -4,6 +4,9 @@ A user reaches an object when
 - the user is an active superuser; or
 - the object's model has no owner and the user's role grants the action on the model; or
 - the user's role grants the action on the model and one of the user's teams owns the object; or
+- the user's role grants the action on the model and the model names that role as one that
+  reaches every team's objects (``access_every_team_role``: administrators read the whole audit
+  log, objects of no team included); or
 - the user, or a group the user belongs to, holds a django-guardian grant of the action on that
   very object (direct foreign-key permission models).
 
@@ -26,6 +29,11 @@ from privacy.models import Team
 User = AbstractBaseUser | AnonymousUser
 
 ACTIONS = ("view", "add", "change", "delete")
+
+# Permissions about personal data rather than one model (``privacy.models.DataPermission``):
+# seeing contact details unmasked, and taking a copy of personal data away (every download).
+VIEW_PERSONAL_DATA = "privacy.view_personal_data"
+EXPORT_PERSONAL_DATA = "privacy.export_personal_data"
 
 
 class NotFound(Http404):
@@ -62,6 +70,12 @@ def owner_path(model: type[models.Model]) -> str | None:
         return declared
     field_names = {field.name for field in model._meta.get_fields()}
     return "owner_team" if "owner_team" in field_names else None
+
+
+def reaches_every_team(user: User, model: type[models.Model]) -> bool:
+    """Whether the user holds the role that ``model`` lets reach every team's objects."""
+    role = getattr(model, "access_every_team_role", None)
+    return bool(role) and user.groups.filter(name=role).exists()
 
 
 def permission_name(model: type[models.Model], action: str) -> str:
@@ -109,6 +123,8 @@ def scope_queryset(user: User, queryset: QuerySet, *, action: str = "view") -> Q
     path = owner_path(model)
     if path is None:
         return queryset if has_role_permission else queryset.none()
+    if has_role_permission and reaches_every_team(user, model):
+        return queryset
     condition = Q(pk__in=[])
     if has_role_permission:
         condition |= Q(**{f"{path}__in": user_teams(user).values("pk")})

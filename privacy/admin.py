@@ -7,8 +7,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from privacy.access import scope_queryset, user_teams
-from privacy.admin_base import MarketbaseAdminSite, ScopedModelAdmin
+from privacy.access import scope_queryset
+from privacy.admin_base import (
+    MarketbaseAdminSite,
+    OwnChoicesMixin,
+    ScopedModelAdmin,
+    colleague_choices,
+    team_choices,
+)
+from privacy.forms import PreferencesForm
 from privacy.forms_requests import CustomerNumbersField
 from privacy.masking import MASK, mask_email, mask_name, mask_phone, mask_text
 from privacy.models import (
@@ -23,7 +30,7 @@ from privacy.models import (
 )
 from privacy.reauth import reauth_is_recent, reauth_redirect
 from privacy.selectors_requests import requests_with_overdue
-from privacy.services import team_create
+from privacy.services import staff_profile_update, staff_profiles_delete, team_create
 from privacy.services_requests import RequestError, request_create
 from privacy.services_retention import AUDIT_FLOOR_DAYS, retention_policy_update
 from privacy.services_webhooks import (
@@ -41,8 +48,12 @@ admin.site.site_title = _("Marketbase")
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is appended to by services and never edited."""
+class AuditEntryAdmin(ScopedModelAdmin):
+    """Read-only: the audit log is appended to by services and never edited.
+
+    Scoped like the audit page and the API: data stewards (and whoever else may view audit
+    entries) read their teams' entries, administrators every entry.
+    """
 
     list_display = [
         "occurred_at",
@@ -52,7 +63,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "object_id",
         "ip_address",
     ]
-    list_filter = ["action", "object_type", "occurred_at"]
+    list_filter = ["action", "object_type", "team", "occurred_at"]
     search_fields = ["=object_id", "=request_id", "=actor_label", "^action"]
     date_hierarchy = "occurred_at"
     list_select_related = False
@@ -117,11 +128,45 @@ class TeamAdmin(admin.ModelAdmin):
         return False
 
 
+class StaffProfileAdminForm(forms.ModelForm):
+    # The choices of the Preferences page: a zone the staff UI can show times in.
+    time_zone = PreferencesForm.base_fields["time_zone"]
+
+    class Meta:
+        model = StaffProfile
+        fields = ["user", "time_zone"]
+
+
 @admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
+class StaffProfileAdmin(OwnChoicesMixin, admin.ModelAdmin):
+    """Display preferences of the staff of the user's teams (of everyone, for whoever may
+    change accounts), saved through ``staff_profile_update`` like the Preferences page, and
+    audited; a profile keeps its account."""
+
+    form = StaffProfileAdminForm
     list_display = ["user", "time_zone"]
     search_fields = ["user__username"]
     list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(user__in=colleague_choices(request.user))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        user = obj.user if change else form.cleaned_data["user"]
+        profile = staff_profile_update(
+            user=user, time_zone=form.cleaned_data["time_zone"], actor=request.user
+        )
+        obj.pk = profile.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        staff_profiles_delete(profiles=[obj], actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        staff_profiles_delete(profiles=list(queryset), actor=request.user)
 
 
 class _ErasureWebhookForm(forms.ModelForm):
@@ -180,14 +225,8 @@ class ErasureWebhookAdmin(ScopedModelAdmin):
     list_select_related = ["owner_team__group"]
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is not None:
-            kwargs["form"] = ErasureWebhookChangeForm
-            return super().get_form(request, obj, **kwargs)
-        kwargs["form"] = ErasureWebhookAddForm
-        form = super().get_form(request, obj, **kwargs)
-        teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
-        form.base_fields["owner_team"].queryset = teams.select_related("group")
-        return form
+        kwargs["form"] = ErasureWebhookAddForm if obj is None else ErasureWebhookChangeForm
+        return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return ["owner_team", "masked_secret", "created_at"] if obj else []
@@ -498,9 +537,8 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
         return [name for _title, options in self.view_fieldsets for name in options["fields"]]
 
     def get_changeform_initial_data(self, request):
-        teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
         initial = {"received_at": timezone.now()}
-        candidates = list(teams[:2])
+        candidates = list(team_choices(request.user)[:2])
         if len(candidates) == 1:
             initial["owner_team"] = candidates[0].pk
         return {**initial, **super().get_changeform_initial_data(request)}
@@ -510,8 +548,6 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
             return super().get_form(request, obj, **kwargs)
         kwargs["form"] = DataSubjectRequestIntakeForm
         form = super().get_form(request, obj, **kwargs)
-        teams = Team.objects.all() if request.user.is_superuser else user_teams(request.user)
-        form.base_fields["owner_team"].queryset = teams.select_related("group")
         form.service_error = getattr(request, _SERVICE_ERROR_ATTRIBUTE, None)
         return form
 

@@ -1,5 +1,6 @@
 """Admin base classes: the site, and model admins that scope every list and object through the
-access layer, audit refusals and ask for a recent re-authentication before deleting.
+access layer, offer only the user's teams (and colleagues) to choose from, audit refusals and
+ask for a recent re-authentication before deleting.
 """
 
 from __future__ import annotations
@@ -8,12 +9,16 @@ import functools
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
-from privacy.access import scope_queryset
+from privacy.access import scope_queryset, user_teams
+from privacy.models import Team
 from privacy.reauth import reauth_is_recent, reauth_redirect
 from privacy.refusals import OUT_OF_SCOPE, access_denied_record
 from privacy.services import audit_record
@@ -55,6 +60,51 @@ def _after_reauth(action):
     return guarded
 
 
+def team_choices(user: AbstractBaseUser) -> QuerySet[Team]:
+    """Teams the user may pick in an admin form: the user's own (every team for a superuser)."""
+    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    return teams.select_related("group")
+
+
+def colleague_choices(user: AbstractBaseUser) -> QuerySet:
+    """Staff accounts the user may pick in an admin form: members of the user's teams, or
+    every account for whoever may change accounts (superusers, administrators)."""
+    accounts = get_user_model()._default_manager.order_by(get_user_model().USERNAME_FIELD)
+    if user.is_superuser or user.has_perm("auth.change_user"):
+        return accounts
+    members = get_user_model()._default_manager.filter(groups__team__in=user_teams(user))
+    return accounts.filter(pk__in=members.values("pk"))
+
+
+class OwnChoicesMixin:
+    """Admin forms offer only the user's teams and colleagues in foreign keys to either.
+
+    Django fills a foreign key's choices with every row, so without this a marketer adding a
+    record could pick (and read the names of) every team and every account. A list filter on a
+    team offers only the teams of the rows the user may see.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Team:
+            kwargs["queryset"] = team_choices(request.user)
+        elif db_field.related_model is get_user_model():
+            kwargs["queryset"] = colleague_choices(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        team_fields = {
+            field.name
+            for field in self.model._meta.get_fields()
+            if field.many_to_one and field.related_model is Team
+        }
+        return [
+            (name, admin.RelatedOnlyFieldListFilter)
+            if isinstance(name, str) and name in team_fields
+            else name
+            for name in super().get_list_filter(request)
+        ]
+
+
 class ReauthBeforeDeleteMixin:
     """Deleting, one object or with the bulk action, needs a recent re-authentication.
 
@@ -74,11 +124,12 @@ class ReauthBeforeDeleteMixin:
         return actions
 
 
-class ScopedModelAdmin(ReauthBeforeDeleteMixin, admin.ModelAdmin):
+class ScopedModelAdmin(OwnChoicesMixin, ReauthBeforeDeleteMixin, admin.ModelAdmin):
     """Lists and objects limited by team ownership and object grants, in SQL.
 
     An object outside the user's scope is simply not found (the admin answers with a redirect to
     its index), and the refusal is audited; changing needs the change grant on that very object.
+    Forms offer only the user's teams (``OwnChoicesMixin``).
     """
 
     def get_queryset(self, request):

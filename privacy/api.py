@@ -11,7 +11,11 @@ from privacy.serializers import AuditEntrySerializer
     retrieve=extend_schema(summary="One audit entry", tags=["audit"]),
 )
 class AuditEntryViewSet(ScopedReadOnlyViewSet):
-    """The audit log, read-only: entries are only ever appended by services."""
+    """The audit log, read-only: entries are only ever appended by services.
+
+    Scoped by the access layer: a data steward reads her teams' entries, an administrator
+    every entry (``team`` is the entry's team, null for entries of no team).
+    """
 
     queryset = AuditEntry.objects.all()
     serializer_class = AuditEntrySerializer

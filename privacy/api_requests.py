@@ -24,7 +24,7 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from privacy.access import team_for_user
+from privacy.access import EXPORT_PERSONAL_DATA, team_for_user
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import (
     DataSubjectRequest,
@@ -457,7 +457,8 @@ class DataSubjectRequestViewSet(
     @extend_schema(
         summary="Download the access package (a ZIP), until its link expires",
         description=(
-            "Audited (request.package_download). A request without a package, or whose link "
+            "Needs privacy.export_personal_data (403 without). Audited "
+            "(request.package_download). A request without a package, or whose link "
             "has expired, is a 400 naming 'package' (an expired download is audited as "
             "request.package_download_refused)."
         ),
@@ -471,6 +472,10 @@ class DataSubjectRequestViewSet(
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         data_request = self.get_object()
+        if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+            raise exceptions.PermissionDenied(
+                "Downloading the package needs the permission to export personal data."
+            )
         reauth_check_for_session(request)
         with _request_errors():
             handle = request_package_open(request=data_request, actor=request.user)

@@ -87,7 +87,7 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
     },
     # Never holds personal-data values: who acted, on which object id, from where.
     "privacy.AuditEntry": {
-        **_not_personal("id", "action", "object_type"),
+        **_not_personal("id", "action", "object_type", "team"),
         **_fields("identity", "audit_5y", "actor", "actor_label", "object_id"),
         **_fields("technical", "audit_5y", "occurred_at", "ip_address", "request_id", "metadata"),
     },

@@ -11,7 +11,8 @@ from privacy.models import AuditEntry
 
 
 def audit_entries_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[AuditEntry]:
-    """Audit entries the user's role may read (data stewards and administrators)."""
+    """Audit entries the user may read: a data steward her teams' entries, an administrator
+    every entry (see ``AuditEntry``)."""
     return scope_queryset(user, AuditEntry.objects.all()).select_related("actor")
 
 

@@ -12,6 +12,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "id",
             "occurred_at",
             "actor",
+            "team",
             "action",
             "object_type",
             "object_id",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db import models, transaction
 from django.utils.text import slugify
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy import context
+from privacy.access import owner_path
 from privacy.models import AuditEntry, StaffProfile, Team
 
 # Keys that would carry personal values; audit metadata must name fields, never hold their values.
@@ -25,9 +27,15 @@ def audit_record(
     target: models.Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
+    team_id: int | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one audit entry. Call it inside the transaction of the change it records."""
+    """Append one audit entry. Call it inside the transaction of the change it records.
+
+    The entry belongs to ``team_id`` when given, else to the team that owns ``target`` (or is
+    it), else to the only team of the account it is about (the actor, or a user ``target``).
+    Give ``team_id`` when the object is named by ``object_type`` and ``object_id`` only.
+    """
     metadata = metadata or {}
     leaked = _PERSONAL_KEYS.intersection(metadata)
     if leaked:
@@ -37,16 +45,40 @@ def audit_record(
         object_id = object_id or target.pk
     request = context.current()
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    if team_id is None:
+        team_id = _audit_team_id(target=target, actor=actor if is_user else None)
     return AuditEntry.objects.create(
         actor=actor if is_user else None,
         actor_label=actor.get_username() if is_user else "",
         action=action,
         object_type=object_type,
         object_id=str(object_id) if object_id != "" else "",
+        team_id=team_id,
         ip_address=request.ip_address,
         request_id=request.request_id,
         metadata=metadata,
     )
+
+
+def _audit_team_id(
+    *, target: models.Model | None, actor: AbstractBaseUser | None = None
+) -> int | None:
+    """The team an audit entry about ``target`` by ``actor`` belongs to (see ``audit_record``)."""
+    if isinstance(target, Team):
+        return target.pk
+    if target is not None and (path := owner_path(type(target))) is not None:
+        *hops, last = path.split("__")
+        owner = target
+        for hop in hops:
+            owner = getattr(owner, hop, None)
+        team_id = getattr(owner, f"{last}_id", None)
+        if team_id is not None:
+            return team_id
+    account = target if isinstance(target, get_user_model()) else actor
+    if account is None or account.pk is None:
+        return None
+    teams = list(Team.objects.filter(group__user=account).values_list("pk", flat=True)[:2])
+    return teams[0] if len(teams) == 1 else None
 
 
 @transaction.atomic
@@ -58,11 +90,37 @@ def team_create(*, name: str, actor: AbstractBaseUser | None = None) -> Team:
     return team
 
 
-def staff_profile_update(*, user: AbstractBaseUser, time_zone: str) -> StaffProfile:
-    profile, _created = StaffProfile.objects.update_or_create(
+@transaction.atomic
+def staff_profile_update(
+    *, user: AbstractBaseUser, time_zone: str, actor: AbstractBaseUser | None = None
+) -> StaffProfile:
+    """Set the user's display preferences; ``actor`` is who did it (the user by default)."""
+    profile, created = StaffProfile.objects.update_or_create(
         user=user, defaults={"time_zone": time_zone}
     )
+    audit_record(
+        action="staff_profile.update",
+        actor=actor or user,
+        target=profile,
+        metadata={"user_id": user.pk, "created": created},
+    )
     return profile
+
+
+@transaction.atomic
+def staff_profiles_delete(*, profiles: list[StaffProfile], actor: AbstractBaseUser) -> int:
+    """Delete display preferences (their users see UTC times again), each audited."""
+    for profile in profiles:
+        audit_record(
+            action="staff_profile.delete",
+            actor=actor,
+            target=profile,
+            metadata={"user_id": profile.user_id},
+        )
+    deleted, _by_model = StaffProfile.objects.filter(
+        pk__in=[profile.pk for profile in profiles]
+    ).delete()
+    return deleted
 
 
 def totp_device_start(*, user: AbstractBaseUser) -> TOTPDevice:

@@ -218,7 +218,7 @@ class AccessPackagePurger:
             f"WHERE id > %(after)s AND {self._OLD} ORDER BY id LIMIT %(limit)s FOR UPDATE) "
             f"UPDATE {table} AS request SET package = '', package_size = NULL, updated_at = now() "
             "FROM batch WHERE request.id = batch.id "
-            "RETURNING request.id, batch.package, batch.package_size"
+            "RETURNING request.id, batch.package, batch.package_size, request.owner_team_id"
         )
         storage = DataSubjectRequest._meta.get_field("package").storage
         cleared, after = 0, 0
@@ -234,11 +234,12 @@ class AccessPackagePurger:
                         action="request.package_delete",
                         object_type=DataSubjectRequest._meta.label_lower,
                         object_id=str(request_id),
+                        team_id=team_id,
                         metadata={"reason": "retention", "bytes": size},
                     )
-                    for request_id, _name, size in rows
+                    for request_id, _name, size, team_id in rows
                 )
-                names = [name for _id, name, _size in rows]
+                names = [name for _id, name, _size, _team_id in rows]
                 transaction.on_commit(lambda names=names: _files_delete(storage, names))
             cleared += len(rows)
             if len(rows) < batch_size:

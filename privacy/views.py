@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
 
-from privacy.access import NotFound, permission_name
+from privacy.access import EXPORT_PERSONAL_DATA, NotFound, permission_name
 from privacy.exports import csv_lines
 from privacy.filters import AuditEntryFilter
 from privacy.forms import PreferencesForm, ReauthForm, TokenForm
@@ -47,7 +47,6 @@ from privacy.services import (
     totp_device_start,
 )
 
-EXPORT_PERSONAL_DATA = "privacy.export_personal_data"
 EXPORT_CHUNK_SIZE = 2000
 
 

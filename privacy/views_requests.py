@@ -25,7 +25,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from privacy.access import NotFound, get_for_user, permission_name, scope_queryset, user_teams
+from privacy.access import (
+    EXPORT_PERSONAL_DATA,
+    NotFound,
+    get_for_user,
+    permission_name,
+    scope_queryset,
+    user_teams,
+)
 from privacy.forms_requests import (
     ExtendForm,
     FulfilForm,
@@ -46,7 +53,7 @@ from privacy.models import (
     Team,
     VerificationMethod,
 )
-from privacy.reauth import reauth_required
+from privacy.reauth import reauth_is_recent, reauth_redirect, reauth_required
 from privacy.selectors_requests import (
     request_counts,
     request_existing_customers,
@@ -522,9 +529,16 @@ def request_lift_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@reauth_required
 def request_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The access package as a ZIP, while its link has not expired (audited)."""
+    """The access package as a ZIP, while its link has not expired (audited).
+
+    An export of personal data: it needs ``privacy.export_personal_data`` as well as the
+    request, and a recent re-authentication (asked for after the permission checks).
+    """
+    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+        raise NotFound
+    if not reauth_is_recent(request):
+        return reauth_redirect(request)
     data_request = _request_for(request, pk, action="change")
     try:
         handle = request_package_open(request=data_request, actor=request.user)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.serializers import (
+    PERSONAL_FIELD_MASKS,
     CustomerChangeSerializer,
     CustomerItemSerializer,
     CustomerSerializer,
@@ -25,6 +26,12 @@ from privacy.rest.reauth import reauth_check_for_session
 from privacy.rest.viewsets import ScopedModelViewSet
 from privacy.services import audit_record
 from privacy.services_erasure import subject_erase
+
+CORRECTION_DESCRIPTION = (
+    "Only the fields sent change, normalised as on import. Without the permission to view "
+    "personal data, the fields the API masks (email, phone, names, postal address, birth date) "
+    "cannot be sent: each is a 400 naming it."
+)
 
 
 def owner_team_for_request(request, team_id):
@@ -44,10 +51,16 @@ def owner_team_for_request(request, team_id):
         responses={201: ItemResultSerializer},
     ),
     partial_update=extend_schema(
-        summary="Correct a customer's details", tags=["customers"], request=CustomerChangeSerializer
+        summary="Correct a customer's details",
+        description=CORRECTION_DESCRIPTION,
+        tags=["customers"],
+        request=CustomerChangeSerializer,
     ),
     update=extend_schema(
-        summary="Correct a customer's details", tags=["customers"], request=CustomerChangeSerializer
+        summary="Correct a customer's details",
+        description=CORRECTION_DESCRIPTION,
+        tags=["customers"],
+        request=CustomerChangeSerializer,
     ),
     destroy=extend_schema(
         summary="Erase a customer: the person and everything personal attached",
@@ -115,6 +128,16 @@ class CustomerViewSet(ScopedModelViewSet):
             raise exceptions.ValidationError(
                 {name: "This field cannot be changed." for name in unknown}
             )
+        if not self.get_serializer_context()["can_view_personal_data"]:
+            # As in the staff UI and the admin: nobody changes what they may not see.
+            hidden = sorted(set(request.data) & set(PERSONAL_FIELD_MASKS))
+            if hidden:
+                raise exceptions.ValidationError(
+                    {
+                        name: "Changing this field needs the permission to view personal data."
+                        for name in hidden
+                    }
+                )
         try:
             customer = customer_update(
                 actor=request.user, customer=customer, changes=serializer.validated_data

@@ -107,6 +107,7 @@ def duplicates_find(*, team_id: int | None = None) -> int:
         audit_record(
             action="duplicates.find",
             object_type=DuplicateCandidate._meta.label_lower,
+            team_id=team_id,
             metadata={"team": team_id, "found": found},
         )
     return found

@@ -255,6 +255,7 @@ def customers_enrich(
     audit_record(
         action="customers.enrich",
         object_type="customers.customer",
+        team_id=team_id,
         metadata={
             "team": team_id,
             "requested_customers": None if customer_ids is None else len(customer_ids),

@@ -404,3 +404,48 @@ def import_template_save(
             metadata={"kind": kind, "created": created},
         )
     return template
+
+
+TEMPLATE_CHANGEABLE_FIELDS = frozenset({"name", "kind", "mapping"})
+
+
+@transaction.atomic
+def import_template_update(
+    *, user: AbstractBaseUser, template: ImportTemplate, changes: dict[str, object]
+) -> ImportTemplate:
+    """Rename a template or change its kind or mapping; its team stays. Audited with the names
+    of the changed fields.
+
+    Raises ``ValidationError`` (by field) for a field that cannot change, or for a name
+    another template of the team has.
+    """
+    unknown = sorted(set(changes) - TEMPLATE_CHANGEABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: gettext("This field cannot be changed.") for name in unknown})
+    locked = ImportTemplate.objects.select_for_update().get(pk=template.pk)
+    changed = sorted(name for name, value in changes.items() if getattr(locked, name) != value)
+    if "name" in changed:
+        taken = ImportTemplate.objects.filter(owner_team_id=locked.owner_team_id)
+        if taken.filter(name=changes["name"]).exclude(pk=locked.pk).exists():
+            raise ValidationError(
+                {"name": gettext("The team already has a template of this name.")}
+            )
+    for name in changed:
+        setattr(locked, name, changes[name])
+    if changed:
+        locked.save(update_fields=changed)
+        audit_record(
+            action="import_template.update", actor=user, target=locked, metadata={"fields": changed}
+        )
+    return locked
+
+
+@transaction.atomic
+def import_templates_delete(*, user: AbstractBaseUser, templates: list[ImportTemplate]) -> int:
+    """Delete templates, each with its audit entry; returns how many went."""
+    for template in templates:
+        audit_record(action="import_template.delete", actor=user, target=template)
+    deleted, _by_model = ImportTemplate.objects.filter(
+        pk__in=[template.pk for template in templates]
+    ).delete()
+    return deleted

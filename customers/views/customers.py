@@ -46,7 +46,14 @@ from customers.services.duplicates import (
     duplicate_decide,
 )
 from customers.services.merge import customer_merge, customer_merge_undo
-from privacy.access import NotFound, get_for_user, scope_queryset, user_teams
+from privacy.access import (
+    EXPORT_PERSONAL_DATA,
+    VIEW_PERSONAL_DATA,
+    NotFound,
+    get_for_user,
+    scope_queryset,
+    user_teams,
+)
 from privacy.exports import csv_safe
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import Team
@@ -56,8 +63,6 @@ from privacy.selectors_consent import consent_history, consent_state
 from privacy.services import audit_record
 from privacy.services_erasure import subject_erase
 
-VIEW_PERSONAL_DATA = "privacy.view_personal_data"
-EXPORT_PERSONAL_DATA = "privacy.export_personal_data"
 PAGE_SIZE = 50
 # Lists count at most this many rows: the count stays one cheap query on a huge table.
 COUNT_LIMIT = 10_000

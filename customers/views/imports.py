@@ -39,6 +39,7 @@ from customers.selectors import (
     import_problem_rows,
     import_templates_for_user,
 )
+from customers.serializers import PERSONAL_FIELD_MASKS
 from customers.services.csv_files import (
     HEADER_SYNONYMS,
     FileProblem,
@@ -52,10 +53,16 @@ from customers.services.imports import (
     import_job_preview,
     import_template_save,
 )
-from privacy.access import NotFound, get_for_user, permission_name, user_teams
-from privacy.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.access import (
+    EXPORT_PERSONAL_DATA,
+    NotFound,
+    get_for_user,
+    permission_name,
+    user_teams,
+)
+from privacy.masking import mask_name
 from privacy.models import Team
-from privacy.reauth import reauth_required
+from privacy.reauth import reauth_is_recent, reauth_redirect
 
 PREVIEW_ROWS = 10
 PROBLEM_ROWS_SHOWN = 100
@@ -188,14 +195,6 @@ _PREVIEW_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notes", ("notes",)),
     ("source", ()),  # always shown: every row gets a source, from the file or the options
 )
-_MASKS = {
-    "email": mask_email,
-    "phone": mask_phone,
-    "given_name": mask_name,
-    "family_name": mask_name,
-    "postal_address": mask_text,
-    "notes": mask_text,
-}
 # Where a warning about a field (as normalisation names it) shows in the preview.
 _WARNING_COLUMN = {
     "first_name": "given_name",
@@ -250,9 +249,10 @@ def preview_table(
             elif key == "external_ids":
                 value = _external_ids_display(record.external_ids, can_see_personal_data)
             else:
-                value = _display(record.fields.get(key))
-                if not can_see_personal_data and key in _MASKS:
-                    value = _MASKS[key](value)
+                value = record.fields.get(key)
+                if not can_see_personal_data and key in PERSONAL_FIELD_MASKS:
+                    value = PERSONAL_FIELD_MASKS[key](value)
+                value = _display(value)
             cells.append({"key": key, "value": value, "warning": warned.get(key, "")})
         rows.append(
             {
@@ -498,9 +498,10 @@ def _job_for(request: HttpRequest, pk: int) -> ImportJob:
     )
 
 
-def _progress_context(job: ImportJob) -> dict:
+def _progress_context(request: HttpRequest, job: ImportJob) -> dict:
     return {
         "job": job,
+        "can_download_report": request.user.has_perm(EXPORT_PERSONAL_DATA),
         "is_finished": job.status in FINISHED_STATUSES,
         "problem_rows": import_problem_rows(job, limit=PROBLEM_ROWS_SHOWN),
         "problem_count": job.rejected_count + job.warning_count,
@@ -511,19 +512,26 @@ def _progress_context(job: ImportJob) -> dict:
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
-    return render(request, "customers/imports/detail.html", _progress_context(job))
+    return render(request, "customers/imports/detail.html", _progress_context(request, job))
 
 
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress section alone, polled by htmx until the job has finished."""
     job = _job_for(request, pk)
-    return render(request, "customers/imports/_progress.html", _progress_context(job))
+    return render(request, "customers/imports/_progress.html", _progress_context(request, job))
 
 
 @require_GET
-@reauth_required
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
-    """The row report (line, outcome, reason, customer number): an export of personal data."""
+    """The row report (line, outcome, reason, customer number): an export of personal data.
+
+    Needs ``privacy.export_personal_data`` and a recent re-authentication (asked for after the
+    permission check, so nobody is asked in vain), like the customer and audit exports.
+    """
+    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+        raise NotFound
+    if not reauth_is_recent(request):
+        return reauth_redirect(request)
     job = _job_for(request, pk)
     return import_report_response(job, actor=request.user)

@@ -3,6 +3,8 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from privacy.roles import ADMINISTRATOR
+
 
 class Team(models.Model):
     """A team owns customers, segments, campaigns and imports. Membership is its Django group."""
@@ -76,7 +78,17 @@ class AuditEntry(models.Model):
 
     Never holds personal-data values; ``metadata`` carries counts, field names and ids only.
     A database trigger refuses UPDATE and DELETE, so the log is append-only below the ORM too.
+
+    ``team`` is the team the entry belongs to: the team of the object (its owner, or the team
+    itself), else the team of the account it is about (the actor, or the account that is its
+    object) when that account belongs to exactly one team. The access layer scopes the log by
+    it: data stewards read their teams' entries, administrators every entry, including those of
+    no team (system jobs, sign-ins of staff in several teams or none).
     """
+
+    # Read through privacy.access: the role's teams, or every team for this role.
+    access_owner_path = "team"
+    access_every_team_role = ADMINISTRATOR
 
     occurred_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -89,6 +101,16 @@ class AuditEntry(models.Model):
         verbose_name=_("actor"),
     )
     actor_label = models.CharField(_("actor name"), max_length=150, blank=True)
+    # Like the actor, the team is kept as an id without a constraint: the log outlives it.
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("team"),
+    )
     action = models.CharField(_("action"), max_length=64, db_index=True)
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)

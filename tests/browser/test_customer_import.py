@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
 from config.celery import app
@@ -31,10 +32,12 @@ def _sign_in(page, base_url, user, device):
 def test_upload_adjust_mapping_watch_progress_download_report_open_profile(
     transactional_db, live_server, page, celery_worker_process, tmp_path
 ):
-    # Given a marketer of one team, and a worker consuming the default queue (emptied first)
+    # Given a marketer of one team who may export personal data (the row report is such an
+    # export), and a worker consuming the default queue (emptied first)
     messy = shared_file("customers_messy.csv")
     team = TeamFactory(group__name="Retail")
     user = UserFactory(roles=[roles.MARKETER], teams=[team])
+    user.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
     device = TOTPDeviceFactory(user=user)
     with app.connection_for_write() as broker:
         broker.default_channel.queue_purge(app.conf.task_default_queue)

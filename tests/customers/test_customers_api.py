@@ -47,6 +47,17 @@ def test_list_shows_only_the_users_team_with_contacts_masked(marketer_a, people)
     assert {row["birth_date"] for row in rows} == {None}
 
 
+def test_a_chinese_name_is_masked_whole_in_every_part(marketer_a, people):
+    # Given 王秀华 (family name 王, given name 秀华) of the marketer's team
+    wang = people["wang@example.cn"]
+
+    # When the marketer reads her through the API
+    row = token_client(marketer_a).get(f"/api/v1/customers/{wang.pk}/").json()
+
+    # Then no character of her name is shown, in any of its parts
+    assert (row["family_name"], row["given_name"], row["display_name"]) == ("•••", "•••", "•••")
+
+
 def test_stewards_see_contacts_and_viewing_a_profile_is_audited(make_user, team_a, people):
     steward = make_user(roles.DATA_STEWARD, team_a)
     client = token_client(steward)
@@ -159,6 +170,32 @@ def test_corrections_are_normalised_and_bad_values_name_the_field(make_user, tea
     assert (ann.phone, ann.city, ann.owner_team_id) == ("+4915198765432", "Köln", team_a.pk)
     entry = AuditEntry.objects.filter(action="customer.update").latest("id")
     assert entry.metadata == {"fields": ["phone", "city"]}
+
+
+def test_a_marketer_cannot_correct_what_she_may_not_see(marketer_a, people):
+    # Given a marketer and a customer of her team
+    client = token_client(marketer_a)
+    ann = people["ann.lee@example.com"]
+
+    # When she sends a new birth date and email with a city
+    response = client.patch(
+        f"/api/v1/customers/{ann.pk}/",
+        {"birth_date": "1990-01-01", "email": "other@example.com", "city": "Oslo"},
+        format="json",
+    )
+
+    # Then the masked fields are refused by name, and nothing changes
+    assert response.status_code == 400
+    assert sorted(error["field"] for error in response.json()["errors"]) == [
+        "birth_date",
+        "email",
+    ]
+    ann.refresh_from_db()
+    assert (ann.birth_date, ann.email, ann.city) == (None, "ann.lee@example.com", "")
+    assert not AuditEntry.objects.filter(action="customer.update").exists()
+
+    # And what she may see she may still correct
+    assert client.patch(f"/api/v1/customers/{ann.pk}/", {"city": "Oslo"}).status_code == 200
 
 
 def test_merge_through_the_api_and_its_limits(marketer_a, team_a, people):

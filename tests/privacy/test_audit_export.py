@@ -93,11 +93,12 @@ def test_the_whole_log_is_exported_without_the_exports_own_entry(verified_client
     }
 
 
-def test_cells_that_a_spreadsheet_would_run_are_neutralised(verified_client, steward):
+def test_cells_that_a_spreadsheet_would_run_are_neutralised(verified_client, steward, team_a):
     audit_record(
         action="=cmd|' /C calc'!A0",
         object_type="+SUM(1,2)",
         object_id="@A1",
+        team_id=team_a.pk,
         metadata={"note": "-2"},
     )
     rows = rows_of(verified_client(steward).get(EXPORT, {"action": "="}))
@@ -178,12 +179,14 @@ def test_the_audit_page_hides_the_export_from_who_may_not_use_it(verified_client
     assert EXPORT not in page.content.decode()
 
 
-def test_the_export_runs_the_same_queries_for_5_and_for_50_entries(verified_client, steward):
+def test_the_export_runs_the_same_queries_for_5_and_for_50_entries(
+    verified_client, steward, team_a
+):
     client = verified_client(steward)
     counted = {}
     for size in (5, 50):
         for number in range(size - AuditEntry.objects.filter(action="bench.row").count()):
-            audit_record(action="bench.row", object_id=number)
+            audit_record(action="bench.row", object_id=number, team_id=team_a.pk)
         with CaptureQueriesContext(connection) as queries:
             rows = rows_of(client.get(EXPORT, {"action": "bench."}))
         assert len(rows) == 1 + size

@@ -80,10 +80,10 @@ def import_job(team_a, marketer_a):
 
 
 def test_signing_in_with_password_and_code_counts_as_a_recent_proof(
-    verified_client, marketer_a, import_job
+    verified_client, steward, import_job
 ):
-    # Given a marketer who has just signed in
-    client = verified_client(marketer_a)
+    # Given a data steward who has just signed in
+    client = verified_client(steward)
 
     # When she downloads an import's row report
     response = client.get(f"/customers/imports/{import_job.pk}/report.csv")
@@ -94,11 +94,11 @@ def test_signing_in_with_password_and_code_counts_as_a_recent_proof(
     assert AuditEntry.objects.filter(action="import.report_download").count() == 1
 
 
-def test_confirming_a_new_authenticator_counts_as_a_recent_proof(client, marketer_a, import_job):
-    # Given a marketer enrolling her first authenticator app at sign-in
-    client.post("/accounts/login/", {"username": marketer_a.username, "password": TEST_PASSWORD})
+def test_confirming_a_new_authenticator_counts_as_a_recent_proof(client, steward, import_job):
+    # Given a data steward enrolling her first authenticator app at sign-in
+    client.post("/accounts/login/", {"username": steward.username, "password": TEST_PASSWORD})
     client.get("/accounts/mfa/setup/")
-    device = TOTPDevice.objects.get(user=marketer_a, confirmed=False)
+    device = TOTPDevice.objects.get(user=steward, confirmed=False)
     client.post("/accounts/mfa/setup/", {"token": totp_now(device)})
 
     # When she downloads an import's row report
@@ -114,11 +114,11 @@ def test_confirming_a_new_authenticator_counts_as_a_recent_proof(client, markete
     ids=["10s", "299s", "301s", "a-day"],
 )
 def test_a_proof_is_recent_for_the_configured_time(
-    verified_client, marketer_a, import_job, settings, age, is_recent
+    verified_client, steward, import_job, settings, age, is_recent
 ):
     # Given proofs of various ages, with the default five minutes
     settings.REAUTH_MAX_AGE_SECONDS = 300
-    client = verified_client(marketer_a)
+    client = verified_client(steward)
     make_stale(client, seconds=age)
 
     # When the row report is asked for
@@ -131,7 +131,7 @@ def test_a_proof_is_recent_for_the_configured_time(
 @pytest.mark.parametrize(
     ("role", "path"),
     [
-        ("marketer", "/customers/imports/{job}/report.csv"),
+        ("steward", "/customers/imports/{job}/report.csv"),
         ("steward", "/customers/export/?q=ann"),
         ("steward", "/privacy/audit/export/?action=auth."),
         ("administrator", "/customers/{customer}/erase/"),
@@ -139,10 +139,10 @@ def test_a_proof_is_recent_for_the_configured_time(
     ids=["import-report", "customer-export", "audit-export", "erase-confirmation"],
 )
 def test_a_stale_session_is_sent_to_reauthenticate_and_nothing_is_disclosed(
-    verified_client, marketer_a, steward, administrator, import_job, customer, role, path
+    verified_client, steward, administrator, import_job, customer, role, path
 ):
     # Given a user whose last proof is older than REAUTH_MAX_AGE_SECONDS
-    user = {"marketer": marketer_a, "steward": steward, "administrator": administrator}[role]
+    user = {"steward": steward, "administrator": administrator}[role]
     client = verified_client(user)
     make_stale(client)
     path = path.format(job=import_job.pk, customer=customer.pk)
@@ -401,9 +401,9 @@ def test_admin_delete_without_the_permission_is_refused_without_asking(
 # --- The API --------------------------------------------------------------------------------------
 
 
-def test_the_api_is_not_reauthenticated(client, marketer_a, import_job):
+def test_the_api_is_not_reauthenticated(client, steward, import_job):
     # Given an integration's token (no session, no person to type a code)
-    token = Token.objects.create(user=marketer_a)
+    token = Token.objects.create(user=steward)
 
     # When it asks for the row report
     response = client.get(
