@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from privacy import admin_accounts
 from privacy.access import scope_queryset, user_teams
 from privacy.admin_base import MarketbaseAdminSite, ScopedModelAdmin
 from privacy.forms_requests import CustomerNumbersField
@@ -22,6 +23,7 @@ from privacy.models import (
     Team,
 )
 from privacy.reauth import reauth_is_recent, reauth_redirect
+from privacy.selectors_accounts import visible_teams
 from privacy.selectors_requests import requests_with_overdue
 from privacy.services import team_create
 from privacy.services_requests import RequestError, request_create
@@ -38,6 +40,8 @@ from privacy.services_webhooks import (
 admin.site.__class__ = MarketbaseAdminSite
 admin.site.site_header = _("Marketbase administration")
 admin.site.site_title = _("Marketbase")
+# Accounts, groups and API tokens: scoped, and saved through the audited account services.
+admin_accounts.register(admin.site)
 
 
 @admin.register(AuditEntry)
@@ -88,9 +92,13 @@ class TeamAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         from django.db.models import Count
 
+        # Superusers see every team; anyone else who may view teams sees their own.
+        user = request.user
+        visible = visible_teams(user) if user.has_perm("privacy.view_team") else Team.objects.none()
         return (
             super()
             .get_queryset(request)
+            .filter(pk__in=visible.values("pk"))
             .select_related("group")
             .annotate(members=Count("group__user"))
         )
