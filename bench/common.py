@@ -200,10 +200,10 @@ def accounts() -> Accounts:
     """Teams A and B, a Marketer in team A and a superuser, each with an API token."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
 
     from privacy import roles
     from privacy.services import team_create
+    from privacy.services_accounts import api_token_create
 
     roles.roles_sync()
     team_a, team_b = team_create(name="Bench team A"), team_create(name="Bench team B")
@@ -216,8 +216,8 @@ def accounts() -> Accounts:
         team_b=team_b,
         marketer=marketer,
         superuser=superuser,
-        marketer_token=Token.objects.create(user=marketer).key,
-        superuser_token=Token.objects.create(user=superuser).key,
+        marketer_token=api_token_create(actor=None, user=marketer, name="Bench")[1],
+        superuser_token=api_token_create(actor=None, user=superuser, name="Bench")[1],
     )
 
 

@@ -6,6 +6,7 @@ from customers.api.customers import CustomerViewSet
 from customers.api.imports import ImportJobViewSet
 from customers.api.ingestion import EventViewSet, PurchaseViewSet
 from privacy.api import AuditEntryViewSet
+from privacy.api_accounts import AccountViewSet, ApiTokenViewSet
 from privacy.api_consent import ConsentEventViewSet, PrivacyNoticeViewSet
 from privacy.api_requests import DataSubjectRequestViewSet
 
@@ -20,5 +21,7 @@ router.register("audit-log", AuditEntryViewSet, basename="audit-log")
 router.register("consents", ConsentEventViewSet, basename="consent")
 router.register("privacy/notices", PrivacyNoticeViewSet, basename="notice")
 router.register("privacy/requests", DataSubjectRequestViewSet, basename="privacy-request")
+router.register("users", AccountViewSet, basename="user")
+router.register("api-tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = router.urls

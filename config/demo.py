@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from privacy import roles
 from privacy.models import Team
 from privacy.services import audit_record, team_create
+from privacy.services_accounts import user_create
 
 DEMO_TEAMS = ("Retail", "E-commerce")
 DEMO_STAFF = (
@@ -41,12 +40,17 @@ def demo_seed(*, seed: int, customers: int = 0) -> DemoResult:
     """Create the demo teams, staff and customers. The same seed always gives the same data."""
     rng = random.Random(seed)
     teams = {name: team_create(name=name) for name in DEMO_TEAMS}
-    user_model = get_user_model()
     staff: dict[str, str] = {}
     for username, role, team_names in DEMO_STAFF:
         password = "demo-" + "".join(rng.choices("abcdefghjkmnpqrstuvwxyz23456789", k=10))
-        user = user_model.objects.create_user(username=username, password=password, is_staff=True)
-        user.groups.add(Group.objects.get(name=role), *(teams[t].group for t in team_names))
+        user_create(
+            actor=None,
+            username=username,
+            password=password,
+            is_staff=True,
+            teams=[teams[name] for name in team_names],
+            role_names=[role],
+        )
         staff[username] = password
     result = DemoResult(teams=len(teams), staff=staff)
     if customers:

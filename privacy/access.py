@@ -10,13 +10,19 @@ A user reaches an object when
 - the user, or a group the user belongs to, holds a django-guardian grant of the action on that
   very object (direct foreign-key permission models).
 
+Staff accounts are reached through teams too (``accounts_condition``): the role must grant the
+action on the user model, and the account must be a member of one of the user's teams; changing
+one needs more (see there). Models that belong to an account (``access_account_path``, such as
+API tokens) are reached when their account may be changed, or when they are the user's own.
+
 UI views, the admin, the API and tasks all fetch objects through ``scope_queryset`` or
 ``get_for_user``. A missing object and a forbidden one raise the same ``NotFound``.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -25,6 +31,7 @@ from django.http import Http404
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from privacy.models import Team
+from privacy.roles import ADMINISTRATOR
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -111,6 +118,41 @@ def _granted_object_ids(user: User, model: type[models.Model], action: str) -> Q
     return condition
 
 
+def accounts_condition(user: User, action: str) -> Q:
+    """The staff accounts ``user`` may ``action`` (a condition on the user model), not counting
+    the superuser's reach and the role permission, which ``scope_queryset`` checks.
+
+    Viewing: the members of the user's teams. Changing (their details, flags, teams, roles,
+    password and API tokens): those of them who are no superuser, do not hold the Administrator
+    role, and belong to no team but the user's own, so that what the user changes reaches no
+    other team. Superusers, administrators, and accounts shared with another team are managed
+    by superusers only.
+    """
+    team_groups = user_teams(user).values("group_id")
+    accounts = get_user_model()._default_manager
+    condition = Q(pk__in=accounts.filter(groups__in=team_groups).values("pk"))
+    if action == "view":
+        return condition
+    other_teams = Group.objects.filter(team__isnull=False).exclude(pk__in=team_groups)
+    return (
+        condition
+        & Q(is_superuser=False)
+        & ~Q(pk__in=accounts.filter(groups__name=ADMINISTRATOR).values("pk"))
+        & ~Q(pk__in=accounts.filter(groups__in=other_teams).values("pk"))
+    )
+
+
+def _account_scope(user: User, queryset: QuerySet, action: str, *, permitted: bool) -> QuerySet:
+    """Staff accounts, or rows that belong to one (API tokens), that ``user`` may ``action``."""
+    if not permitted:
+        return queryset.none()
+    if queryset.model is get_user_model():
+        return queryset.filter(accounts_condition(user, action))
+    path = queryset.model.access_account_path
+    manageable = get_user_model()._default_manager.filter(accounts_condition(user, "change"))
+    return queryset.filter(Q(**{path: user.pk}) | Q(**{f"{path}__in": manageable.values("pk")}))
+
+
 def scope_queryset(user: User, queryset: QuerySet, *, action: str = "view") -> QuerySet:
     """Narrow ``queryset`` to what ``user`` may ``action``; the filter runs in SQL."""
     model = queryset.model
@@ -120,6 +162,8 @@ def scope_queryset(user: User, queryset: QuerySet, *, action: str = "view") -> Q
     if user.is_superuser:
         return queryset
     has_role_permission = user.has_perm(permission)
+    if model is get_user_model() or getattr(model, "access_account_path", None):
+        return _account_scope(user, queryset, action, permitted=has_role_permission)
     path = owner_path(model)
     if path is None:
         return queryset if has_role_permission else queryset.none()

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from privacy import admin_accounts
 from privacy.access import scope_queryset
 from privacy.admin_base import (
     MarketbaseAdminSite,
@@ -29,6 +30,7 @@ from privacy.models import (
     Team,
 )
 from privacy.reauth import reauth_is_recent, reauth_redirect
+from privacy.selectors_accounts import visible_teams
 from privacy.selectors_requests import requests_with_overdue
 from privacy.services import staff_profile_update, staff_profiles_delete, team_create
 from privacy.services_requests import RequestError, request_create
@@ -45,6 +47,8 @@ from privacy.services_webhooks import (
 admin.site.__class__ = MarketbaseAdminSite
 admin.site.site_header = _("Marketbase administration")
 admin.site.site_title = _("Marketbase")
+# Accounts, groups and API tokens: scoped, and saved through the audited account services.
+admin_accounts.register(admin.site)
 
 
 @admin.register(AuditEntry)
@@ -99,9 +103,13 @@ class TeamAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         from django.db.models import Count
 
+        # Superusers see every team; anyone else who may view teams sees their own.
+        user = request.user
+        visible = visible_teams(user) if user.has_perm("privacy.view_team") else Team.objects.none()
         return (
             super()
             .get_queryset(request)
+            .filter(pk__in=visible.values("pk"))
             .select_related("group")
             .annotate(members=Count("group__user"))
         )

@@ -67,10 +67,11 @@ def team_choices(user: AbstractBaseUser) -> QuerySet[Team]:
 
 
 def colleague_choices(user: AbstractBaseUser) -> QuerySet:
-    """Staff accounts the user may pick in an admin form: members of the user's teams, or
-    every account for whoever may change accounts (superusers, administrators)."""
+    """Staff accounts the user may pick in an admin form: members of the user's teams, or every
+    account for a superuser (a team administrator, too, reaches the members of their teams only).
+    """
     accounts = get_user_model()._default_manager.order_by(get_user_model().USERNAME_FIELD)
-    if user.is_superuser or user.has_perm("auth.change_user"):
+    if user.is_superuser:
         return accounts
     members = get_user_model()._default_manager.filter(groups__team__in=user_teams(user))
     return accounts.filter(pk__in=members.values("pk"))

@@ -85,6 +85,22 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
         "user": ("identity", "staff_account"),
         "time_zone": ("technical", "staff_account"),
     },
+    # An API token of a staff or integration account: its key is stored as a digest only.
+    "privacy.ApiToken": {
+        "id": NOT_PERSONAL,
+        **_fields("identity", "staff_account", "user", "created_by"),
+        **_fields(
+            "technical",
+            "staff_account",
+            "name",
+            "prefix",
+            "digest",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        ),
+    },
     # Never holds personal-data values: who acted, on which object id, from where.
     "privacy.AuditEntry": {
         **_not_personal("id", "action", "object_type", "team"),

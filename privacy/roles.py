@@ -27,9 +27,16 @@ DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")
 
 # Each role: (app label, codename prefix) pairs; ("customers", "view_") = every view permission
 # of the customers app. Explicit codenames are given as (app label, full codename).
+#
+# Administrators manage the data of their teams, and the members of their teams: their details,
+# flags, team memberships, the Marketer, Analyst and Data steward roles, and API tokens, through
+# the account services (privacy/services_accounts.py), which audit every change and refusal.
+# Superusers only make superusers and administrators (the Administrator role is never granted by
+# an administrator), change role and group definitions, create teams, and edit Celery beat
+# schedules (a schedule names any task with any arguments: as good as running code). An
+# administrator reads the sign-in lockouts and lifts one by deleting it.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    ADMINISTRATOR: [(app, "") for app in DOMAIN_APPS]
-    + [("auth", ""), ("authtoken", ""), ("django_celery_beat", ""), ("axes", "")],
+    ADMINISTRATOR: [(app, "") for app in DOMAIN_APPS] + [("axes", "view_")],
     DATA_STEWARD: [
         ("privacy", ""),
         ("customers", "view_"),
@@ -57,9 +64,31 @@ _RESTRICTED = {
     "export_personal_data",
     "delete_auditentry",
     "change_auditentry",
+    # Teams are created by superusers; membership is managed on the accounts.
+    "add_team",
+    "change_team",
+    "delete_team",
+    # API tokens are credentials: administrators only (revoking is a change; none is deleted).
+    "view_apitoken",
+    "add_apitoken",
+    "change_apitoken",
+    "delete_apitoken",
 }
 _EXPLICIT: dict[str, list[str]] = {
-    ADMINISTRATOR: ["privacy.view_personal_data", "privacy.export_personal_data"],
+    ADMINISTRATOR: [
+        "privacy.view_personal_data",
+        "privacy.export_personal_data",
+        # Members of their teams (privacy.access.accounts_condition); accounts are deactivated,
+        # never deleted.
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "privacy.view_apitoken",
+        "privacy.add_apitoken",
+        "privacy.change_apitoken",
+        # Lifting a sign-in lockout.
+        "axes.delete_accessattempt",
+    ],
     DATA_STEWARD: ["privacy.view_personal_data", "privacy.export_personal_data"],
     MARKETER: [],
     ANALYST: [],
@@ -93,3 +122,8 @@ def roles_sync_after_migrate(sender, **kwargs) -> None:
 
 def is_role(group: Group) -> bool:
     return group.name in ROLE_PERMISSIONS
+
+
+# Roles a team administrator gives to and takes from the members of their teams; the
+# Administrator role is given and taken by superusers only.
+ROLES_ADMINISTRATORS_ASSIGN = (MARKETER, ANALYST, DATA_STEWARD)

@@ -2,7 +2,7 @@
 ``manage.py privacy_scan``.
 
 It walks every table of every schema (PostgreSQL's own aside): the project's tables, Django's
-admin log and sessions, guardian's grants, Celery beat's schedules, auth tokens, and whatever a
+admin log and sessions, guardian's grants, Celery beat's schedules, API tokens, and whatever a
 later app or package adds, without a list to keep up to date. In each text, varchar, char,
 JSON, array, tsvector, xml and bytea column it looks, in SQL, for
 

@@ -7,6 +7,7 @@ from django.utils.text import slugify
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy.models import Team
+from privacy.services_accounts import api_token_create
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -62,3 +63,9 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = "Test authenticator"
     confirmed = True
+
+
+def api_token_for(user) -> str:
+    """The key of a new API token of ``user``, made as the command line makes one."""
+    _token, key = api_token_create(actor=None, user=user, name="Test token")
+    return key

@@ -101,7 +101,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("privacy", "0007_audit_floor_and_restriction_lift"),
+        ("privacy", "0008_api_tokens"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 

@@ -1,5 +1,6 @@
 """Models of the privacy core, one module per area; import them from here."""
 
+from privacy.models.accounts import ApiToken, api_key_digest
 from privacy.models.consent import (
     ConsentChannel,
     ConsentEvent,
@@ -37,6 +38,7 @@ from privacy.models.retention import RetentionCategory, RetentionPolicy
 
 __all__ = [
     "OPEN_STATUSES",
+    "ApiToken",
     "AuditEntry",
     "AuditEntryQuerySet",
     "AuditLogIsAppendOnly",
@@ -63,4 +65,5 @@ __all__ = [
     "SuppressionKind",
     "Team",
     "VerificationMethod",
+    "api_key_digest",
 ]

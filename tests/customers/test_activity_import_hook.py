@@ -1,10 +1,10 @@
 from decimal import Decimal
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import ImportRow, Purchase
 from customers.services.customers import customers_upsert_items
+from tests.factories import api_token_for
 
 
 def test_purchase_csv_import_end_to_end(marketer_a, team_a, run_import):
@@ -78,7 +78,7 @@ def test_purchase_csv_import_end_to_end(marketer_a, team_a, run_import):
 
 def test_router_registered(marketer_a):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=marketer_a).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(marketer_a)}")
     assert client.get("/api/v1/events/").status_code == 200
     assert client.get("/api/v1/purchases/").status_code == 200
     assert "events" in client.get("/api/v1/").json()

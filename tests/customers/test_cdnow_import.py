@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Customer, Purchase
@@ -13,6 +12,7 @@ from customers.services.enrichment import customers_enrich
 from customers.services.imports import import_job_run
 from privacy import roles
 from tests.customers.conftest import shared_file
+from tests.factories import api_token_for
 
 FORMAT = {"delimiter": "whitespace", "has_header": False, "source_channel": "cdnow"}
 
@@ -21,7 +21,7 @@ FORMAT = {"delimiter": "whitespace", "has_header": False, "source_channel": "cdn
 def api(make_user, team_a):
     client = APIClient()
     user = make_user(roles.MARKETER, team_a)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

@@ -1,18 +1,18 @@
 """The customers REST API: scoping, masking, search, batch upsert, correction, merge."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Customer, MergeRecord
 from customers.services.customers import customers_upsert_items
 from privacy import roles
 from privacy.models import AuditEntry
+from tests.factories import api_token_for
 
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

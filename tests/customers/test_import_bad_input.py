@@ -4,11 +4,11 @@ import codecs
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Customer, ImportJob, ImportRow
 from privacy import roles
+from tests.factories import api_token_for
 
 HEADER = "email,phone,country,first_name,last_name,birth_date,company,notes\n"
 
@@ -17,7 +17,7 @@ HEADER = "email,phone,country,first_name,last_name,birth_date,company,notes\n"
 def api(make_user, team_a, django_capture_on_commit_callbacks):
     user = make_user(roles.MARKETER, team_a)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 from openapi_spec_validator import validate
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Customer, Event, Purchase
@@ -21,6 +20,7 @@ from customers.services.ingestion import (
 from customers.services.merge import customer_merge
 from privacy import roles
 from privacy.models import AuditEntry
+from tests.factories import api_token_for
 
 EVENTS = "/api/v1/events/"
 PURCHASES = "/api/v1/purchases/"
@@ -29,7 +29,7 @@ UTC = dt.UTC
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 
@@ -576,6 +576,7 @@ def test_a_batch_costs_the_same_queries_for_10_and_500_items(
 ):
     # Given batches of 10 and 500 events of as many customers, named in all three ways
     client = token_client(marketer_a)
+    client.get(EVENTS)  # the token's first use notes it, once
     small, large = _mixed_batch(team_a, 10, "small"), _mixed_batch(team_a, 500, "large")
 
     # When each is posted, then one of them again

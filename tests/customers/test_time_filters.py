@@ -1,16 +1,16 @@
 """Time filters accept any ISO 8601 offset Python accepts, and refuse what no database can hold."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.customers.factories import CustomerFactory, PurchaseFactory
+from tests.factories import api_token_for
 
 
 @pytest.fixture
 def api(marketer_a):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=marketer_a).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(marketer_a)}")
     return client
 
 

@@ -3,21 +3,21 @@ import json
 import pytest
 from django.core.management import call_command
 from openapi_spec_validator import validate
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from privacy import roles
-from privacy.models import AuditEntry
+from privacy.models import ApiToken, AuditEntry, api_key_digest
 from privacy.rest.viewsets import ScopedReadOnlyViewSet
 from privacy.services import audit_record
 from tests.access_app.models import Note
+from tests.factories import api_token_for
 
 pytestmark = pytest.mark.urls("tests.access_app.urls")
 
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 
@@ -147,11 +147,38 @@ def test_audit_log_api_is_read_only_and_for_stewards(steward, marketer_a, team_a
     assert AuditEntry.objects.get(pk=entry_id).action == "demo.seed"
 
 
-def test_api_token_command_prints_only_the_key(steward, capsys):
-    call_command("api_token", steward.username)
+def test_api_token_command_prints_only_the_key_and_stores_its_digest(steward, capsys):
+    # When the command makes a token for an integration account
+    call_command("api_token", steward.username, "--name", "CRM sync")
+
+    # Then it prints the key alone, which is stored only as its digest and authenticates
     key = capsys.readouterr().out.strip()
-    assert key == Token.objects.get(user=steward).key
-    assert len(key) == 40
+    token = ApiToken.objects.get(user=steward)
+    assert (token.name, token.prefix, token.digest) == ("CRM sync", key[:8], api_key_digest(key))
+    assert len(key) == 43
+    assert not ApiToken.objects.filter(digest=key).exists()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/test/notes/").status_code == 200
+    assert AuditEntry.objects.filter(action="api_token.create", object_id=str(token.pk)).exists()
+
+
+def test_api_token_command_rotate_revokes_the_other_tokens(steward, capsys):
+    # Given a token the integration uses
+    call_command("api_token", steward.username)
+    old = capsys.readouterr().out.strip()
+
+    # When a new one is made with --rotate
+    call_command("api_token", steward.username, "--rotate")
+    new = capsys.readouterr().out.strip()
+
+    # Then the old key is refused and the new one works
+    def status(key):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client.get("/api/test/notes/").status_code
+
+    assert (status(old), status(new)) == (401, 200)
 
 
 def test_schema_is_valid_openapi_3(client):

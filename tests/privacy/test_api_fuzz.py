@@ -17,10 +17,10 @@ from django.db import close_old_connections
 from django.urls import Resolver404, resolve
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
+from tests.factories import api_token_for
 
 MAX_EXAMPLES = 10
 
@@ -70,7 +70,7 @@ def marketer_token(marketer_a, team_a, team_b) -> str:
         customer = CustomerFactory(owner_team=team)
         EventFactory(customer=customer)
         PurchaseFactory(customer=customer)
-    return Token.objects.create(user=marketer_a).key
+    return api_token_for(marketer_a)
 
 
 @schema.parametrize()

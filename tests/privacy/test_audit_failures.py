@@ -4,14 +4,13 @@ import json
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from customers.models import Customer
 from privacy import roles
 from privacy.models import AuditEntry
 from tests.conftest import totp_now
 from tests.customers.factories import CustomerFactory
-from tests.factories import TEST_PASSWORD, TOTPDeviceFactory
+from tests.factories import TEST_PASSWORD, TOTPDeviceFactory, api_token_for
 
 
 @pytest.fixture
@@ -34,8 +33,7 @@ def denials() -> list[AuditEntry]:
 
 
 def token_header(user) -> dict[str, str]:
-    token, _created = Token.objects.get_or_create(user=user)
-    return {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    return {"HTTP_AUTHORIZATION": f"Token {api_token_for(user)}"}
 
 
 # --- The staff UI ---------------------------------------------------------------------------------

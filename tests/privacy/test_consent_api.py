@@ -2,13 +2,13 @@
 
 import pytest
 from django.core import mail
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from privacy import roles
 from privacy.models import AuditEntry, ConsentEvent, PrivacyNotice
 from privacy.services_consent import consent_purposes_ensure, consent_record, notice_publish
 from tests.customers.factories import CustomerFactory
+from tests.factories import api_token_for
 
 pytestmark = pytest.mark.urls("tests.privacy.consent_urls_for_tests")
 
@@ -26,7 +26,7 @@ NOTICES = "/api/v1/privacy/notices/"
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

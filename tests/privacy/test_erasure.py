@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import (
@@ -36,6 +35,7 @@ from privacy.crypto import blind_index
 from privacy.models import AuditEntry, ConsentEvent, ConsentPurpose, Suppression
 from privacy.services_erasure import subject_erase
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
+from tests.factories import api_token_for
 
 EMAIL = "jane.quixote@example.org"
 WORK_EMAIL = "jq@work.example"
@@ -397,7 +397,7 @@ def administrator(make_user, team_a):
 
 def _token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

@@ -17,12 +17,12 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Customer, Event, ImportJob, ImportStatus, Purchase
 from customers.services.customers import customers_upsert_items
 from privacy.models import AuditEntry
+from tests.factories import api_token_for
 
 # Fields of a customer that only services write. Sent to create or upsert, they are ignored.
 SERVICE_WRITTEN = {
@@ -55,7 +55,7 @@ SERVICE_WRITTEN = {
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

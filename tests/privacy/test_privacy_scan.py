@@ -40,7 +40,7 @@ def test_every_table_is_walked_third_party_ones_included(db):
         "django_admin_log",
         "django_session",
         "auth_user",
-        "authtoken_token",
+        "privacy_apitoken",
         "guardian_userobjectpermission",
         "django_celery_beat_periodictask",
         "privacy_auditentry",

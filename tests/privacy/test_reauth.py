@@ -8,7 +8,6 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from customers.models import Customer, ImportJob, ImportStatus
 from privacy import roles
@@ -16,7 +15,7 @@ from privacy.models import AuditEntry
 from privacy.reauth import SESSION_KEY
 from tests.conftest import totp_now
 from tests.customers.factories import CustomerFactory
-from tests.factories import TEST_PASSWORD, TOTPDeviceFactory
+from tests.factories import TEST_PASSWORD, TOTPDeviceFactory, api_token_for
 
 REAUTH = "/accounts/reauth/"
 
@@ -403,11 +402,11 @@ def test_admin_delete_without_the_permission_is_refused_without_asking(
 
 def test_the_api_is_not_reauthenticated(client, steward, import_job):
     # Given an integration's token (no session, no person to type a code)
-    token = Token.objects.create(user=steward)
+    key = api_token_for(steward)
 
     # When it asks for the row report
     response = client.get(
-        f"/api/v1/imports/{import_job.pk}/report/", HTTP_AUTHORIZATION=f"Token {token.key}"
+        f"/api/v1/imports/{import_job.pk}/report/", HTTP_AUTHORIZATION=f"Token {key}"
     )
 
     # Then it is served: the token is the credential

@@ -2,13 +2,13 @@
 before an erasure or an export; an API token does not."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Customer
 from privacy import roles
 from privacy.reauth import SESSION_KEY
 from tests.customers.factories import CustomerFactory
+from tests.factories import api_token_for
 
 
 @pytest.fixture
@@ -45,5 +45,5 @@ def test_a_fresh_session_erases_through_the_api(administrator, team_a, verified_
 def test_a_token_is_not_asked_to_re_authenticate(administrator, team_a):
     customer = CustomerFactory(owner_team=team_a)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=administrator).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(administrator)}")
     assert client.delete(f"/api/v1/customers/{customer.pk}/").status_code == 204

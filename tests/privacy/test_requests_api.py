@@ -10,7 +10,6 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Customer
@@ -24,14 +23,14 @@ from privacy.services_requests import (
     request_verify,
 )
 from tests.customers.factories import CustomerFactory, EventFactory
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import TeamFactory, UserFactory, api_token_for
 
 REQUESTS = "/api/v1/privacy/requests/"
 
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 
@@ -237,6 +236,7 @@ def test_the_queue_lists_the_teams_requests_masked_and_filters_them(
 
 def test_the_queue_runs_the_same_queries_for_one_request_or_many(api, steward, team_a, person):
     new_request(team_a, steward)
+    api.get(REQUESTS)  # the token's first use notes it, once
     with CaptureQueriesContext(connection) as one:
         api.get(REQUESTS)
     for _ in range(10):

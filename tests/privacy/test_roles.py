@@ -46,3 +46,28 @@ def test_nobody_may_change_or_delete_audit_entries():
 def test_stewards_read_the_audit_log():
     assert "privacy.view_auditentry" in codenames(roles.DATA_STEWARD)
     assert "privacy.view_auditentry" not in codenames(roles.MARKETER)
+
+
+@pytest.mark.django_db
+def test_administrators_manage_members_not_groups_schedules_or_tokens_in_clear():
+    granted = codenames(roles.ADMINISTRATOR)
+    outside_domain = {name for name in granted if name.split(".")[0] not in {*roles.DOMAIN_APPS}}
+    assert outside_domain == {
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "axes.view_accessattempt",
+        "axes.view_accessattemptexpiration",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        "axes.view_accessfailurelog",
+    }
+    assert {"privacy.add_team", "privacy.change_team", "privacy.delete_apitoken"} & granted == set()
+    assert {"privacy.view_apitoken", "privacy.add_apitoken", "privacy.change_apitoken"} <= granted
+
+
+@pytest.mark.django_db
+def test_only_administrators_handle_api_tokens():
+    for role in (roles.DATA_STEWARD, roles.MARKETER, roles.ANALYST):
+        assert not {name for name in codenames(role) if name.endswith("_apitoken")}
+        assert not {"privacy.add_team", "privacy.change_team"} & codenames(role)

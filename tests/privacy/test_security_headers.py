@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from privacy.security_headers import (
@@ -12,6 +11,7 @@ from privacy.security_headers import (
     content_security_policy,
     permissions_policy,
 )
+from tests.factories import api_token_for
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -68,7 +68,7 @@ def test_redirect_to_sign_in_has_the_security_headers(client, db):
 def test_api_responses_have_the_security_headers(marketer_a):
     client = APIClient()
     assert_security_headers(client.get("/api/v1/customers/"))  # 401
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=marketer_a).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(marketer_a)}")
     response = client.get("/api/v1/customers/")
     assert response.status_code == 200
     assert_security_headers(response)
