@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -18,7 +15,7 @@ from customers.models import ImportJob, ImportRow
 from customers.serializers import ImportJobSerializer, ImportUploadSerializer
 from customers.services.csv_files import MAX_UPLOAD_BYTES
 from customers.services.imports import import_job_create
-from privacy.exports import csv_safe
+from privacy.exports import csv_lines
 from privacy.rest.reauth import reauth_check_for_session
 from privacy.rest.viewsets import ScopedViewSetMixin
 from privacy.services import audit_record
@@ -95,19 +92,21 @@ class ImportJobViewSet(
 
 def import_report_response(job: ImportJob, *, actor) -> HttpResponse:
     """The per-row report of an import as a CSV download (audited)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["line", "outcome", "warnings", "reason", "customer"])
     rows = (
         ImportRow.objects.filter(job=job)
         .order_by("line_number")
         .values_list("line_number", "outcome", "warnings", "reason", "customer_id")
     )
-    for line, outcome, warnings, reason, customer_id in rows.iterator(chunk_size=5000):
-        writer.writerow(
-            [line, outcome, csv_safe("; ".join(warnings)), csv_safe(reason), customer_id or ""]
+    text = "".join(
+        csv_lines(
+            ["line", "outcome", "warnings", "reason", "customer"],
+            (
+                [line, outcome, "; ".join(warnings), reason, customer_id or ""]
+                for line, outcome, warnings, reason, customer_id in rows.iterator(chunk_size=5000)
+            ),
         )
+    )
     audit_record(action="import.report_download", actor=actor, target=job)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
     return response

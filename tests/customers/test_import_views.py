@@ -206,7 +206,7 @@ def test_wizard_imports_the_file_with_the_adjusted_mapping(
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     ada, alan = (ImportRow.objects.get(job=job, line_number=line).customer_id for line in (2, 4))
-    assert response.content.decode().splitlines() == [
+    assert response.content.decode("utf-8-sig").splitlines() == [
         "line,outcome,warnings,reason,customer",
         f"2,created,,,{ada}",
         "3,rejected,,invalid email and no other identifier,",
