@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -29,6 +34,7 @@ from privacy.models import (
 from privacy.rest.viewsets import ScopedViewSetMixin
 from privacy.selectors_consent import subject_model
 from privacy.services_consent import (
+    EVIDENCE_FIELDS,
     ConsentError,
     consent_record,
     double_opt_in_send,
@@ -90,6 +96,21 @@ class ConsentEventSerializer(serializers.ModelSerializer):
         return dict.fromkeys(event.evidence, MASK)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            name: {"type": "string" if kind is str else "integer", "nullable": True}
+            for name, kind in EVIDENCE_FIELDS.items()
+        },
+        "additionalProperties": False,
+    }
+)
+class EvidenceField(serializers.DictField):
+    """The evidence of a consent event (``privacy.services_consent.EVIDENCE_FIELDS``); the
+    service refuses any other field, naming it."""
+
+
 class ConsentRecordSerializer(serializers.Serializer):
     customer = serializers.IntegerField(min_value=1)
     purpose = serializers.CharField(max_length=64, help_text="Code of an active purpose.")
@@ -107,10 +128,13 @@ class ConsentRecordSerializer(serializers.Serializer):
     source_reference = serializers.CharField(
         max_length=128, required=False, allow_blank=True, default=""
     )
-    evidence = serializers.DictField(
+    evidence = EvidenceField(
         required=False,
         default=dict,
-        help_text="Proof of the choice: ip_address, user_agent, form, page...",
+        help_text=(
+            "Proof of how the choice was made, with these fields only; an email address or "
+            "phone number inside a value is replaced with [removed]."
+        ),
     )
     notice = serializers.PrimaryKeyRelatedField(
         queryset=PrivacyNotice.objects.all(),
