@@ -21,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from privacy.access import get_for_user
+from privacy.filters import IdFilter
 from privacy.masking import MASK
 from privacy.models import (
     ConsentChannel,
@@ -62,7 +63,9 @@ def _customer_to_change(request, pk: int):
 class ConsentEventSerializer(serializers.ModelSerializer):
     customer = serializers.IntegerField(source="customer_id", read_only=True)
     purpose = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    notice_version = serializers.CharField(source="notice.version", default=None, read_only=True)
+    notice_version = serializers.CharField(
+        source="notice.version", default=None, read_only=True, allow_null=True
+    )
     recorded_by = serializers.SerializerMethodField()
     evidence = serializers.SerializerMethodField()
 
@@ -152,7 +155,7 @@ class DoubleOptInSerializer(serializers.Serializer):
 
 
 class ConsentEventFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
     purpose = django_filters.CharFilter(field_name="purpose__code")
     channel = django_filters.ChoiceFilter(choices=ConsentChannel.choices)
     status = django_filters.ChoiceFilter(choices=ConsentStatus.choices)
@@ -277,7 +280,12 @@ class PrivacyNoticeSerializer(serializers.ModelSerializer):
 
 class NoticePublishSerializer(serializers.Serializer):
     version = serializers.CharField(max_length=32)
-    language = serializers.CharField(max_length=16, default="en")
+    language = serializers.RegexField(
+        r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        max_length=16,
+        default="en",
+        help_text="A language code: en, zh-hans.",
+    )
     text = serializers.CharField(trim_whitespace=False)
 
 
