@@ -27,3 +27,6 @@ urlpatterns = [
     ),
     path("favicon.ico", RedirectView.as_view(url="/static/img/favicon.svg", permanent=True)),
 ]
+
+# Unrouted addresses under /api/ answer in the API's JSON error shape.
+handler404 = "privacy.rest.errors.page_not_found"

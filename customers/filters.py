@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer, IdentityKind
 from customers.normalisation import NormalisationError, normalise_email, normalise_phone
 from customers.selectors import customers_matching_identifier, customers_matching_name
+from privacy.filters import IdFilter
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -16,7 +17,7 @@ class CustomerFilter(django_filters.FilterSet):
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
     tag = django_filters.CharFilter(field_name="tags", lookup_expr="contains", method="filter_tag")
     source = django_filters.CharFilter(field_name="source_channel")
-    team = django_filters.NumberFilter(field_name="owner_team_id")
+    team = IdFilter(field_name="owner_team_id")
     rfm_group = django_filters.CharFilter(field_name="rfm_group")
 
     class Meta:

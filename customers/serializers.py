@@ -3,6 +3,7 @@ from rest_framework import serializers
 from customers.models import Customer, ImportJob, ImportKind
 from customers.services.customers import EDITABLE_FIELDS
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.rest.fields import BlankChoicesAsNullMixin
 
 # What a person without "view personal data" may not see of a customer, each with its masked
 # form. The API, the admin and the import preview all mask from this one list.
@@ -18,7 +19,7 @@ PERSONAL_FIELD_MASKS = {
 }
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
     """A customer as the API shows it; contact details masked without "view personal data"."""
 
     display_name = serializers.CharField(read_only=True)
@@ -126,6 +127,10 @@ class ItemResultSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.DictField())
 
 
+class ItemResultsSerializer(serializers.Serializer):
+    results = ItemResultSerializer(many=True)
+
+
 class MergeSerializer(serializers.Serializer):
     other = serializers.IntegerField(help_text="Customer merged into this one.")
 
@@ -138,6 +143,13 @@ class TimelineEntrySerializer(serializers.Serializer):
     value = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     currency = serializers.CharField()
     channel = serializers.CharField()
+
+
+class TimelinePageSerializer(serializers.Serializer):
+    results = TimelineEntrySerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as cursor for the next page; null on the last page."
+    )
 
 
 class ImportJobSerializer(serializers.ModelSerializer):

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from privacy.access import get_for_user
+from privacy.filters import IdFilter
 from privacy.masking import MASK
 from privacy.models import (
     ConsentChannel,
@@ -29,6 +35,7 @@ from privacy.models import (
 from privacy.rest.viewsets import ScopedViewSetMixin
 from privacy.selectors_consent import subject_model
 from privacy.services_consent import (
+    EVIDENCE_FIELDS,
     ConsentError,
     consent_record,
     double_opt_in_send,
@@ -56,7 +63,9 @@ def _customer_to_change(request, pk: int):
 class ConsentEventSerializer(serializers.ModelSerializer):
     customer = serializers.IntegerField(source="customer_id", read_only=True)
     purpose = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    notice_version = serializers.CharField(source="notice.version", default=None, read_only=True)
+    notice_version = serializers.CharField(
+        source="notice.version", default=None, read_only=True, allow_null=True
+    )
     recorded_by = serializers.SerializerMethodField()
     evidence = serializers.SerializerMethodField()
 
@@ -90,6 +99,21 @@ class ConsentEventSerializer(serializers.ModelSerializer):
         return dict.fromkeys(event.evidence, MASK)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            name: {"type": "string" if kind is str else "integer", "nullable": True}
+            for name, kind in EVIDENCE_FIELDS.items()
+        },
+        "additionalProperties": False,
+    }
+)
+class EvidenceField(serializers.DictField):
+    """The evidence of a consent event (``privacy.services_consent.EVIDENCE_FIELDS``); the
+    service refuses any other field, naming it."""
+
+
 class ConsentRecordSerializer(serializers.Serializer):
     customer = serializers.IntegerField(min_value=1)
     purpose = serializers.CharField(max_length=64, help_text="Code of an active purpose.")
@@ -107,10 +131,13 @@ class ConsentRecordSerializer(serializers.Serializer):
     source_reference = serializers.CharField(
         max_length=128, required=False, allow_blank=True, default=""
     )
-    evidence = serializers.DictField(
+    evidence = EvidenceField(
         required=False,
         default=dict,
-        help_text="Proof of the choice: ip_address, user_agent, form, page...",
+        help_text=(
+            "Proof of how the choice was made, with these fields only; an email address or "
+            "phone number inside a value is replaced with [removed]."
+        ),
     )
     notice = serializers.PrimaryKeyRelatedField(
         queryset=PrivacyNotice.objects.all(),
@@ -128,7 +155,7 @@ class DoubleOptInSerializer(serializers.Serializer):
 
 
 class ConsentEventFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
     purpose = django_filters.CharFilter(field_name="purpose__code")
     channel = django_filters.ChoiceFilter(choices=ConsentChannel.choices)
     status = django_filters.ChoiceFilter(choices=ConsentStatus.choices)
@@ -253,7 +280,12 @@ class PrivacyNoticeSerializer(serializers.ModelSerializer):
 
 class NoticePublishSerializer(serializers.Serializer):
     version = serializers.CharField(max_length=32)
-    language = serializers.CharField(max_length=16, default="en")
+    language = serializers.RegexField(
+        r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        max_length=16,
+        default="en",
+        help_text="A language code: en, zh-hans.",
+    )
     text = serializers.CharField(trim_whitespace=False)
 
 

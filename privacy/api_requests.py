@@ -25,6 +25,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from privacy.access import EXPORT_PERSONAL_DATA, team_for_user
+from privacy.filters import MAX_ID
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.models import (
     DataSubjectRequest,
@@ -33,6 +34,7 @@ from privacy.models import (
     RequestStatus,
     VerificationMethod,
 )
+from privacy.rest.fields import BlankChoicesAsNullMixin
 from privacy.rest.reauth import reauth_check_for_session
 from privacy.rest.viewsets import ScopedViewSetMixin
 from privacy.selectors_requests import requests_with_overdue
@@ -51,8 +53,6 @@ from privacy.services_requests import (
 )
 
 VIEW_PERSONAL_DATA = "privacy.view_personal_data"
-# Ids are PostgreSQL bigints; a larger number would be a database error, not a 400.
-MAX_ID = 2**63 - 1
 MAX_CUSTOMERS = 100
 TAG = "privacy"
 
@@ -85,7 +85,7 @@ _MASKS = {
 }
 
 
-class DataSubjectRequestSerializer(serializers.ModelSerializer):
+class DataSubjectRequestSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
     """A request as the API shows it; the person's details and the staff's notes masked unless
     the view unmasks them."""
 

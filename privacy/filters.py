@@ -1,9 +1,11 @@
 import datetime
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from privacy.models import AuditEntry
 
@@ -29,6 +31,23 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     """``IsoDateTimeFilter`` whose value is normalised to UTC (see ``UtcIsoDateTimeField``)."""
 
     field_class = UtcIsoDateTimeField
+
+
+# Ids are PostgreSQL bigints: a larger number would be a database error, not "no match".
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """The id of a row (a customer, a team): a whole number from 1 to ``MAX_ID``; anything else
+    (``1.5``, ``-3``, a number too large for the database) is a 400 naming the filter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class AuditEntryFilter(django_filters.FilterSet):

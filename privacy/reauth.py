@@ -8,8 +8,8 @@ current TOTP code given within the last ``REAUTH_MAX_AGE_SECONDS`` (default 300)
   (URL name ``reauth``), which brings the user back to the view's address;
 - ``reauth_is_recent(request)`` and ``reauth_redirect(request)`` do the same for code that checks
   something else first (the admin's delete views check the delete permission before asking);
-- ``reauth_stamp(request)`` records a proof. The sign-in's TOTP step (and the enrolment's
-  confirmation) and the re-authentication page call it.
+- ``reauth_stamp(request)`` records a proof and gives the session a new key. The sign-in's TOTP
+  step (and the enrolment's confirmation) and the re-authentication page call it.
 
 A POST that arrives with a stale session is not carried out: after re-authenticating, the user
 lands on the GET page of the same address and confirms the action again. So a protected view
@@ -54,7 +54,12 @@ FAILURES_SESSION_KEY = "marketbase_reauth_failures"
 
 
 def reauth_stamp(request: HttpRequest) -> None:
-    """Record that the user proved password and code just now; failures start again from 0."""
+    """Record that the user proved password and code just now; failures start again from 0.
+
+    The session also gets a new key, keeping its data: a proof raises what the session may do,
+    so a key that was planted or seen before it (session fixation) is worth nothing after it.
+    """
+    request.session.cycle_key()
     request.session[SESSION_KEY] = time.time()
     request.session.pop(FAILURES_SESSION_KEY, None)
 

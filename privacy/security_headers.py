@@ -5,6 +5,10 @@
   ``style=`` attribute or ``on…=`` handler; behaviour lives in ``static/js/marketbase.js``.
 - ``Permissions-Policy``: the browser features a back office never needs are switched off.
 - ``Cross-Origin-Resource-Policy: same-origin``: other sites cannot embed our responses.
+- ``Cache-Control: no-store``: staff pages, the admin, every API answer and every download may
+  hold personal data, so neither the browser nor a proxy keeps a copy (a shared computer's
+  cache, the back button after signing out). Static files keep the caching WhiteNoise gives
+  them, and a view that may be cached says so itself.
 
 A view that needs something else sets the header itself; this middleware only fills in headers
 that are missing. ``CONTENT_SECURITY_POLICY`` (directive → sources) replaces the default
@@ -54,7 +58,8 @@ def permissions_policy(policy: Mapping[str, Sequence[str]]) -> str:
 
 
 class SecurityHeadersMiddleware:
-    """Adds the content security policy, Permissions-Policy and CORP to every response."""
+    """Adds the content security policy, Permissions-Policy, CORP and ``Cache-Control`` to every
+    response that does not set them itself."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -68,6 +73,7 @@ class SecurityHeadersMiddleware:
                 getattr(settings, "PERMISSIONS_POLICY", DEFAULT_PERMISSIONS_POLICY)
             ),
             "Cross-Origin-Resource-Policy": "same-origin",
+            "Cache-Control": "no-store",
         }
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

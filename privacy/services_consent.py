@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -60,6 +60,25 @@ PREFERENCES_SALT = "marketbase.preferences"
 DEFAULT_PREFERENCE_LINK_MAX_AGE_DAYS = 180
 # Evidence is proof (address, browser, form), not a document store.
 MAX_EVIDENCE_BYTES = 4096
+# What evidence may hold: how and where the choice was made, never who made it (the event names
+# the customer already). Field → the JSON type of its value (null is allowed too).
+EVIDENCE_FIELDS: dict[str, type] = {
+    "ip_address": str,  # the person's address when choosing
+    "user_agent": str,  # their browser
+    "form": str,  # the form, campaign or channel where they chose
+    "page": str,  # the page's address
+    "language": str,  # the language the choice was offered in
+    "notice_version": str,  # the privacy-notice version shown, when not given as a notice id
+    "consent_text": str,  # the wording they agreed to
+    "confirmation_id": str,  # the double opt-in confirmation that proved the address
+    "import_job": int,  # the import that brought the choice
+    "file": str,  # that import's file name
+}
+# Contact details inside an evidence value (a page address with ?email=…, a user agent someone
+# wrote an address into) are replaced with this.
+REMOVED = "[removed]"
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
 # How many merges a link follows from the customer it was made for to the surviving profile.
 _MAX_MERGE_HOPS = 10
 
@@ -123,21 +142,50 @@ def _check_channel(purpose: ConsentPurpose, channel: str) -> None:
         )
 
 
+def _without_contact_details(text: str) -> str:
+    """The text with every email address and international phone number replaced, also where
+    they are percent-encoded (``?email=ann%40example.com``)."""
+    decoded = unquote(text)
+    if decoded != text and (_EMAIL.search(decoded) or _PHONE.search(decoded)):
+        text = decoded
+    return _PHONE.sub(REMOVED, _EMAIL.sub(REMOVED, text))
+
+
 def _clean_evidence(evidence: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Evidence as stored: only ``EVIDENCE_FIELDS``, each of its type, contact details removed.
+
+    A field that is not one of them, or of the wrong type, is refused (``ConsentError`` naming
+    ``evidence.<field>``): evidence proves how a choice was made and must not become a second
+    copy of the person's email or phone, which the encrypted customer record holds.
+    """
     if evidence is None:
         return {}
     if not isinstance(evidence, Mapping):
         raise ConsentError("evidence", _("Evidence must be an object."))
-    cleaned = dict(evidence)
-    try:
-        size = len(json.dumps(cleaned, default=str).encode())
-    except (TypeError, ValueError) as error:
-        raise ConsentError("evidence", _("Evidence must be plain JSON.")) from error
-    if size > MAX_EVIDENCE_BYTES:
+    cleaned: dict[str, Any] = {}
+    for name, value in evidence.items():
+        expected = EVIDENCE_FIELDS.get(name)
+        if expected is None:
+            raise ConsentError(
+                f"evidence.{name}",
+                _("Not an evidence field. Evidence may hold: %(fields)s.")
+                % {"fields": ", ".join(EVIDENCE_FIELDS)},
+            )
+        if value is not None and type(value) is not expected:
+            raise ConsentError(
+                f"evidence.{name}",
+                _("A text.") if expected is str else _("A whole number."),
+            )
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ConsentError(f"evidence.{name}", _("Null characters are not allowed."))
+            value = _without_contact_details(value)
+        cleaned[name] = value
+    if len(json.dumps(cleaned).encode()) > MAX_EVIDENCE_BYTES:
         raise ConsentError(
             "evidence", _("Evidence is limited to %(size)d bytes.") % {"size": MAX_EVIDENCE_BYTES}
         )
-    return json.loads(json.dumps(cleaned, default=str))
+    return cleaned
 
 
 def _subject_key(customer: ConsentSubject) -> str:

@@ -54,7 +54,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from privacy.exports import _FORMULA_STARTS, csv_safe
+from privacy.exports import FORMULA_STARTS, csv_safe
 from privacy.models import ConsentEvent, ConsentPurpose, PrivacyNotice, RetentionPolicy, Team
 from privacy.processing import CATEGORIES, NOT_PERSONAL, RETENTION_CLASSES
 from privacy.services import audit_record
@@ -70,10 +70,13 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Rows of an SQL category are handed to the ZIP in blocks of about this many bytes.
 _BLOCK_BYTES = 1 << 18
 _CSV_DIALECT = {"quoting": csv.QUOTE_ALL, "lineterminator": "\n"}
-# A cell that starts like a formula, in a CSV line where every cell is quoted. Searching a whole
-# block finds the rare line that needs csv_safe; a value holding a quote followed by such a
-# character matches too, which only sends that line through the exact (slower) path.
-_FORMULA_CELL = re.compile(rb'"[' + re.escape("".join(_FORMULA_STARTS).encode()) + rb"]")
+# A cell that starts like a formula (or like one after NFKC normalisation, e.g. a full-width
+# equals sign), in a CSV line where every cell is quoted. Searching a whole block finds the rare
+# line that needs csv_safe; a value holding a quote followed by such a character matches too,
+# which only sends that line through the exact (slower) path.
+_FORMULA_CELL = re.compile(
+    b'"(?:' + b"|".join(re.escape(start.encode()) for start in FORMULA_STARTS) + b")"
+)
 _TEXT_FILE_NAME = "README.txt"
 
 

@@ -132,10 +132,16 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# Lockout after repeated failed logins (per username and address).
+# Lockout after repeated failed logins: LOGIN_FAILURE_LIMIT per username and address, and, for
+# someone rotating addresses, LOGIN_ACCOUNT_FAILURE_LIMIT per username from all addresses
+# together, after which the password is refused only from addresses that never completed a
+# sign-in to the account, so an attacker cannot lock its owner out (privacy/lockout.py).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = "privacy.lockout.lockout_parameters"
+LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
+# The address axes counts by is the one the audit log records (TRUSTED_PROXY_COUNT applies).
+AXES_CLIENT_IP_CALLABLE = "privacy.middleware.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
@@ -173,7 +179,7 @@ REST_FRAMEWORK = {
         "api_write": env("API_WRITE_RATE", default="300/minute"),
     },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "privacy.rest.schema.AutoSchema",
     "EXCEPTION_HANDLER": "privacy.rest.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -190,6 +196,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Request bodies are documented as JSON (form encodings cannot carry nested items); an
+    # endpoint that takes files names multipart/form-data itself.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "ConsentStatusEnum": "privacy.models.ConsentStatus",
         # Names stay stable when another field of the same name gets other choices.

@@ -16,8 +16,10 @@ from customers.serializers import (
     CustomerSerializer,
     CustomerUpsertSerializer,
     ItemResultSerializer,
+    ItemResultsSerializer,
     MergeSerializer,
     TimelineEntrySerializer,
+    TimelinePageSerializer,
 )
 from customers.services.customers import InvalidChanges, customer_update, customers_upsert_items
 from customers.services.merge import customer_merge
@@ -150,7 +152,7 @@ class CustomerViewSet(ScopedModelViewSet):
         summary="Create or update up to 1,000 customers; each item reports its own result",
         tags=["customers"],
         request=CustomerUpsertSerializer,
-        responses={200: ItemResultSerializer(many=True)},
+        responses={200: ItemResultsSerializer},
     )
     @action(detail=False, methods=["post"])
     def upsert(self, request):
@@ -177,7 +179,7 @@ class CustomerViewSet(ScopedModelViewSet):
             OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
             OpenApiParameter("limit", int, description="at most 200 (default 50)"),
         ],
-        responses={200: TimelineEntrySerializer(many=True)},
+        responses={200: TimelinePageSerializer},
     )
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):

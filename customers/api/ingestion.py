@@ -19,7 +19,7 @@ from customers.serializers_ingestion import (
     PurchaseSerializer,
 )
 from customers.services.ingestion import events_ingest, purchases_ingest
-from privacy.filters import UtcIsoDateTimeFilter
+from privacy.filters import IdFilter, UtcIsoDateTimeFilter
 from privacy.rest.viewsets import ScopedViewSetMixin
 
 _BATCH_DESCRIPTION = """
@@ -37,7 +37,7 @@ a **400** naming the field; nothing is stored.
 
 
 class EventFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
     type = django_filters.CharFilter(field_name="type")
     source = django_filters.CharFilter(field_name="source")
     occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
@@ -49,7 +49,7 @@ class EventFilter(django_filters.FilterSet):
 
 
 class PurchaseFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
     source = django_filters.CharFilter(field_name="source")
     currency = django_filters.CharFilter(field_name="currency")
     order_reference = django_filters.CharFilter(field_name="order_reference")

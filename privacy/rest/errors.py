@@ -4,8 +4,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -58,11 +59,22 @@ def exception_handler(exc, context):
         response.data = {"detail": _("Invalid input."), "errors": errors}
     else:
         detail = data.get("detail", data) if isinstance(data, dict) else data
-        response.data = {
-            "detail": str(detail),
-            "errors": [{"field": "", "message": str(detail), "code": _code(exc)}],
-        }
+        response.data = error_body(str(detail), code=_code(exc))
     return response
+
+
+def error_body(detail: str, *, code: str) -> dict[str, Any]:
+    """The JSON error shape for one problem that is not a field's."""
+    return {"detail": detail, "errors": [{"field": "", "message": detail, "code": code}]}
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: an address under ``/api/`` that reaches no view (``/api/v1/customers/1.5/``)
+    is answered in the API's JSON error shape; every other address gets Django's page."""
+    if request.path_info.startswith("/api/"):
+        detail = str(exceptions.NotFound.default_detail)
+        return JsonResponse(error_body(detail, code="not_found"), status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def _code(exc) -> str:

@@ -602,7 +602,7 @@ def test_the_schema_documents_the_endpoints(client):
     for path in ("/api/v1/events/", "/api/v1/purchases/"):
         operations = schema["paths"][path]
         assert set(operations) == {"get", "post"}
-        assert set(operations["post"]["responses"]) == {"200"}
+        assert set(operations["post"]["responses"]) == {"200", "400", "401", "403", "404", "429"}
         assert operations["post"]["responses"]["200"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/IngestResponse"
         }

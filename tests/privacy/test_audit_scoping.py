@@ -10,13 +10,13 @@ from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from privacy import roles
 from privacy.models import AuditEntry
 from privacy.services import audit_record, team_create
 from tests.customers.factories import CustomerFactory
+from tests.factories import api_token_for
 
 # The entries each test makes are marked by their actions, so sign-ins do not get in the way.
 OWN, OTHER, SYSTEM = "case.own_team", "case.other_team", "case.no_team"
@@ -47,7 +47,7 @@ def administrator(make_user, team_a):
 
 def api_actions(user) -> list[str]:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     response = client.get("/api/v1/audit-log/", {"action": "case."})
     assert response.status_code == 200
     return sorted(row["action"] for row in response.json()["results"])
@@ -63,7 +63,7 @@ def test_a_steward_reads_only_her_teams_entries_through_the_api(steward, log):
 
 def test_a_steward_cannot_open_another_teams_entry_through_the_api(steward, log):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=steward).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(steward)}")
     own = client.get(f"/api/v1/audit-log/{log[OWN].pk}/")
     other = client.get(f"/api/v1/audit-log/{log[OTHER].pk}/")
     assert (own.status_code, own.json()["team"], other.status_code) == (

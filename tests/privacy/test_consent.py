@@ -125,7 +125,7 @@ def test_a_customer_without_email_gets_no_subject_key(team_a):
         ({"source": "rumour"}, "source"),
         ({"lawful_basis": "whim"}, "lawful_basis"),
         ({"evidence": ["not", "an", "object"]}, "evidence"),
-        ({"evidence": {"blob": "x" * 5000}}, "evidence"),
+        ({"evidence": {"user_agent": "x" * 5000}}, "evidence"),
         ({"status": "withdrawn", "expires_at": "future"}, "expires_at"),
         ({"expires_at": "past"}, "expires_at"),
     ],

@@ -256,6 +256,8 @@ def test_formula_looking_values_are_neutralised_in_csv_only(person, team_a):
         "@cmd",
         "\tTAB",
         "\rCR",
+        "\uff1d1+1",
+        "\ufe62SUM(A1)",
         'plain, "quoted"',
         "two\nlines",
     ):
@@ -277,11 +279,14 @@ def test_formula_looking_values_are_neutralised_in_csv_only(person, team_a):
         "@cmd",
         "\tTAB",
         "\rCR",
+        "\uff1d1+1",
+        "\ufe62SUM(A1)",
         'plain, "quoted"',
         "two\nlines",
     ):
         assert csv_safe(kind) in types
     assert types.count("'=1+1") == 1
+    assert types.count("'\uff1d1+1") == 1
 
     # And data.json keeps the values as they are
     data = read_json(archive, "data.json")["categories"]

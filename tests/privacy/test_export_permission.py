@@ -4,7 +4,6 @@ object it comes from: the import row report and the access package, in the staff
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import ImportJob, ImportRow, ImportStatus, RowOutcome
@@ -13,6 +12,7 @@ from privacy.models import AuditEntry
 from privacy.reauth import SESSION_KEY
 from privacy.services_requests import request_create
 from tests.customers.factories import CustomerFactory
+from tests.factories import api_token_for
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def data_request(team_a):
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

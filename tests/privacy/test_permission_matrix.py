@@ -473,9 +473,7 @@ def _admin_cases() -> dict[str, Case]:
                         reaches_other = role == "administrator" or (
                             role == "team administrator" and label in EVERY_TEAM_FOR_ADMINISTRATORS
                         )
-                        visible = (variant != OTHER or reaches_other) and (
-                            can_view or not is_owned
-                        )
+                        visible = (variant != OTHER or reaches_other) and (can_view or not is_owned)
                         outcomes.append(_admin_outcome(view, method, role_rights, visible=visible))
                     expect[variant][method] = " ".join(outcomes)
             if view == "redirect":

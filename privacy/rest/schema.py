@@ -1,0 +1,82 @@
+"""The OpenAPI schema's view of the API: every operation documents the errors it can answer.
+
+``AutoSchema`` (``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]``) adds the project's JSON error shape
+(``privacy.rest.errors``) as the 400, 401, 403, 404 and 429 responses of every operation, unless
+the operation declares that status itself. The errors are the same for every endpoint (a field
+that does not validate, no or a bad credential, a role without the permission, a row out of
+scope or an invalid cursor, the throttle), so they are declared here once rather than on each
+view, and endpoints added later get them too.
+
+Filter parameters are declared ``allowEmptyValue``: as in the staff UI's forms, ``?status=``
+means "not filtered" (django-filter ignores empty values), not an invalid status. Text filters
+declare that they refuse the NUL character, as every form field does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text=_("Path of the input at fault (items.0.email); empty for the whole request.")
+    )
+    message = serializers.CharField()
+    code = serializers.CharField(help_text=_("Machine-readable reason, e.g. invalid, required."))
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer: ``{"detail": ..., "errors": [...]}``."""
+
+    detail = serializers.CharField()
+    errors = ErrorItemSerializer(many=True)
+
+
+NO_NUL_CHARACTER = "^[^\\x00]*$"
+
+ERROR_RESPONSES: dict[int, Any] = {
+    400: _("Invalid input: each error names the field at fault."),
+    401: _("No credentials, or credentials that do not authenticate."),
+    403: _("The role does not allow this, or a browser session must re-authenticate first."),
+    404: _("Not found, or out of the user's reach (another team's), or an invalid cursor."),
+    429: _("Too many requests for this token; retry later."),
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, with the error responses every operation can give."""
+
+    def get_filter_backends(self) -> list[Any]:
+        # Filters and pages belong to reads: a POST that answers a list is no list view.
+        return super().get_filter_backends() if self.method == "GET" else []
+
+    def _get_paginator(self):
+        return super()._get_paginator() if self.method == "GET" else None
+
+    def _get_filter_parameters(self) -> list[dict[str, Any]]:
+        parameters = []
+        for parameter in super()._get_filter_parameters():
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "string" and not schema.keys() & {"enum", "format"}:
+                # Form fields refuse the NUL character (a 400 naming the filter).
+                parameter = {**parameter, "schema": {**schema, "pattern": NO_NUL_CHARACTER}}
+            parameters.append({**parameter, "allowEmptyValue": True})
+        return parameters
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for status_code, description in ERROR_RESPONSES.items():
+            code = str(status_code)
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(ErrorSerializer, description=str(description)),
+                    code,
+                    media_types=["application/json"],
+                    direction=direction,
+                )
+        return responses
