@@ -3,6 +3,7 @@ from rest_framework import serializers
 from customers.models import Customer, ImportJob, ImportKind
 from customers.services.customers import EDITABLE_FIELDS
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.rest.parsers import storable_text_check
 
 _MASKS = {
     "email": mask_email,
@@ -188,4 +189,6 @@ class ImportUploadSerializer(serializers.Serializer):
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             raise serializers.ValidationError("Give an object of column header to field name.")
+        # A JSON string inside a form field: the parser saw only its escapes.
+        storable_text_check(value)
         return value

@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from customers.api.customers import owner_team_for_request
@@ -19,6 +18,7 @@ from customers.serializers import ImportJobSerializer, ImportUploadSerializer
 from customers.services.csv_files import MAX_UPLOAD_BYTES
 from customers.services.imports import import_job_create
 from privacy.exports import csv_safe
+from privacy.rest.parsers import FormParser, JSONParser, MultiPartParser
 from privacy.rest.reauth import reauth_check_for_session
 from privacy.rest.viewsets import ScopedViewSetMixin
 from privacy.services import audit_record
