@@ -184,8 +184,8 @@ def report(job) -> dict[int, tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "line",
-    [3000, CHUNK_SIZE + 1, CHUNK_SIZE + 2, PEOPLE_ROWS + 1],
-    ids=["middle", "last-of-a-chunk", "first-of-a-chunk", "last-line"],
+    [3000, CHUNK_SIZE + 1, CHUNK_SIZE + 2, 2 * CHUNK_SIZE + 2, PEOPLE_ROWS + 1],
+    ids=["middle", "last-of-a-chunk", "first-of-a-chunk", "first-of-the-third-chunk", "last-line"],
 )
 def test_an_invalid_byte_sequence_rejects_its_line_only(team_a, run_import, make_user, line):
     # Given 4,400 people, one of whose lines holds bytes that are not UTF-8 (Latin-1 "é")
