@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Channel, Customer, Gender, LifecycleStatus
 from customers.normalisation import NormalisationError, normalise_country
+from customers.selectors import TimelineCursorError, timeline_cursor_parse
 from customers.services.customers import EDITABLE_FIELDS
 from customers.services.enrichment import RFM_GROUP_RULES
 from privacy.models import Team
@@ -236,3 +237,12 @@ class TimelineCursorForm(forms.Form):
     """``before`` of the timeline: the cursor of the last entry shown (time|kind|id)."""
 
     before = forms.CharField(required=False, max_length=80)
+
+    def clean_before(self) -> str:
+        before = self.cleaned_data["before"]
+        if before:
+            try:
+                timeline_cursor_parse(before)
+            except TimelineCursorError as error:
+                raise ValidationError(str(error), code="invalid") from error
+        return before

@@ -153,7 +153,7 @@ class ImportUploadForm(forms.Form):
         try:
             self.shape = inspect_file(upload.file)
         except FileProblem as problem:
-            raise ValidationError(_(str(problem)), code="file_problem") from problem
+            raise ValidationError(problem.translated(), code="file_problem") from problem
         finally:
             upload.file.seek(0)
         return upload

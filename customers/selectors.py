@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from customers.models import (
     Customer,
@@ -64,8 +65,9 @@ def customer_timeline(
     """Events and purchases of one customer, newest first, ``limit`` at a time.
 
     Returns the entries and the cursor of the next (older) page, or "" at the end. The cursor
-    is (time, kind, id) of the last entry, so entries sharing a time are never skipped. One
-    UNION ALL query ordered in PostgreSQL: 100,000 events cost the same as ten.
+    is (time, kind, id) of the last entry, so entries sharing a time are never skipped; one it
+    did not hand out raises ``TimelineCursorError``. One UNION ALL query ordered in PostgreSQL:
+    100,000 events cost the same as ten.
     """
     events = Event.objects.filter(customer=customer).annotate(
         kind=Value("event"),
@@ -84,8 +86,8 @@ def customer_timeline(
         value=F("amount"),
         channel=F("source"),
     )
-    position = _parse_timeline_cursor(cursor)
-    if position is not None:
+    if cursor:
+        position = timeline_cursor_parse(cursor)
         events = events.filter(_older_than(position, kind="event"))
         purchases = purchases.filter(_older_than(position, kind="purchase"))
     union = events.values(*_TIMELINE_COLUMNS).union(purchases.values(*_TIMELINE_COLUMNS), all=True)
@@ -95,15 +97,40 @@ def customer_timeline(
     return entries, next_cursor
 
 
-def _parse_timeline_cursor(cursor: str | None) -> tuple[datetime.datetime, str, int] | None:
-    if not cursor:
-        return None
-    time_text, _sep, rest = cursor.partition("|")
-    kind, _sep, item_id = rest.partition("|")
-    moment = parse_datetime(time_text)
-    if moment is None:
-        return None
-    return moment, kind, int(item_id) if item_id.isdigit() else 0
+class TimelineCursorError(ValueError):
+    """A cursor that ``customer_timeline`` did not hand out: the client's error (a 400)."""
+
+
+_TIMELINE_KINDS = frozenset({"event", "purchase"})
+_CURSOR_ID = re.compile(r"[0-9]{1,19}")  # ASCII: int() takes Arabic-Indic or full-width digits too
+_MAX_ID = 9_223_372_036_854_775_807  # PostgreSQL bigint
+
+
+def timeline_cursor_parse(cursor: str) -> tuple[datetime.datetime, str, int]:
+    """``time|kind|id`` as ``customer_timeline`` writes it: an ISO 8601 time with its offset,
+    ``event`` or ``purchase``, and an id in ASCII digits; anything else raises
+    ``TimelineCursorError``."""
+    time_text, kind, item_id = ([*cursor.split("|", 2), "", ""])[:3]
+    moment = None
+    if time_text.isascii():
+        try:
+            moment = datetime.datetime.fromisoformat(time_text)
+            # PostgreSQL takes offsets up to 15:59 only; in UTC any offset is fine.
+            moment = moment.astimezone(datetime.UTC) if moment.tzinfo else None
+        except (ValueError, OverflowError):
+            moment = None
+    if (
+        moment is None
+        or kind not in _TIMELINE_KINDS
+        or not _CURSOR_ID.fullmatch(item_id)
+        or int(item_id) > _MAX_ID
+    ):
+        raise TimelineCursorError(
+            gettext(
+                "Not a cursor of this timeline: pass next_cursor of the previous page unchanged."
+            )
+        )
+    return moment, kind, int(item_id)
 
 
 def _older_than(position: tuple[datetime.datetime, str, int], *, kind: str) -> Q:

@@ -4,6 +4,7 @@ from customers.models import Customer, ImportJob, ImportKind
 from customers.services.customers import EDITABLE_FIELDS
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.rest.fields import BlankChoicesAsNullMixin
+from privacy.rest.parsers import storable_text_check
 
 # What a person without "view personal data" may not see of a customer, each with its masked
 # form. The API, the admin and the import preview all mask from this one list.
@@ -207,4 +208,6 @@ class ImportUploadSerializer(serializers.Serializer):
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             raise serializers.ValidationError("Give an object of column header to field name.")
+        # A JSON string inside a form field: the parser saw only its escapes.
+        storable_text_check(value)
         return value

@@ -67,17 +67,6 @@ def _account_errors():
 # --- Serializers --------------------------------------------------------------------------------
 
 
-class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="Path of the input at fault; empty for the whole.")
-    message = serializers.CharField()
-    code = serializers.CharField(help_text="'refused' for what the caller may not do.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = FieldErrorSerializer(many=True)
-
-
 class TeamRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -250,7 +239,7 @@ def _documented(summary: str, request=None, responses=None, **extra):
         summary=summary,
         tags=[TAG],
         request=request,
-        responses={**answers, 400: ErrorSerializer, 404: ErrorSerializer},
+        responses=answers,
         **extra,
     )
 

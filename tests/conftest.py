@@ -1,5 +1,7 @@
 import pytest
 from django_otp.oath import totp
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from privacy import roles
 from privacy.services_consent import consent_purposes_ensure
@@ -75,3 +77,15 @@ def verified_client(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def token_client():
+    """``token_client(user)``: an API client that authenticates as the user with a token."""
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        return client
+
+    return client_for

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "privacy.middleware.StaffAccessMiddleware",
     "privacy.middleware.RefusalAuditMiddleware",
     "privacy.middleware.UserTimezoneMiddleware",
+    "privacy.null_characters.NullCharacterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -179,6 +180,11 @@ REST_FRAMEWORK = {
         "api_write": env("API_WRITE_RATE", default="300/minute"),
     },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "privacy.rest.parsers.JSONParser",
+        "privacy.rest.parsers.FormParser",
+        "privacy.rest.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "privacy.rest.schema.AutoSchema",
     "EXCEPTION_HANDLER": "privacy.rest.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [

@@ -183,16 +183,21 @@ class CustomerViewSet(ScopedModelViewSet):
     )
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
-        from customers.selectors import customer_timeline
+        from customers.selectors import TimelineCursorError, customer_timeline
 
         customer = self.get_object()
+        limit_text = request.query_params.get("limit", "50")
+        # ASCII digits only: int() would also read Arabic-Indic or full-width digits, and "1_2".
+        if not (limit_text.isascii() and limit_text.isdigit()):
+            raise exceptions.ValidationError({"limit": "A whole number."})
+        digits = limit_text.lstrip("0")
+        limit = 200 if len(digits) > 3 else min(200, max(1, int(digits or "0")))
         try:
-            limit = min(200, max(1, int(request.query_params.get("limit", 50))))
-        except ValueError as error:
-            raise exceptions.ValidationError({"limit": "A whole number."}) from error
-        entries, next_cursor = customer_timeline(
-            customer, cursor=request.query_params.get("cursor"), limit=limit
-        )
+            entries, next_cursor = customer_timeline(
+                customer, cursor=request.query_params.get("cursor"), limit=limit
+            )
+        except TimelineCursorError as error:
+            raise exceptions.ValidationError({"cursor": str(error)}) from error
         data = TimelineEntrySerializer(entries, many=True).data
         return Response({"results": data, "next_cursor": next_cursor or None})
 

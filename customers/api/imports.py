@@ -7,7 +7,6 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from customers.api.customers import owner_team_for_request
@@ -17,6 +16,7 @@ from customers.services.csv_files import MAX_UPLOAD_BYTES
 from customers.services.imports import import_job_create
 from privacy.access import EXPORT_PERSONAL_DATA
 from privacy.exports import csv_lines
+from privacy.rest.parsers import FormParser, JSONParser, MultiPartParser
 from privacy.rest.reauth import reauth_check_for_session
 from privacy.rest.viewsets import ScopedViewSetMixin
 from privacy.services import audit_record

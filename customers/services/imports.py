@@ -141,7 +141,7 @@ def import_job_create(
     try:
         shape = inspect_file(upload.file, **file_format(options or {}))
     except FileProblem as problem:
-        raise ValidationError({"file": gettext(str(problem))}) from problem
+        raise ValidationError({"file": problem.translated()}) from problem
     mapping = mapping or suggest_mapping(shape.header)
     unknown = sorted(set(mapping) - set(shape.header))
     if unknown:
@@ -191,7 +191,12 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
         return job
     today = timezone.localdate()
     with job.file.open("rb") as handle:
-        shape = inspect_file(handle, **file_format(job.options))
+        try:
+            shape = inspect_file(handle, **file_format(job.options))
+        except FileProblem as problem:
+            # Checked when it was uploaded: only a file changed since, or a stricter check, fails.
+            import_job_fail(job_id=job.pk, message=str(problem))
+            return ImportJob.objects.get(pk=job.pk)
         if job.status == ImportStatus.PENDING:
             total = sum(1 for _row in read_rows(handle, shape))
             ImportJob.objects.filter(pk=job.pk).update(

@@ -51,7 +51,9 @@ DEFAULT_IMPORT_CHANNEL = "import"
 
 EVENT_TYPE = re.compile(r"[a-z0-9_.:-]{1,64}")
 SOURCE = re.compile(r"[a-z0-9_.:-]{1,32}")
-_COMPACT_DATE = re.compile(r"\d{8}")
+_COMPACT_DATE = re.compile(r"[0-9]{8}")
+# ASCII digits, at most a bigint's: str.isdigit() and int() take other scripts' digits too.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 
 CREATED = "created"
 DUPLICATE = "duplicate"
@@ -329,7 +331,7 @@ def _parse_reference(
     """The customer an item names; the first of customer_id, external_id, email that is given."""
     if _given(item.get("customer_id")):
         value = item["customer_id"]
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
             errors.append({"field": "customer_id", "message": "A customer id is a whole number."})
@@ -783,7 +785,7 @@ def _purchase_item_from_row(
     quantity_text = (raw.get("quantity") or "").strip()
     quantity: Any = None
     if quantity_text:
-        quantity = int(quantity_text) if quantity_text.isdigit() else quantity_text
+        quantity = int(quantity_text) if _WHOLE_NUMBER.fullmatch(quantity_text) else quantity_text
     item.update(
         occurred_at=occurred_at,
         amount=amount,

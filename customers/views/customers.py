@@ -360,9 +360,13 @@ def _timeline_page(customer: Customer, before) -> tuple[list[dict], str]:
     return customer_timeline(customer, cursor=before, limit=TIMELINE_PAGE_SIZE)
 
 
-def _timeline_before(request: HttpRequest):
+def _timeline_before(request: HttpRequest) -> tuple[str | None, bool]:
+    """The ``before`` cursor of the request (None: the newest entries), and whether a cursor
+    was given that is not one (a hand-edited or truncated address)."""
     form = TimelineCursorForm(request.GET)
-    return form.cleaned_data["before"] if form.is_valid() else None
+    if form.is_valid():
+        return form.cleaned_data["before"] or None, False
+    return None, True
 
 
 def _customer_to_change(request: HttpRequest, pk: int) -> Customer:
@@ -402,7 +406,12 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .only("pk")
         .exists()
     )
-    before = _timeline_before(request)
+    before, is_bad_cursor = _timeline_before(request)
+    if is_bad_cursor:
+        messages.warning(
+            request,
+            _("The timeline position in the address is not valid; the newest entries are shown."),
+        )
     entries, next_before = _timeline_page(customer, before)
     if can_view_personal_data:
         audit_record(action="customer.view_personal_data", actor=request.user, target=customer)
@@ -432,7 +441,15 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_timeline_rows(request: HttpRequest, pk: int) -> HttpResponse:
     """Older timeline rows for the "Load older" link (htmx swaps them in for the link row)."""
     customer = get_for_user(request.user, Customer.objects.active(), pk=pk)
-    entries, next_before = _timeline_page(customer, _timeline_before(request))
+    before, is_bad_cursor = _timeline_before(request)
+    if is_bad_cursor:
+        return render(
+            request,
+            "customers/_timeline_rows.html",
+            {"customer": customer, "entries": [], "is_bad_cursor": True},
+            status=400,
+        )
+    entries, next_before = _timeline_page(customer, before)
     return render(
         request,
         "customers/_timeline_rows.html",

@@ -351,7 +351,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         shape = _draft_shape(draft)
     except FileProblem as problem:
         _draft_discard(request)
-        messages.error(request, _(str(problem)))
+        messages.error(request, problem.translated())
         return redirect("import-start")
     templates = import_templates_for_user(request.user, kind=draft.kind)
     show_team = _teams_for(request.user)[:2].count() > 1
@@ -458,7 +458,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         prepared = import_job_preview(job=_draft_job(draft), limit=PREVIEW_ROWS)
     except FileProblem as problem:
         _draft_discard(request)
-        messages.error(request, _(str(problem)))
+        messages.error(request, problem.translated())
         return redirect("import-start")
     columns, rows = preview_table(
         prepared,

@@ -1,8 +1,9 @@
 """Every API viewset derives from ``ScopedViewSetMixin``.
 
-It forces authentication and role permissions, and its ``get_queryset`` passes the subclass's
-``base_queryset()`` through the access layer, so a subclass cannot return rows the user may not
-reach. Overriding ``get_queryset`` is refused when the class is defined.
+It forces authentication and role permissions, refuses query parameters holding a NUL (a 400
+naming the parameter: PostgreSQL cannot store one), and its ``get_queryset`` passes the
+subclass's ``base_queryset()`` through the access layer, so a subclass cannot return rows the
+user may not reach. Overriding ``get_queryset`` is refused when the class is defined.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from rest_framework import mixins, permissions, viewsets
 
 from privacy.access import get_for_user, owner_path, permission_name, scope_queryset
+from privacy.rest.parsers import storable_text_check
 
 _ACTION_BY_METHOD = {
     "GET": "view",
@@ -55,6 +57,12 @@ class ScopedViewSetMixin:
                 f"{cls.__name__} overrides get_queryset; define base_queryset() instead so the "
                 "access layer always applies."
             )
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # After authentication, so an anonymous request is a 401 whatever it asks; request
+        # bodies are checked by the parsers (privacy.rest.parsers).
+        storable_text_check(request.query_params)
 
     def base_queryset(self):
         """The rows this endpoint serves before scoping (with select_related and friends)."""

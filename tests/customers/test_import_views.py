@@ -300,6 +300,44 @@ def test_upload_refuses_a_file_that_cannot_be_imported(
     assert DRAFT_SESSION_KEY not in client.session
 
 
+TEN_MB_HEADER = b"Mail,Remarks" + b"x" * 10 * 1024 * 1024 + b"\nada@example.com,first\n"
+LONG_FIRST_LINE = (
+    "The first line does not end within its first 64 KB: it is too long, or a quote in it is "
+    "not closed. The first line must name the columns."
+)
+
+
+def test_upload_refuses_a_ten_megabyte_header_line(marketer_a, verified_client, media):
+    # Given a marketer in step 1, when a file whose first line is 10 MB long is uploaded
+    client = verified_client(marketer_a)
+    response = upload(client, TEN_MB_HEADER)
+
+    # Then the form says why, and nothing is kept
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"file": [LONG_FIRST_LINE]}
+    assert draft_files(media) == []
+
+
+@pytest.mark.parametrize("url_name", ["import-mapping", "import-preview"])
+def test_a_draft_that_fails_the_check_goes_back_to_step_one_with_the_reason(
+    marketer_a, verified_client, media, url_name
+):
+    # Given a draft whose file has a 10 MB first line (kept before the check was made)
+    client = verified_client(marketer_a)
+    upload(client, THREE_ROWS)
+    mapping_post(client, ADJUSTED)
+    [name] = draft_files(media)
+    (media / "import-drafts" / name).write_bytes(TEN_MB_HEADER)
+
+    # When a later step is shown
+    response = client.get(reverse(url_name), follow=True)
+
+    # Then it is step one again, saying why, and the draft is gone
+    assert response.redirect_chain == [(reverse("import-start"), 302)]
+    assert [str(message) for message in response.context["messages"]] == [LONG_FIRST_LINE]
+    assert draft_files(media) == []
+
+
 def test_upload_without_a_file_asks_for_one(marketer_a, verified_client):
     response = verified_client(marketer_a).post(reverse("import-start"), {"kind": "customers"})
     assert response.context["form"].errors == {"file": ["Choose a CSV file to upload."]}

@@ -288,6 +288,29 @@ def test_values_postgresql_cannot_store_are_rejected_item_by_item(team_a, people
     assert not Purchase.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "customer_id",
+    ["\u00b2", "\uff11", "\u0663", "9" * 5_000],
+    ids=["superscript", "fullwidth", "arabic-indic", "five-thousand-digits"],
+)
+def test_a_customer_id_is_read_in_ascii_digits_only(marketer_a, people, customer_id):
+    # Given customer ids that int() reads as numbers, or fails on (never ASCII digits)
+    client = token_client(marketer_a)
+
+    # When they are sent, then each item is rejected on its own, naming the field
+    response = client.post(EVENTS, {"items": [event({"customer_id": customer_id})]}, format="json")
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {
+            "index": 0,
+            "status": "rejected",
+            "id": None,
+            "errors": [{"field": "customer_id", "message": "A customer id is a whole number."}],
+        }
+    ]
+    assert not Event.objects.exists()
+
+
 def test_a_retried_batch_stores_nothing_twice_and_reports_duplicates(marketer_a, people):
     # Given a batch of events and one of purchases that were stored once
     client = token_client(marketer_a)

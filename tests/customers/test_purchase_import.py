@@ -154,6 +154,7 @@ def test_bad_purchase_lines_are_rejected_with_their_reason(marketer_a, team_a):
         purchase_line(5, occurred_at="01/06/2025", amount="1,50", quantity="two"),
         purchase_line(6, order_reference="", occurred_at="20250631", amount=""),
         purchase_line(7, customer="", email=""),
+        purchase_line(8, quantity="\u00b2"),  # a digit to str.isdigit(), not to int()
     ]
 
     # When they are imported
@@ -186,6 +187,7 @@ def test_bad_purchase_lines_are_rejected_with_their_reason(marketer_a, team_a):
             None,
             "Name the customer: customer_id, external_id with channel, or email.",
         ),
+        (8, "rejected", None, "quantity: A whole number of at least 1."),
     ]
     assert list(
         Purchase.objects.order_by("order_reference").values_list(
