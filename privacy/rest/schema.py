@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
@@ -49,6 +50,10 @@ ERROR_RESPONSES: dict[int, Any] = {
 }
 
 
+def _is_free_text(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" and not schema.keys() & {"enum", "format", "pattern"}
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, with the error responses every operation can give."""
 
@@ -59,11 +64,20 @@ class AutoSchema(openapi.AutoSchema):
     def _get_paginator(self):
         return super()._get_paginator() if self.method == "GET" else None
 
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter.get("in") == "query" and _is_free_text(schema):
+                # Every query parameter is refused with a NUL character (a 400 naming it).
+                parameter["schema"] = {**schema, "pattern": NO_NUL_CHARACTER}
+        return operation
+
     def _get_filter_parameters(self) -> list[dict[str, Any]]:
         parameters = []
         for parameter in super()._get_filter_parameters():
             schema = parameter.get("schema", {})
-            if schema.get("type") == "string" and not schema.keys() & {"enum", "format"}:
+            if _is_free_text(schema):
                 # Form fields refuse the NUL character (a 400 naming the filter).
                 parameter = {**parameter, "schema": {**schema, "pattern": NO_NUL_CHARACTER}}
             parameters.append({**parameter, "allowEmptyValue": True})
@@ -71,11 +85,10 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if (
-            direction == "request"
-            and schema.get("type") == "string"
-            and not schema.keys() & {"enum", "format", "pattern"}
-        ):
+        has_own_pattern = any(
+            isinstance(validator, RegexValidator) for validator in field.validators
+        )
+        if direction == "request" and _is_free_text(schema) and not has_own_pattern:
             # The API's parsers refuse a NUL character in any string of a body (a 400 naming it).
             schema = {**schema, "pattern": NO_NUL_CHARACTER}
         return schema

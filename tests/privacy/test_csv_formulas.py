@@ -112,16 +112,16 @@ def import_job(team_a, marketer_a):
 
 
 def test_the_import_report_neutralises_full_width_formulas_in_the_ui_and_the_api(
-    verified_client, marketer_a, import_job
+    verified_client, steward, import_job
 ):
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(marketer_a)}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(steward)}")
 
     for response in (
-        verified_client(marketer_a).get(f"/customers/imports/{import_job.pk}/report.csv"),
+        verified_client(steward).get(f"/customers/imports/{import_job.pk}/report.csv"),
         api.get(f"/api/v1/imports/{import_job.pk}/report/"),
     ):
-        assert rows(response) == [
+        assert streamed_rows(response) == [
             ["line", "outcome", "warnings", "reason", "customer"],
             ["2", "rejected", "'\uff0d1 in the city", f"'{FULLWIDTH_FORMULA}", ""],
         ]
