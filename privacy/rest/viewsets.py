@@ -34,7 +34,7 @@ before the base) that defines one of ``PROTECTED_HOOKS`` (``get_queryset``, ``ge
 ``filter_queryset``, the permission and authentication hooks, ``initial``); ``permission_classes``
 without the base's; ``authentication_classes`` other than the API's; DRF's write mixins listed
 before the base; an extra action missing from ``access_actions``, or an unknown level; a
-``lookup_field`` other than ``pk``; an attribute named ``dangerously...`` that is no escape
+``lookup_field`` other than ``pk``; an attribute named ``dangerous...`` that is no escape
 hatch. When a request comes (``ImproperlyConfigured``, a 500): DRF's default write hooks, and
 permission or authentication classes that drop the base's although the class kept them
 (``as_view(permission_classes=...)``, or set on the instance).
