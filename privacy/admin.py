@@ -7,18 +7,27 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from privacy import admin_accounts
-from privacy.access import scope_queryset
-from privacy.admin_base import (
+from privacy.core.access import scope_queryset
+from privacy.core.admin import accounts as admin_accounts
+from privacy.core.admin.base import (
     MarketbaseAdminSite,
     OwnChoicesMixin,
     ScopedModelAdmin,
     colleague_choices,
     team_choices,
 )
-from privacy.forms import PreferencesForm
-from privacy.forms_requests import CustomerNumbersField
-from privacy.masking import MASK, mask_email, mask_name, mask_phone, mask_text
+from privacy.core.forms import PreferencesForm
+from privacy.core.masking import MASK, mask_email, mask_name, mask_phone, mask_text
+from privacy.core.reauth import reauth_is_recent, reauth_redirect
+from privacy.core.selectors import visible_teams
+from privacy.core.services.audit import staff_profile_update, staff_profiles_delete, team_create
+from privacy.erasure.services.webhooks import (
+    erasure_notifications_retry,
+    erasure_webhook_create,
+    erasure_webhook_update,
+    erasure_webhook_url_validate,
+    webhook_secret_generate,
+)
 from privacy.models import (
     AuditEntry,
     DataSubjectRequest,
@@ -29,19 +38,10 @@ from privacy.models import (
     StaffProfile,
     Team,
 )
-from privacy.reauth import reauth_is_recent, reauth_redirect
-from privacy.selectors_accounts import visible_teams
-from privacy.selectors_requests import requests_with_overdue
-from privacy.services import staff_profile_update, staff_profiles_delete, team_create
-from privacy.services_requests import RequestError, request_create
-from privacy.services_retention import AUDIT_FLOOR_DAYS, retention_policy_update
-from privacy.services_webhooks import (
-    erasure_notifications_retry,
-    erasure_webhook_create,
-    erasure_webhook_update,
-    erasure_webhook_url_validate,
-    webhook_secret_generate,
-)
+from privacy.requests.forms import CustomerNumbersField
+from privacy.requests.selectors import requests_with_overdue
+from privacy.requests.services.lifecycle import RequestError, request_create
+from privacy.retention.services import AUDIT_FLOOR_DAYS, retention_policy_update
 
 # The admin demands a verified second factor, like the staff UI, and signs in through it.
 admin.site.__class__ = MarketbaseAdminSite

@@ -1,7 +1,7 @@
 from celery import shared_task
 
-from privacy.services import sessions_purge_expired
-from privacy.services_webhooks import MAX_ATTEMPTS, erasure_notification_deliver
+from privacy.core.services.audit import sessions_purge_expired
+from privacy.erasure.services.webhooks import MAX_ATTEMPTS, erasure_notification_deliver
 
 
 @shared_task(name="privacy.sessions_purge_expired_task")
@@ -14,7 +14,7 @@ def sessions_purge_expired_task() -> int:
 def request_package_build_task(self, request_id: int) -> None:
     """Build an access request's package. Safe to run twice: a request whose package is already
     built, or that is gone, is left alone."""
-    from privacy.services_requests import request_package_build, request_package_fail
+    from privacy.requests.services.lifecycle import request_package_build, request_package_fail
 
     try:
         request_package_build(request_id=request_id)
@@ -29,7 +29,7 @@ def request_package_build_task(self, request_id: int) -> None:
 @shared_task(name="privacy.requests_overdue_alert_task")
 def requests_overdue_alert_task() -> int:
     """Every morning: tell data stewards about requests overdue or due soon (once a day)."""
-    from privacy.services_requests import requests_overdue_alert
+    from privacy.requests.services.lifecycle import requests_overdue_alert
 
     return requests_overdue_alert().requests
 
@@ -59,7 +59,7 @@ def retention_purge_task(category: str | None = None, actor_id: int | None = Non
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
-    from privacy.services_retention import retention_purge
+    from privacy.retention.services import retention_purge
 
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return retention_purge(category=category, batch_size=settings.RETENTION_BATCH_SIZE, actor=actor)

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
-from privacy import views, views_retention
+from privacy.core import views
+from privacy.retention import views as views_retention
 
 urlpatterns = [
     path("", views.privacy_home, name="privacy-home"),
@@ -10,6 +11,6 @@ urlpatterns = [
     path("retention/preview/", views_retention.retention_preview_page, name="retention-preview"),
     path("retention/run/", views_retention.retention_run, name="retention-run"),
     path("retention/<int:pk>/edit/", views_retention.retention_edit, name="retention-edit"),
-    path("requests/", include("privacy.request_urls")),
-    path("notices/", include("privacy.notice_urls")),
+    path("requests/", include("privacy.requests.urls")),
+    path("notices/", include("privacy.consent.urls")),
 ]

@@ -35,9 +35,9 @@ from django.utils.dateparse import parse_datetime
 
 from customers.models import Event, IdentityKind, Purchase, RowOutcome
 from customers.normalisation import NormalisationError, normalise_email, normalise_text
-from privacy.crypto import blind_index
+from privacy.core.crypto import blind_index
+from privacy.core.services.audit import audit_record
 from privacy.models import Team
-from privacy.services import audit_record
 
 MAX_BATCH = 1000
 MAX_PROPERTIES_BYTES = 16 * 1024

@@ -1,6 +1,6 @@
 from rest_framework import routers, serializers
 
-from privacy.rest.viewsets import ScopedModelViewSet
+from privacy.core.rest.viewsets import ScopedModelViewSet
 from tests.access_app.models import Note
 
 

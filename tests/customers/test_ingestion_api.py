@@ -18,7 +18,7 @@ from customers.services.ingestion import (
     purchases_ingest,
 )
 from customers.services.merge import customer_merge
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 from tests.factories import api_token_for
 

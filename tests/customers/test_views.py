@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from customers.models import Customer, DuplicateStatus, Event, MergeRecord
 from customers.services.merge import customer_merge
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 from tests.customers.factories import (
     CustomerFactory,

@@ -5,10 +5,10 @@ from django.core.management import call_command
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from privacy import roles
+from privacy.core import roles
+from privacy.core.rest.viewsets import ScopedReadOnlyViewSet
+from privacy.core.services.audit import audit_record
 from privacy.models import ApiToken, AuditEntry, api_key_digest
-from privacy.rest.viewsets import ScopedReadOnlyViewSet
-from privacy.services import audit_record
 from tests.access_app.models import Note
 from tests.factories import api_token_for
 

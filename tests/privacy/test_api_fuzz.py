@@ -30,10 +30,10 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.core.failures import Failure
 
 from customers.services.imports import import_job_create
-from privacy import roles
+from privacy.consent.services.records import consent_record, notice_publish
+from privacy.core import roles
 from privacy.models import ConsentStatus, VerificationMethod
-from privacy.services_consent import consent_record, notice_publish
-from privacy.services_requests import request_create, request_reject, request_verify
+from privacy.requests.services.lifecycle import request_create, request_reject, request_verify
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
 from tests.factories import api_token_for
 

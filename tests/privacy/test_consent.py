@@ -12,17 +12,8 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.services.merge import customer_merge, customer_merge_undo
-from privacy.crypto import blind_index
-from privacy.models import (
-    AuditEntry,
-    ConsentEvent,
-    ConsentPurpose,
-    ConsentSource,
-    ConsentStatus,
-    PrivacyNotice,
-)
-from privacy.selectors_consent import consent_history, consent_state, consents_allow
-from privacy.services_consent import (
+from privacy.consent.selectors import consent_history, consent_state, consents_allow
+from privacy.consent.services.records import (
     DOUBLE_OPT_IN_SALT,
     ConsentError,
     InvalidLink,
@@ -34,6 +25,15 @@ from privacy.services_consent import (
     double_opt_in_confirm,
     double_opt_in_send,
     notice_publish,
+)
+from privacy.core.crypto import blind_index
+from privacy.models import (
+    AuditEntry,
+    ConsentEvent,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+    PrivacyNotice,
 )
 from tests.customers.factories import CustomerFactory
 

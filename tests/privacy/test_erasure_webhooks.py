@@ -20,11 +20,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import Identity, IdentityKind
-from privacy import roles, services_webhooks
-from privacy.models import AuditEntry, ErasureNotification, ErasureWebhook, NotificationStatus
-from privacy.scan import subject_scan
-from privacy.services_erasure import subject_erase
-from privacy.services_webhooks import (
+from privacy.core import roles
+from privacy.core.scan import subject_scan
+from privacy.erasure.services import webhooks as services_webhooks
+from privacy.erasure.services.erasure import subject_erase
+from privacy.erasure.services.webhooks import (
     MAX_ATTEMPTS,
     RetryResult,
     erasure_notification_deliver,
@@ -32,6 +32,7 @@ from privacy.services_webhooks import (
     erasure_webhook_create,
     erasure_webhook_url_validate,
 )
+from privacy.models import AuditEntry, ErasureNotification, ErasureWebhook, NotificationStatus
 from privacy.tasks import erasure_notification_deliver_task
 from tests.customers.factories import CustomerFactory, ExternalIdentityFactory
 

@@ -11,6 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from customers.models import Customer
+from privacy.consent.selectors import consent_state
+from privacy.consent.services.records import consent_record
 from privacy.models import (
     AuditEntry,
     ConsentPurpose,
@@ -20,9 +22,7 @@ from privacy.models import (
     RequestStatus,
     Suppression,
 )
-from privacy.selectors_consent import consent_state
-from privacy.services_consent import consent_record
-from privacy.services_requests import (
+from privacy.requests.services.lifecycle import (
     RequestError,
     request_create,
     request_due_on,
@@ -372,7 +372,7 @@ def test_access_request_builds_a_package_that_downloads_until_it_expires(
 def test_overdue_alert_mails_the_team_stewards_once_a_day_without_personal_data(
     team_a, team_b, steward, make_user, person
 ):
-    from privacy import roles
+    from privacy.core import roles
 
     steward.email = "steward.a@example.com"
     steward.save()
@@ -466,8 +466,8 @@ def test_the_due_date_does_not_depend_on_the_acting_users_time_zone(settings):
 def test_a_package_built_while_the_person_was_erased_is_thrown_away_and_rebuilt(
     team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from privacy import services_export
-    from privacy.services_erasure import subject_erase
+    from privacy.erasure.services.erasure import subject_erase
+    from privacy.requests.package import writer as services_export
 
     request = verified(new_request(team_a, steward), steward)
     with django_capture_on_commit_callbacks(execute=False):
@@ -498,7 +498,7 @@ def test_a_package_built_while_the_person_was_erased_is_thrown_away_and_rebuilt(
 def test_a_failing_package_job_gives_the_request_back_to_staff(
     team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from privacy import services_export
+    from privacy.requests.package import writer as services_export
     from privacy.tasks import request_package_build_task
 
     request = verified(new_request(team_a, steward), steward)

@@ -13,9 +13,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
-from privacy.services_requests import (
+from privacy.requests.services.lifecycle import (
     request_create,
     request_extend,
     request_fulfil,

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from customers.models import Customer
+from privacy.core.reauth import SESSION_KEY
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
-from privacy.reauth import SESSION_KEY
-from privacy.services_requests import (
+from privacy.requests.services.lifecycle import (
     request_create,
     request_extend,
     request_fulfil,
