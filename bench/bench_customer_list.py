@@ -104,7 +104,7 @@ def _small_team():
 
     from privacy.core import roles
     from privacy.core.services.accounts import api_token_create
-    from privacy.core.services.audit import team_create
+    from privacy.core.services.staff import team_create
 
     team = team_create(name="Bench team C")
     user = get_user_model().objects.create_user("bench-marketer-c", is_staff=True)

@@ -48,7 +48,7 @@ class Subject:
 
 
 def bench_team():
-    from privacy.core.services.audit import team_create
+    from privacy.core.services.staff import team_create
 
     return team_create(name="Bench erasure team")
 

@@ -67,7 +67,7 @@ def consents_load(*, team, customer_id: int, count: int) -> None:
 def baseline_statements(team, subject: Subject) -> list[tuple[str, dict]]:
     """The raw side: the rows and columns of the package's big categories, by the same queries."""
     from customers.services.export import customers_export
-    from privacy.requests.package.writer import consent_history_category
+    from privacy.requests.package.registry import consent_history_category
 
     categories = [
         *customers_export(team=team, customer_ids=[subject.customer_id]),
@@ -144,7 +144,7 @@ def main() -> int:
     problems: list[str] = []
     times: dict[str, list[float]] = {"ours": [], "raw": [], "json": []}
     with common.bench_database(keep=options.keep):
-        from privacy.core.services.audit import team_create
+        from privacy.core.services.staff import team_create
 
         machine = common.machine_summary()
         team = team_create(name="Bench export team")

@@ -203,7 +203,7 @@ def accounts() -> Accounts:
 
     from privacy.core import roles
     from privacy.core.services.accounts import api_token_create
-    from privacy.core.services.audit import team_create
+    from privacy.core.services.staff import team_create
 
     roles.roles_sync()
     team_a, team_b = team_create(name="Bench team A"), team_create(name="Bench team B")

@@ -9,7 +9,8 @@ from django.db import transaction
 
 from privacy.core import roles
 from privacy.core.services.accounts import user_create
-from privacy.core.services.audit import audit_record, team_create
+from privacy.core.services.audit import audit_record
+from privacy.core.services.staff import team_create
 from privacy.models import Team
 
 DEMO_TEAMS = ("Retail", "E-commerce")

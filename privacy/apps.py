@@ -14,7 +14,7 @@ class PrivacyConfig(AppConfig):
 
         from privacy.core import refusals, roles
         from privacy.erasure.services.erasure import register_eraser
-        from privacy.requests.services.lifecycle import requests_erase
+        from privacy.requests.services.eraser import requests_erase
         from privacy.retention.services import privacy_purgers_register
 
         # Permissions are created by post_migrate; roles pick up the ones later apps add.

@@ -37,7 +37,7 @@ from customers.models import (
 )
 from customers.services.erasure import _SUBJECT_CTE
 from privacy.models import Team
-from privacy.requests.package.writer import DataSource, ExportCategory, ExportColumn
+from privacy.requests.package.registry import DataSource, ExportCategory, ExportColumn
 
 # The profile, as columns of ``Customer`` (tags and custom attributes are categories of their
 # own). Name search tokens are keyed hashes of the names and are left out.

@@ -21,13 +21,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from privacy.consent.selectors import subject_model
-from privacy.consent.services.records import (
-    EVIDENCE_FIELDS,
-    ConsentError,
-    consent_record,
-    double_opt_in_send,
-    notice_publish,
-)
+from privacy.consent.services.double_opt_in import double_opt_in_send
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import EVIDENCE_FIELDS, ConsentError, consent_record
 from privacy.core.access import get_for_user
 from privacy.core.filters import IdFilter
 from privacy.core.masking import MASK

@@ -4,22 +4,22 @@ and double opt-in confirmation. Included at the site root (``/preferences/``, ``
 
 from django.urls import path
 
-from privacy.consent.views import public as views_consent
+from privacy.consent.views import public
 
 urlpatterns = [
     path(
         "preferences/<str:token>/",
-        views_consent.preference_centre,
+        public.preference_centre,
         name="consent-preferences",
     ),
     path(
         "preferences/<str:token>/unsubscribe/<slug:purpose_code>/",
-        views_consent.preference_unsubscribe,
+        public.preference_unsubscribe,
         name="consent-unsubscribe",
     ),
     path(
         "confirm/<str:token>/",
-        views_consent.double_opt_in_confirmation,
+        public.double_opt_in_confirmation,
         name="consent-confirm",
     ),
 ]

@@ -1,8 +1,10 @@
+"""URLs of the privacy-notice pages, included at /privacy/notices/."""
+
 from django.urls import path
 
-from privacy.consent.views import notices as views_notices
+from privacy.consent.views import notices
 
 urlpatterns = [
-    path("", views_notices.notice_list, name="notice-list"),
-    path("<int:pk>/", views_notices.notice_detail, name="notice-detail"),
+    path("", notices.notice_list, name="notice-list"),
+    path("<int:pk>/", notices.notice_detail, name="notice-detail"),
 ]

@@ -1,3 +1,5 @@
+"""URLs of signing in, re-authentication and staff preferences, included at /accounts/."""
+
 from django.urls import path
 
 from privacy.core import views

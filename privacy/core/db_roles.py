@@ -21,8 +21,8 @@ from django.db import connection
 
 from privacy.models import AuditEntry, ConsentEvent, Suppression
 
-APPEND_ONLY = (AuditEntry, Suppression)
-INSERT_AND_ERASE_ONLY = (ConsentEvent,)
+APPEND_ONLY = (AuditEntry, Suppression)  # LAYERING: Suppression belongs to erasure
+INSERT_AND_ERASE_ONLY = (ConsentEvent,)  # LAYERING: ConsentEvent belongs to consent
 
 
 def _quote(name: str) -> str:

@@ -58,8 +58,8 @@ _OPEN_PREFIXES = (
     "/accounts/login/",
     "/favicon.ico",
     # Opened from emails without signing in; the signed token in the address is the authority.
-    "/preferences/",
-    "/confirm/",
+    "/preferences/",  # LAYERING: consent's public URL prefix hard-coded in the core
+    "/confirm/",  # LAYERING: consent's public URL prefix hard-coded in the core
 )
 _MFA_PREFIXES = ("/accounts/mfa/", "/accounts/logout/")
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.db import models
 
-PROJECT_APPS = ("privacy", "customers", "segments", "campaigns", "config")
+PROJECT_APPS = ("privacy", "customers", "segments", "campaigns", "config")  # LAYERING
 
 CATEGORIES = {
     "contact": "Reaches the person: email, phone, postal address and its parts.",
@@ -107,7 +107,7 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
         **_fields("identity", "audit_5y", "actor", "actor_label", "object_id"),
         **_fields("technical", "audit_5y", "occurred_at", "ip_address", "request_id", "metadata"),
     },
-    "privacy.ConsentPurpose": _not_personal(
+    "privacy.ConsentPurpose": _not_personal(  # LAYERING: consent entry in the core
         "id",
         "code",
         "name",
@@ -117,10 +117,10 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
         "is_active",
         "created_at",
     ),
-    "privacy.PrivacyNotice": _not_personal(
+    "privacy.PrivacyNotice": _not_personal(  # LAYERING: consent entry in the core
         "id", "version", "language", "text", "text_sha256", "published_at"
     ),
-    "privacy.ConsentEvent": {
+    "privacy.ConsentEvent": {  # LAYERING: consent entry in the core
         **_not_personal("id", "owner_team"),
         # subject_key: a keyed hash of the email, so the proof still names the person after
         # an erasure; recorded_by: the staff member who entered it.
@@ -140,13 +140,13 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
             "expires_at",
         ),
     },
-    "privacy.Suppression": {
+    "privacy.Suppression": {  # LAYERING: erasure entry in the core
         **_not_personal("id", "owner_team"),
         "lookup_key": ("identity", "suppression_permanent"),
         **_fields("technical", "suppression_permanent", "kind", "reason", "request_id"),
         "created_at": ("technical", "suppression_permanent"),
     },
-    "privacy.DataSubjectRequest": {
+    "privacy.DataSubjectRequest": {  # LAYERING: requests entry in the core
         **_not_personal(
             "id",
             "owner_team",
@@ -188,7 +188,7 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
         **_fields("identity", "export_package_7d", "package"),
         **_fields("technical", "export_package_7d", "package_size", "package_expires_at"),
     },
-    "privacy.RetentionPolicy": _not_personal(
+    "privacy.RetentionPolicy": _not_personal(  # LAYERING: retention entry in the core
         "id",
         "category",
         "retain_days",
@@ -197,10 +197,10 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
         "last_run_counts",
         "updated_at",
     ),
-    "privacy.ErasureWebhook": _not_personal(
+    "privacy.ErasureWebhook": _not_personal(  # LAYERING: erasure entry in the core
         "id", "owner_team", "name", "url", "channel", "secret", "is_active", "created_at"
     ),
-    "privacy.ErasureNotification": {
+    "privacy.ErasureNotification": {  # LAYERING: erasure entry in the core
         **_not_personal(
             "id",
             "webhook",
@@ -215,6 +215,7 @@ PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
         # customer numbers and external ids until delivered
         **_fields("identity", "webhook_log", "payload", "request_id"),
     },
+    # LAYERING: the entries of the customers app (a higher app) live in the core.
     # --- customers -------------------------------------------------------------------------------
     "customers.Customer": {
         "id": ("identity", _CUSTOMER),  # the customer number staff see and quote

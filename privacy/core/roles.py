@@ -23,7 +23,7 @@ ROLE_LABELS = {
     ANALYST: _("Analyst"),
 }
 
-DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")
+DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")  # LAYERING: names higher apps
 
 # Each role: (app label, codename prefix) pairs; ("customers", "view_") = every view permission
 # of the customers app. Explicit codenames are given as (app label, full codename).
@@ -35,6 +35,7 @@ DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")
 # an administrator), change role and group definitions, create teams, and edit Celery beat
 # schedules (a schedule names any task with any arguments: as good as running code). An
 # administrator reads the sign-in lockouts and lifts one by deleting it.
+# LAYERING: the permission sets name the customers, segments and campaigns apps.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     ADMINISTRATOR: [(app, "") for app in DOMAIN_APPS] + [("axes", "view_")],
     DATA_STEWARD: [

@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import connections
 
 from privacy.core.crypto import blind_index, name_index, name_tokens
-from privacy.models import ConsentEvent, Suppression
+from privacy.models import ConsentEvent, Suppression  # LAYERING: consent and erasure tables
 
 BLIND_INDEX = "blind index"
 

@@ -38,14 +38,11 @@ from privacy.core.reauth import (
     reauth_stamp,
 )
 from privacy.core.selectors import audit_entries_for_user, user_has_confirmed_device
-from privacy.core.services.audit import (
-    audit_record,
-    staff_profile_update,
-    totp_device_confirm,
-    totp_device_start,
-)
+from privacy.core.services.audit import audit_record
+from privacy.core.services.sign_in import totp_device_confirm, totp_device_start
+from privacy.core.services.staff import staff_profile_update
 from privacy.models import AuditEntry
-from privacy.requests.selectors import request_counts
+from privacy.requests.selectors import request_counts  # LAYERING: core imports requests
 
 EXPORT_CHUNK_SIZE = 2000
 
@@ -303,6 +300,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
 
 
 def privacy_home(request: HttpRequest) -> HttpResponse:
+    # LAYERING: the privacy home shows the requests package's counts (perm and selector).
     can_handle_requests = request.user.has_perm("privacy.view_datasubjectrequest")
     return render(
         request,

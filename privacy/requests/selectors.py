@@ -23,11 +23,8 @@ from privacy.models import (
     RequestStatus,
     Team,
 )
-from privacy.requests.services.lifecycle import (
-    MAX_EXTENSION_MONTHS,
-    request_due_on,
-    subject_directory,
-)
+from privacy.requests.services.directory import subject_directory
+from privacy.requests.services.lifecycle import MAX_EXTENSION_MONTHS, request_due_on
 
 REQUEST_OBJECT_TYPE = DataSubjectRequest._meta.label_lower
 # Reads of the person's details are audited against the request too, but they are not steps.

@@ -68,12 +68,12 @@ from privacy.requests.services.lifecycle import (
     request_create,
     request_extend,
     request_fulfil,
-    request_package_open,
     request_reject,
     request_restriction_lift,
     request_subjects_set,
     request_verify,
 )
+from privacy.requests.services.package import request_package_open
 
 VIEW_PERSONAL_DATA = "privacy.view_personal_data"
 PAGE_SIZE = 50

@@ -423,7 +423,7 @@ def retention_purge_enqueue(*, category: str | None = None, actor: User | None =
     queued after commit."""
     if category is not None and category not in RetentionCategory.values:
         raise ValueError(f"Unknown retention category {category!r}")
-    from privacy.tasks import retention_purge_task
+    from privacy.retention.tasks import retention_purge_task
 
     audit_record(
         action="retention.run_request",

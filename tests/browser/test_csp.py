@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from customers.models import Customer, ImportJob, ImportStatus, MergeRecord
 from customers.services.merge import customer_merge
-from privacy.consent.services.records import preference_token
+from privacy.consent.services.links import preference_token
 from privacy.core import roles
 from privacy.models import ConsentPurpose
 from tests.customers.factories import CustomerFactory

@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 from config.celery import app
 from customers.models import Customer
 from privacy.consent.selectors import consent_state
-from privacy.consent.services.records import consent_record, preference_url
+from privacy.consent.services.links import preference_url
+from privacy.consent.services.records import consent_record
 from privacy.core import roles
 from privacy.core.reauth import SESSION_KEY
 from privacy.models import ConsentStatus, DataSubjectRequest, RequestStatus

@@ -218,7 +218,7 @@ def test_a_team_administrator_manages_the_members_of_their_team(
     verified_client, team_admin, member, make_user, team_a
 ):
     # Given a second team of the administrator
-    from privacy.core.services.audit import team_create
+    from privacy.core.services.staff import team_create
 
     team_c = team_create(name="Team C")
     team_admin.groups.add(team_c.group)

@@ -30,7 +30,8 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.core.failures import Failure
 
 from customers.services.imports import import_job_create
-from privacy.consent.services.records import consent_record, notice_publish
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import consent_record
 from privacy.core import roles
 from privacy.models import ConsentStatus, VerificationMethod
 from privacy.requests.services.lifecycle import request_create, request_reject, request_verify

@@ -13,7 +13,8 @@ from django.db.utils import DatabaseError
 from rest_framework.test import APIClient
 
 from privacy.core import roles
-from privacy.core.services.audit import audit_record, team_create
+from privacy.core.services.audit import audit_record
+from privacy.core.services.staff import team_create
 from privacy.models import AuditEntry
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for

@@ -22,7 +22,7 @@ from django.utils import timezone
 from customers.models import Identity, IdentityKind
 from privacy.core import roles
 from privacy.core.scan import subject_scan
-from privacy.erasure.services import webhooks as services_webhooks
+from privacy.erasure.services import webhooks
 from privacy.erasure.services.erasure import subject_erase
 from privacy.erasure.services.webhooks import (
     MAX_ATTEMPTS,
@@ -32,8 +32,8 @@ from privacy.erasure.services.webhooks import (
     erasure_webhook_create,
     erasure_webhook_url_validate,
 )
+from privacy.erasure.tasks import erasure_notification_deliver_task
 from privacy.models import AuditEntry, ErasureNotification, ErasureWebhook, NotificationStatus
-from privacy.tasks import erasure_notification_deliver_task
 from tests.customers.factories import CustomerFactory, ExternalIdentityFactory
 
 EMAIL = "liv.almqvist@example.se"
@@ -452,7 +452,7 @@ def sent(monkeypatch) -> list[str]:
         calls.append(url)
         raise requests.ConnectionError
 
-    monkeypatch.setattr(services_webhooks.requests, "post", post)
+    monkeypatch.setattr(webhooks.requests, "post", post)
     return calls
 
 

@@ -48,12 +48,9 @@ from rest_framework.views import APIView
 
 from customers.models import ImportJob, ImportStatus, ImportTemplate
 from customers.services.merge import customer_merge
-from privacy.consent.services.records import (
-    consent_record,
-    double_opt_in_token,
-    notice_publish,
-    preference_token,
-)
+from privacy.consent.services.links import double_opt_in_token, preference_token
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import consent_record
 from privacy.core import roles
 from privacy.core.services.accounts import api_token_create
 from privacy.core.services.audit import audit_record

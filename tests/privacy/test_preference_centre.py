@@ -12,15 +12,10 @@ from django.core import signing
 from django.test import Client, RequestFactory
 
 from privacy.consent.selectors import consents_allow
-from privacy.consent.services.records import (
-    DOUBLE_OPT_IN_SALT,
-    PREFERENCES_SALT,
-    consent_purposes_ensure,
-    consent_record,
-    double_opt_in_send,
-    notice_publish,
-    preference_token,
-)
+from privacy.consent.services.double_opt_in import double_opt_in_send
+from privacy.consent.services.links import DOUBLE_OPT_IN_SALT, PREFERENCES_SALT, preference_token
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import consent_purposes_ensure, consent_record
 from privacy.consent.views.public import (
     double_opt_in_confirmation,
     preference_centre,

@@ -22,6 +22,7 @@ from privacy.models import (
     RequestStatus,
     Suppression,
 )
+from privacy.requests.services.alerts import requests_overdue_alert
 from privacy.requests.services.lifecycle import (
     RequestError,
     request_create,
@@ -29,14 +30,12 @@ from privacy.requests.services.lifecycle import (
     request_extend,
     request_fulfil,
     request_is_overdue,
-    request_package_build,
-    request_package_open,
     request_reject,
     request_restriction_lift,
     request_subjects_set,
     request_verify,
-    requests_overdue_alert,
 )
+from privacy.requests.services.package import request_package_build, request_package_open
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.privacy.test_erasure import scan
 
@@ -467,19 +466,19 @@ def test_a_package_built_while_the_person_was_erased_is_thrown_away_and_rebuilt(
     team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
 ):
     from privacy.erasure.services.erasure import subject_erase
-    from privacy.requests.package import writer as services_export
+    from privacy.requests.package import writer as package_writer
 
     request = verified(new_request(team_a, steward), steward)
     with django_capture_on_commit_callbacks(execute=False):
         request_fulfil(request=request, actor=steward)
-    written = services_export.subject_package_write
+    written = package_writer.subject_package_write
 
     def write_then_erase(**kwargs):
         summary = written(**kwargs)
         subject_erase(customer_ids=[person.pk], team=team_a, reason="staff")  # meanwhile
         return summary
 
-    monkeypatch.setattr(services_export, "subject_package_write", write_then_erase)
+    monkeypatch.setattr(package_writer, "subject_package_write", write_then_erase)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         request = request_package_build(request_id=request.pk)
@@ -498,8 +497,8 @@ def test_a_package_built_while_the_person_was_erased_is_thrown_away_and_rebuilt(
 def test_a_failing_package_job_gives_the_request_back_to_staff(
     team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from privacy.requests.package import writer as services_export
-    from privacy.tasks import request_package_build_task
+    from privacy.requests.package import writer as package_writer
+    from privacy.requests.tasks import request_package_build_task
 
     request = verified(new_request(team_a, steward), steward)
     with django_capture_on_commit_callbacks(execute=False):
@@ -508,7 +507,7 @@ def test_a_failing_package_job_gives_the_request_back_to_staff(
     def broken(**kwargs):
         raise RuntimeError("exporter bug")
 
-    monkeypatch.setattr(services_export, "subject_package_write", broken)
+    monkeypatch.setattr(package_writer, "subject_package_write", broken)
     result = request_package_build_task.apply(args=[request.pk])
 
     assert result.failed()

@@ -21,9 +21,9 @@ from privacy.requests.services.lifecycle import (
     request_create,
     request_extend,
     request_fulfil,
-    request_package_build,
     request_verify,
 )
+from privacy.requests.services.package import request_package_build
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.factories import UserFactory
 

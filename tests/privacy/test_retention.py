@@ -25,7 +25,7 @@ from privacy.models import (
     RetentionCategory,
     RetentionPolicy,
 )
-from privacy.retention import services as services_retention
+from privacy.retention import services as retention_services
 from privacy.retention.services import (
     AUDIT_ENTRY_LABEL,
     DEFAULT_RETAIN_DAYS,
@@ -38,7 +38,7 @@ from privacy.retention.services import (
     retention_preview,
     retention_purge,
 )
-from privacy.tasks import retention_purge_task
+from privacy.retention.tasks import retention_purge_task
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.factories import UserFactory
 
@@ -212,7 +212,7 @@ def test_a_failing_purger_is_audited_and_raises(policies, monkeypatch):
         def purge(self, *, before, batch_size):
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(services_retention._purgers, "events", Broken())
+    monkeypatch.setitem(retention_services._purgers, "events", Broken())
     with pytest.raises(RuntimeError):
         retention_purge(category="events")
 

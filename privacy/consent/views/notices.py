@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from privacy.consent.services.records import ConsentError, notice_publish
+from privacy.consent.forms import NoticeForm
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import ConsentError
 from privacy.core.access import NotFound, permission_name, user_teams
 from privacy.models import ConsentEvent, PrivacyNotice
-
-
-class NoticeForm(forms.Form):
-    version = forms.CharField(label=gettext_lazy("Version"), max_length=32)
-    language = forms.CharField(label=gettext_lazy("Language code"), max_length=16, initial="en")
-    text = forms.CharField(label=gettext_lazy("Text shown to people"), widget=forms.Textarea)
 
 
 def _require(request: HttpRequest, action: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,42 +21,22 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from privacy.consent.forms import PreferenceChangeForm
 from privacy.consent.selectors import consent_state, notice_current
-from privacy.consent.services.records import (
-    ConsentError,
+from privacy.consent.services.double_opt_in import double_opt_in_confirm
+from privacy.consent.services.links import (
     InvalidLink,
-    double_opt_in_confirm,
     double_opt_in_subject,
     preference_customer,
     preference_token,
-    preferences_apply,
-    preferences_unsubscribe,
 )
+from privacy.consent.services.preferences import preferences_apply, preferences_unsubscribe
+from privacy.consent.services.records import ConsentError
 from privacy.core.masking import mask_email
 from privacy.core.middleware import client_ip
-from privacy.models import ConsentChannel, ConsentPurpose, ConsentStatus, PrivacyNotice
+from privacy.models import ConsentPurpose, ConsentStatus, PrivacyNotice
 
 _USER_AGENT_LENGTH = 400
-
-
-class PreferenceChangeForm(forms.Form):
-    """One button of the preference centre: one purpose on one channel, or withdraw all."""
-
-    purpose = forms.SlugField(max_length=64, required=False)
-    channel = forms.ChoiceField(choices=ConsentChannel.choices, required=False)
-    status = forms.ChoiceField(
-        choices=[(ConsentStatus.GRANTED, ""), (ConsentStatus.WITHDRAWN, "")], required=False
-    )
-    withdraw_all = forms.BooleanField(required=False)
-    notice = forms.IntegerField(required=False, min_value=1)
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("withdraw_all") and not all(
-            cleaned.get(name) for name in ("purpose", "channel", "status")
-        ):
-            raise forms.ValidationError("incomplete")
-        return cleaned
 
 
 def _evidence(request: HttpRequest, form: str) -> dict[str, Any]:

@@ -440,7 +440,7 @@ def _fail(notification: ErasureNotification) -> DeliveryResult:
 
 
 def _deliver_after_commit(notification_ids: Iterable[int]) -> None:
-    from privacy.tasks import erasure_notification_deliver_task
+    from privacy.erasure.tasks import erasure_notification_deliver_task
 
     for notification_id in notification_ids:
         transaction.on_commit(partial(erasure_notification_deliver_task.delay, notification_id))

@@ -1,34 +1,12 @@
-"""The access package of a data subject (GDPR Art. 15 copy, Art. 20 portability): one ZIP.
-
-The privacy core cannot know the tables of the apps built on it, so each app registers its part
-in its ``AppConfig.ready()``::
-
-    register_exporter("customers", customers_export, collect=..., sources=...)
-
-- ``collect(*, team, customer_ids)`` says which customers the request really concerns (the
-  team's own customers among ``customer_ids`` plus the profiles merged into them);
-- ``exporter(*, team, customer_ids)`` describes the app's categories of data about them
-  (``ExportCategory``): a name, a title, a description, the columns, and the rows as either
-  an SQL query, streamed with PostgreSQL ``COPY … TO STDOUT`` (big tables: events, purchases),
-  or Python rows (small data that must be decrypted in Python: the profile, identities);
-- ``sources(*, team, customer_ids)`` says where the data came from (``DataSource``).
-
-The consent history is the privacy core's own category; it comes after every app's.
-
-``subject_package_write`` writes, to a binary file object:
-
-- ``data.json``: every category, values decrypted (this is the person's own copy);
-- ``schema.json``: a JSON Schema (draft 2020-12) of ``data.json`` describing every category
-  and column;
-- one CSV per category (``profile.csv``, ``events.csv`` …), every cell neutralised against
-  spreadsheet formulas (``privacy.core.exports.csv_safe``);
-- ``information.json`` and ``README.txt``: what Art. 15 asks to tell the person besides the
-  data (purposes, categories, recipients, retention, sources, rights).
+"""The ZIP of an access package: ``subject_package_write`` streams every registered category
+(SQL categories through PostgreSQL ``COPY … TO STDOUT``) into ``data.json``, one CSV per
+category, ``schema.json``, ``information.json`` and ``README.txt``.
 
 Memory stays flat and the number of queries constant, whatever the number of rows: an SQL
 category is one ``COPY`` whose output rows carry both the JSON object (``row_to_json``) and the
 CSV cells; the JSON goes to a temporary file that becomes ``data.json`` at the end (a ZIP has
-one entry open at a time) while the CSV goes straight into its entry.
+one entry open at a time) while the CSV goes straight into its entry. Every CSV cell is
+neutralised against spreadsheet formulas (``privacy.core.exports.csv_safe``).
 """
 
 from __future__ import annotations
@@ -41,32 +19,32 @@ import json
 import re
 import shutil
 import tempfile
-import textwrap
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
 from privacy.core.exports import FORMULA_STARTS, csv_safe
-from privacy.core.processing import CATEGORIES, NOT_PERSONAL, RETENTION_CLASSES
 from privacy.core.services.audit import audit_record
-from privacy.models import ConsentEvent, ConsentPurpose, PrivacyNotice, RetentionPolicy, Team
+from privacy.models import ConsentPurpose, RetentionPolicy, Team
+from privacy.requests.package.information import package_information, package_readme
+from privacy.requests.package.registry import (
+    FORMAT,
+    VERSION,
+    DataSource,
+    ExportCategory,
+    ExportColumn,
+    consent_history_category,
+    exporters,
+)
+from privacy.requests.package.schema import package_schema
 
-FORMAT = "marketbase-subject-export"
-INFORMATION_FORMAT = "marketbase-subject-information"
-VERSION = 1
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-CONSENT_CATEGORY = "consent_history"
-
-JSON_TYPES = ("string", "integer", "number", "boolean", "object", "array")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Rows of an SQL category are handed to the ZIP in blocks of about this many bytes.
 _BLOCK_BYTES = 1 << 18
 _CSV_DIALECT = {"quoting": csv.QUOTE_ALL, "lineterminator": "\n"}
@@ -78,103 +56,6 @@ _FORMULA_CELL = re.compile(
     b'"(?:' + b"|".join(re.escape(start.encode()) for start in FORMULA_STARTS) + b")"
 )
 _TEXT_FILE_NAME = "README.txt"
-
-
-@dataclass(frozen=True)
-class ExportColumn:
-    """One column of a category: its name in ``data.json`` and the CSV header, what it holds,
-    and its JSON type (one of ``JSON_TYPES``; ``None`` for any JSON value)."""
-
-    name: str
-    description: str
-    type: str | None = "string"
-    # A JSON Schema format for strings: "date-time", "date", "email".
-    format: str | None = None
-    nullable: bool = True
-    # The type of the items of an array column.
-    items: str | None = None
-
-
-@dataclass(frozen=True)
-class ExportCategory:
-    """One category of data about the person, with its rows given in one of two ways.
-
-    ``sql`` (with ``params``) selects exactly the columns, named and ordered as ``columns``;
-    its rows never enter Python as objects. ``rows`` is an iterable of mappings (column name →
-    value), read once, lazily: use it for the few rows that must be decrypted in Python.
-    """
-
-    name: str
-    title: str
-    description: str
-    columns: Sequence[ExportColumn]
-    sql: str | None = None
-    params: Sequence[Any] | Mapping[str, Any] | None = None
-    rows: Iterable[Mapping[str, Any]] | None = None
-
-    def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise ValueError(f"Category names are lower-case identifiers: {self.name!r}")
-        if (self.sql is None) == (self.rows is None):
-            raise ValueError(f"Category {self.name!r}: give either sql or rows, not both.")
-        names = [column.name for column in self.columns]
-        if not names or len(set(names)) != len(names):
-            raise ValueError(f"Category {self.name!r}: columns must be distinct and not empty.")
-        for column in self.columns:
-            if column.type is not None and column.type not in JSON_TYPES:
-                raise ValueError(f"Column {self.name}.{column.name}: unknown type {column.type}")
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where some of the person's data came from, for the information part of the package."""
-
-    category: str
-    source: str
-    description: str
-    rows: int | None = None
-    fields: tuple[str, ...] = ()
-
-
-class Collector(Protocol):
-    def __call__(self, *, team: Team, customer_ids: list[int]) -> Iterable[int]: ...
-
-
-class Exporter(Protocol):
-    def __call__(self, *, team: Team, customer_ids: list[int]) -> list[ExportCategory]: ...
-
-
-class SourceDescriber(Protocol):
-    def __call__(self, *, team: Team, customer_ids: list[int]) -> list[DataSource]: ...
-
-
-@dataclass(frozen=True)
-class _Registration:
-    export: Exporter
-    collect: Collector | None
-    sources: SourceDescriber | None
-
-
-_exporters: dict[str, _Registration] = {}
-
-
-def register_exporter(
-    label: str,
-    exporter: Exporter,
-    *,
-    collect: Collector | None = None,
-    sources: SourceDescriber | None = None,
-) -> None:
-    """Let an app take part in every access package (call it from ``AppConfig.ready()``).
-
-    Categories appear in the package in the order of registration, the privacy core's consent
-    history last. Registering a label again replaces the earlier registration.
-    """
-    _exporters[label] = _Registration(export=exporter, collect=collect, sources=sources)
-
-
-def exporters() -> dict[str, _Registration]:
-    return dict(_exporters)
 
 
 @dataclass(frozen=True)
@@ -243,7 +124,7 @@ def _package_write(
     request_reference: str | None,
     actor: AbstractBaseUser | AnonymousUser | None,
 ) -> PackageSummary:
-    registered = list(_exporters.values())
+    registered = list(exporters().values())
     found: set[int] = set()
     collected = False  # whether any app said who the request concerns
     if requested:
@@ -317,7 +198,7 @@ def _package_write(
         archive.writestr("schema.json", _json_bytes(package_schema(categories), indent=2))
         purposes = list(ConsentPurpose.objects.order_by("code"))
         policies = list(RetentionPolicy.objects.order_by("category"))
-        information = _information(
+        information = package_information(
             team=team,
             generated_at=generated_at,
             request_reference=request_reference,
@@ -329,7 +210,7 @@ def _package_write(
             policies=policies,
         )
         archive.writestr("information.json", _json_bytes(information, indent=2))
-        archive.writestr(_TEXT_FILE_NAME, _readme(information).encode())
+        archive.writestr(_TEXT_FILE_NAME, package_readme(information).encode())
         files = [info.filename for info in archive.infolist()]
     written = fileobj.tell() - start if seekable else target.written
 
@@ -355,56 +236,6 @@ def _package_write(
         },
     )
     return summary
-
-
-# --- The privacy core's own category ------------------------------------------------------------
-
-
-def consent_history_category(*, team: Team, customer_ids: list[int]) -> ExportCategory:
-    """Every consent event of the customers: what they agreed to or refused, when and how."""
-    events = _table(ConsentEvent)
-    purposes = _table(ConsentPurpose)
-    notices = _table(PrivacyNotice)
-    return ExportCategory(
-        name=CONSENT_CATEGORY,
-        title="Consent history",
-        description="Every change of your consent, oldest first: what you agreed to or "
-        "refused, on which channel, when, how we learnt it and its proof. The current state "
-        "of a purpose on a channel is its latest event.",
-        columns=(
-            ExportColumn("id", "Number of the consent event.", "integer", nullable=False),
-            ExportColumn("customer_id", "Customer number the event belongs to.", "integer"),
-            ExportColumn("purpose", "Code of the purpose.", nullable=False),
-            ExportColumn("purpose_name", "Name of the purpose.", nullable=False),
-            ExportColumn(
-                "channel", "Channel the decision is about (email, sms …).", nullable=False
-            ),
-            ExportColumn("status", "granted, denied or withdrawn.", nullable=False),
-            ExportColumn("lawful_basis", "Lawful basis of the processing.", nullable=False),
-            ExportColumn("source", "How the decision reached us (form, import, staff …)."),
-            ExportColumn("source_reference", "Reference of the form, file or campaign."),
-            ExportColumn(
-                "evidence", "Proof of the decision: address, browser, form details.", "object"
-            ),
-            ExportColumn("notice_version", "Version of the privacy notice shown."),
-            ExportColumn("notice_language", "Language of the privacy notice shown."),
-            ExportColumn("occurred_at", "When it happened.", format="date-time", nullable=False),
-            ExportColumn("expires_at", "When a grant expires, if it does.", format="date-time"),
-        ),
-        sql=f"""
-            SELECT event.id, event.customer_id, purpose.code AS purpose,
-                   purpose.name AS purpose_name, event.channel, event.status, event.lawful_basis,
-                   event.source, event.source_reference, event.evidence,
-                   notice.version AS notice_version, notice.language AS notice_language,
-                   event.occurred_at, event.expires_at
-            FROM {events} AS event
-            JOIN {purposes} AS purpose ON purpose.id = event.purpose_id
-            LEFT JOIN {notices} AS notice ON notice.id = event.notice_id
-            WHERE event.owner_team_id = %(team)s AND event.customer_id = ANY(%(ids)s::bigint[])
-            ORDER BY event.occurred_at, event.id
-        """,  # noqa: S608
-        params={"team": team.pk, "ids": list(customer_ids)},
-    )
 
 
 # --- Writing rows -------------------------------------------------------------------------------
@@ -569,10 +400,6 @@ def _json_bytes(value: Any, *, indent: int | None = None) -> bytes:
     return json.dumps(value, ensure_ascii=False, default=_json_default, indent=indent).encode()
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _is_seekable(fileobj: IO[bytes]) -> bool:
     try:
         return bool(fileobj.seekable()) and fileobj.tell() >= 0
@@ -596,311 +423,3 @@ class _CountingWriter:
         flush: Callable[[], None] | None = getattr(self._stream, "flush", None)
         if flush is not None:
             flush()
-
-
-# --- The JSON Schema of data.json ---------------------------------------------------------------
-
-
-def package_schema(categories: Sequence[ExportCategory]) -> dict[str, Any]:
-    """A JSON Schema (draft 2020-12) of ``data.json`` for these categories."""
-    return {
-        "$schema": JSON_SCHEMA_DIALECT,
-        "$id": f"urn:marketbase:{FORMAT}:{VERSION}",
-        "title": "Personal data held about you",
-        "description": "A copy of the personal data one company holds about you in Marketbase, "
-        "by category. Each category is a list of rows; each row an object whose keys are the "
-        "category's columns. The same rows are in the CSV file named after the category.",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["format", "version", "generated_at", "team", "categories"],
-        "properties": {
-            "format": {"const": FORMAT, "description": "Names this file format."},
-            "version": {"const": VERSION, "description": "Version of the file format."},
-            "generated_at": {
-                "type": "string",
-                "format": "date-time",
-                "description": "When the package was made.",
-            },
-            "team": {"type": "string", "description": "The team holding the data."},
-            "request_reference": {
-                "type": ["string", "null"],
-                "description": "Reference of the request this package answers.",
-            },
-            "categories": {
-                "type": "object",
-                "description": "The categories of personal data.",
-                "additionalProperties": False,
-                "required": [category.name for category in categories],
-                "properties": {
-                    category.name: _category_schema(category) for category in categories
-                },
-            },
-        },
-    }
-
-
-def _category_schema(category: ExportCategory) -> dict[str, Any]:
-    return {
-        "title": category.title,
-        "description": category.description,
-        "type": "array",
-        "items": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": [column.name for column in category.columns],
-            "properties": {column.name: _column_schema(column) for column in category.columns},
-        },
-    }
-
-
-def _column_schema(column: ExportColumn) -> dict[str, Any]:
-    schema: dict[str, Any] = {"description": column.description}
-    if column.type is not None:
-        schema["type"] = [column.type, "null"] if column.nullable else column.type
-    if column.format:
-        schema["format"] = column.format
-    if column.items:
-        schema["items"] = {"type": column.items}
-    return schema
-
-
-# --- What Art. 15 asks to tell besides the data ---------------------------------------------------
-
-_RIGHTS = (
-    (
-        "access",
-        "GDPR Art. 15",
-        "To know whether we process data about you and to get a copy of it: this package.",
-    ),
-    (
-        "rectification",
-        "GDPR Art. 16",
-        "To have inaccurate data about you corrected and incomplete data completed.",
-    ),
-    (
-        "erasure",
-        "GDPR Art. 17",
-        "To have your data erased, for example when it is no longer needed or you withdraw the "
-        "consent it relies on.",
-    ),
-    (
-        "restriction",
-        "GDPR Art. 18",
-        "To have the processing of your data restricted: we then keep it but no longer use it, "
-        "for example while its accuracy is checked.",
-    ),
-    (
-        "objection",
-        "GDPR Art. 21",
-        "To object to processing based on legitimate interests and, at any time and without "
-        "giving reasons, to direct marketing and the profiling done for it.",
-    ),
-    (
-        "withdraw_consent",
-        "GDPR Art. 7(3)",
-        "To withdraw a consent at any time, as easily as it was given; processing before the "
-        "withdrawal stays lawful.",
-    ),
-    (
-        "portability",
-        "GDPR Art. 20",
-        "To receive the data you gave us in a machine-readable format (data.json and the CSV "
-        "files of this package) and to have it sent to another company.",
-    ),
-    (
-        "complaint",
-        "GDPR Art. 77",
-        "To lodge a complaint with a supervisory authority, in particular in the country where "
-        "you live or work or where you think your rights were infringed.",
-    ),
-)
-
-# Categories that later features will add; the package says they are not there yet.
-_PLANNED_CATEGORIES = {
-    "segment_memberships": "Segment memberships (the audience groups you belong to)",
-    "campaign_messages": "Campaign messages (what was sent to you and what you did with it)",
-}
-
-_AUTOMATED_DECISIONS = (
-    "Your purchases are scored (recency, frequency and monetary value) and you are given a "
-    "lifecycle status and a customer group, to choose which marketing to send you. No decision "
-    "with legal or similarly significant effects on you is taken by automated means."
-)
-
-
-def _information(
-    *,
-    team: Team,
-    generated_at: datetime.datetime,
-    request_reference: str | None,
-    customer_ids: list[int],
-    categories: Sequence[ExportCategory],
-    counts: Mapping[str, int],
-    sources: Sequence[DataSource],
-    purposes: Sequence[ConsentPurpose],
-    policies: Sequence[RetentionPolicy],
-) -> dict[str, Any]:
-    recipients = [str(name) for name in settings.PRIVACY_RECIPIENTS if name]
-    exported = {category.name for category in categories}
-    return {
-        "format": INFORMATION_FORMAT,
-        "version": VERSION,
-        "generated_at": generated_at,
-        "team": team.slug,
-        "request_reference": request_reference,
-        "customer_ids": customer_ids,
-        "holds_data": any(counts.values()),
-        "categories": [
-            {
-                "name": category.name,
-                "title": category.title,
-                "description": category.description,
-                "rows": counts.get(category.name, 0),
-                "csv_file": f"{category.name}.csv",
-            }
-            for category in categories
-        ],
-        "purposes": [
-            {
-                "code": purpose.code,
-                "name": purpose.name,
-                "description": purpose.description,
-                "channels": list(purpose.channels),
-                "lawful_basis": "consent",
-                "is_active": purpose.is_active,
-            }
-            for purpose in purposes
-        ],
-        "personal_data_categories": [
-            {"code": code, "description": description}
-            for code, description in CATEGORIES.items()
-            if code not in NOT_PERSONAL
-        ],
-        "recipients": recipients,
-        "recipients_statement": (
-            "Your data is disclosed to these recipients: " + "; ".join(recipients) + "."
-            if recipients
-            else "Your data is not disclosed to any recipient outside the company."
-        ),
-        "retention": [
-            {"class": code, "description": description}
-            for code, description in RETENTION_CLASSES.items()
-            if code not in NOT_PERSONAL and code != "staff_account"
-        ],
-        "retention_policies": [
-            {
-                "category": policy.category,
-                "title": str(policy.get_category_display()),
-                "retain_days": policy.retain_days,
-                "purged_automatically": policy.is_active,
-            }
-            for policy in policies
-        ],
-        "sources": [
-            {
-                "category": source.category,
-                "source": source.source,
-                "description": source.description,
-                "rows": source.rows,
-                "fields": list(source.fields),
-            }
-            for source in sources
-        ],
-        "automated_decisions": _AUTOMATED_DECISIONS,
-        "rights": [
-            {"right": code, "legal_basis": article, "description": description}
-            for code, article, description in _RIGHTS
-        ],
-        "not_yet_included": [
-            description for name, description in _PLANNED_CATEGORIES.items() if name not in exported
-        ],
-    }
-
-
-def _readme(information: Mapping[str, Any]) -> str:
-    """The human-readable version of ``information``."""
-    lines: list[str] = ["Your personal data: a copy and what we do with it", "=" * 50, ""]
-    lines += [
-        f"Made on {information['generated_at']:%d %B %Y at %H:%M} UTC by the team "
-        f"\u201c{information['team']}\u201d."
-    ]
-    if information["request_reference"]:
-        lines.append(f"Your request: {information['request_reference']}.")
-    if information["holds_data"]:
-        numbers = ", ".join(f"#{pk}" for pk in information["customer_ids"])
-        lines.append(f"Customer records about you: {numbers or 'none'}.")
-    else:
-        lines.append("We hold no personal data about you: every file of this package is empty.")
-    lines += [
-        "",
-        "Files",
-        "-----",
-        "data.json         all your data, for computers (data portability)",
-        "schema.json       describes data.json: each category and column",
-        "information.json  this text's information, for computers",
-        "*.csv             one table per category, for spreadsheet programs (UTF-8)",
-        "",
-        "Cells of the CSV files that start with = + - or @ begin with an apostrophe, so that a",
-        "spreadsheet program shows them rather than running them as formulas.",
-        "",
-        "Your data, by category",
-        "----------------------",
-    ]
-    for category in information["categories"]:
-        lines += _wrapped(
-            f"{category['title']} ({category['csv_file']}, {_rows(category['rows'])}): "
-            f"{category['description']}"
-        )
-    for description in information["not_yet_included"]:
-        lines += _wrapped(
-            f"{description}: Marketbase does not hold these yet; they are included in this "
-            "package once those features exist."
-        )
-    lines += ["", "Why we process your data (purposes)", "-----------------------------------"]
-    for purpose in information["purposes"]:
-        channels = ", ".join(purpose["channels"])
-        text = f"{purpose['name']} ({channels}), with your consent"
-        text += f": {purpose['description']}" if purpose["description"] else "."
-        lines += _wrapped(text)
-    lines += _wrapped(
-        "To keep your customer record, your purchases and what you did (events) so that we can "
-        "serve you, and to measure our marketing."
-    )
-    lines += ["", "Kinds of personal data", "----------------------"]
-    for category in information["personal_data_categories"]:
-        lines += _wrapped(f"{category['code']}: {category['description']}")
-    lines += ["", "Profiling and automated decisions", "---------------------------------"]
-    lines += _wrapped(information["automated_decisions"])
-    lines += ["", "Who receives your data", "----------------------"]
-    lines += _wrapped(information["recipients_statement"])
-    lines += ["", "How long we keep it", "-------------------"]
-    for retention in information["retention"]:
-        lines += _wrapped(retention["description"])
-    if information["retention_policies"]:
-        lines.append("Periods set for the automatic purge:")
-    for policy in information["retention_policies"]:
-        automatic = "purged automatically" if policy["purged_automatically"] else "purged by hand"
-        lines += _wrapped(f"{policy['title']}: {policy['retain_days']:,} days ({automatic}).")
-    lines += ["", "Where your data came from", "-------------------------"]
-    if information["sources"]:
-        for source in information["sources"]:
-            lines += _wrapped(source["description"])
-    else:
-        lines.append("Nothing: we hold no data about you.")
-    lines += ["", "Your rights", "-----------"]
-    for right in information["rights"]:
-        lines += _wrapped(f"{right['description']} ({right['legal_basis']})")
-    lines += [
-        "",
-        "To use any of these rights, answer the message this package came with.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _rows(count: int) -> str:
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
-
-
-def _wrapped(text: str, width: int = 92) -> list[str]:
-    return textwrap.wrap(text, width=width, initial_indent="- ", subsequent_indent="  ")
