@@ -136,14 +136,16 @@ class DataSubjectRequestSerializer(BlankChoicesAsNullMixin, serializers.ModelSer
         ]
         read_only_fields = fields
 
-    def get_verified_by(self, request: DataSubjectRequest) -> str | None:
-        return request.verified_by.get_username() if request.verified_by_id else None
+    def get_verified_by(self, subject_request: DataSubjectRequest) -> str | None:
+        return (
+            subject_request.verified_by.get_username() if subject_request.verified_by_id else None
+        )
 
-    def get_created_by(self, request: DataSubjectRequest) -> str | None:
-        return request.created_by.get_username() if request.created_by_id else None
+    def get_created_by(self, subject_request: DataSubjectRequest) -> str | None:
+        return subject_request.created_by.get_username() if subject_request.created_by_id else None
 
-    def get_has_package(self, request: DataSubjectRequest) -> bool:
-        return bool(request.package)
+    def get_has_package(self, subject_request: DataSubjectRequest) -> bool:
+        return bool(subject_request.package)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -325,19 +327,21 @@ class DataSubjectRequestViewSet(
     def base_queryset(self):
         return requests_with_overdue()
 
-    def _answer(self, request: DataSubjectRequest, *, status_code: int = status.HTTP_200_OK):
-        fresh = self.base_queryset().get(pk=request.pk)
+    def _answer(
+        self, subject_request: DataSubjectRequest, *, status_code: int = status.HTTP_200_OK
+    ):
+        fresh = self.base_queryset().get(pk=subject_request.pk)
         return Response(self.get_serializer(fresh).data, status=status_code)
 
     def retrieve(self, request, *args, **kwargs):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         show = request.user.has_perm(VIEW_PERSONAL_DATA)
         if show:
             audit_record(
-                action="request.view_personal_data", actor=request.user, target=data_request
+                action="request.view_personal_data", actor=request.user, target=subject_request
             )
         serializer = self.get_serializer(
-            data_request, context={**self.get_serializer_context(), "show_personal_data": show}
+            subject_request, context={**self.get_serializer_context(), "show_personal_data": show}
         )
         return Response(serializer.data)
 
@@ -350,7 +354,7 @@ class DataSubjectRequestViewSet(
         except ValueError as error:
             raise exceptions.ValidationError({"team": [str(error)]}) from error
         with _request_errors():
-            data_request = request_create(
+            subject_request = request_create(
                 team=team,
                 kind=data["kind"],
                 channel=data["channel"],
@@ -362,7 +366,7 @@ class DataSubjectRequestViewSet(
                 details=data["details"],
                 customer_ids=data["customer_ids"],
             )
-        return self._answer(data_request, status_code=status.HTTP_201_CREATED)
+        return self._answer(subject_request, status_code=status.HTTP_201_CREATED)
 
     def _parse(self, serializer_class):
         serializer = serializer_class(data=self.request.data)
@@ -372,16 +376,16 @@ class DataSubjectRequestViewSet(
     @_step("Record how the person's identity was verified", VerifySerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         data = self._parse(VerifySerializer)
         with _request_errors():
-            data_request = request_verify(
-                request=data_request,
+            subject_request = request_verify(
+                subject_request=subject_request,
                 method=data["verification_method"],
                 note=data["verification_note"],
                 actor=request.user,
             )
-        return self._answer(data_request)
+        return self._answer(subject_request)
 
     @_step(
         "Extend the deadline by one or two months, with a reason",
@@ -390,27 +394,29 @@ class DataSubjectRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         data = self._parse(ExtendSerializer)
         with _request_errors():
-            data_request = request_extend(
-                request=data_request,
+            subject_request = request_extend(
+                subject_request=subject_request,
                 months=data["months"],
                 reason=data["extension_reason"],
                 actor=request.user,
             )
-        return self._answer(data_request)
+        return self._answer(subject_request)
 
     @_step("Confirm which customers of the team the request concerns", SubjectsSerializer)
     @action(detail=True, methods=["post"])
     def subjects(self, request, pk=None):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         data = self._parse(SubjectsSerializer)
         with _request_errors():
-            data_request = request_subjects_set(
-                request=data_request, customer_ids=data["customer_ids"], actor=request.user
+            subject_request = request_subjects_set(
+                subject_request=subject_request,
+                customer_ids=data["customer_ids"],
+                actor=request.user,
             )
-        return self._answer(data_request)
+        return self._answer(subject_request)
 
     @_step(
         "Answer the request as its kind says",
@@ -426,33 +432,35 @@ class DataSubjectRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def fulfil(self, request, pk=None):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         reauth_check_for_session(request)
         data = self._parse(FulfilSerializer)
         with _request_errors():
-            data_request = request_fulfil(
-                request=data_request, note=data["outcome_note"], actor=request.user
+            subject_request = request_fulfil(
+                subject_request=subject_request, note=data["outcome_note"], actor=request.user
             )
-        return self._answer(data_request)
+        return self._answer(subject_request)
 
     @_step("Refuse the request, saying why", RejectSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         data = self._parse(RejectSerializer)
         with _request_errors():
-            data_request = request_reject(
-                request=data_request, reason=data["outcome_note"], actor=request.user
+            subject_request = request_reject(
+                subject_request=subject_request, reason=data["outcome_note"], actor=request.user
             )
-        return self._answer(data_request)
+        return self._answer(subject_request)
 
     @_step("Lift the restriction a completed restriction request set", None)
     @action(detail=True, methods=["post"], url_path="lift-restriction")
     def lift_restriction(self, request, pk=None):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         with _request_errors():
-            data_request = request_restriction_lift(request=data_request, actor=request.user)
-        return self._answer(data_request)
+            subject_request = request_restriction_lift(
+                subject_request=subject_request, actor=request.user
+            )
+        return self._answer(subject_request)
 
     @extend_schema(
         summary="Download the access package (a ZIP), until its link expires",
@@ -471,18 +479,18 @@ class DataSubjectRequestViewSet(
     )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        data_request = self.get_object()
+        subject_request = self.get_object()
         if not request.user.has_perm(EXPORT_PERSONAL_DATA):
             raise exceptions.PermissionDenied(
                 "Downloading the package needs the permission to export personal data."
             )
         reauth_check_for_session(request)
         with _request_errors():
-            handle = request_package_open(request=data_request, actor=request.user)
+            handle = request_package_open(subject_request=subject_request, actor=request.user)
         response = FileResponse(
             handle,
             as_attachment=True,
-            filename=f"request-{data_request.pk}-package.zip",
+            filename=f"request-{subject_request.pk}-package.zip",
             content_type="application/zip",
         )
         response["Cache-Control"] = "no-store"

@@ -96,20 +96,20 @@ def request_counts(
     return QueueCounts(open=counts["open"], overdue=counts["overdue"])
 
 
-def request_steps(request: DataSubjectRequest) -> QuerySet[AuditEntry]:
+def request_steps(subject_request: DataSubjectRequest) -> QuerySet[AuditEntry]:
     """The request's history: its audit entries, and the erasure it caused, oldest first.
 
     The erasure is audited against the team (``subject.erase``) and names the request in its
     metadata; the team's object index finds it without scanning the log.
     """
-    own = Q(object_type=REQUEST_OBJECT_TYPE, object_id=str(request.pk)) & ~Q(
+    own = Q(object_type=REQUEST_OBJECT_TYPE, object_id=str(subject_request.pk)) & ~Q(
         action__in=READ_ACTIONS
     )
     erasure = Q(
         action="subject.erase",
         object_type=Team._meta.label_lower,
-        object_id=str(request.owner_team_id),
-        metadata__data_subject_request=request.pk,
+        object_id=str(subject_request.owner_team_id),
+        metadata__data_subject_request=subject_request.pk,
     )
     return (
         AuditEntry.objects.filter(own | erasure)
@@ -118,9 +118,11 @@ def request_steps(request: DataSubjectRequest) -> QuerySet[AuditEntry]:
     )
 
 
-def request_existing_customers(request: DataSubjectRequest) -> list[int]:
+def request_existing_customers(subject_request: DataSubjectRequest) -> list[int]:
     """Which of the request's customers still exist (an erasure or a merge removes them)."""
-    return subject_directory().existing(team=request.owner_team, customer_ids=request.customer_ids)
+    return subject_directory().existing(
+        team=subject_request.owner_team, customer_ids=subject_request.customer_ids
+    )
 
 
 @dataclass(frozen=True)
@@ -138,29 +140,29 @@ class NextSteps:
 
 
 def request_next_steps(
-    request: DataSubjectRequest,
+    subject_request: DataSubjectRequest,
     *,
     existing_customer_ids: list[int],
     now: datetime.datetime | None = None,
 ) -> NextSteps:
-    """What can be done next on ``request``, by the rules the services enforce."""
+    """What can be done next on ``subject_request``, by the rules the services enforce."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    is_waiting = request.status in (RequestStatus.RECEIVED, RequestStatus.VERIFIED)
-    months_left = MAX_EXTENSION_MONTHS - request.extension_months
-    in_first_month = today <= request_due_on(request.received_at)
-    has_package = bool(request.package) and request.package_expires_at is not None
+    is_waiting = subject_request.status in (RequestStatus.RECEIVED, RequestStatus.VERIFIED)
+    months_left = MAX_EXTENSION_MONTHS - subject_request.extension_months
+    in_first_month = today <= request_due_on(subject_request.received_at)
+    has_package = bool(subject_request.package) and subject_request.package_expires_at is not None
     return NextSteps(
-        verify=request.status == RequestStatus.RECEIVED,
-        extend=request.is_open and months_left > 0 and in_first_month,
+        verify=subject_request.status == RequestStatus.RECEIVED,
+        extend=subject_request.is_open and months_left > 0 and in_first_month,
         subjects=is_waiting,
         # With nobody found the answer is "no data held" and needs no identity check.
-        fulfil=request.status == RequestStatus.VERIFIED
-        or (request.status == RequestStatus.RECEIVED and not existing_customer_ids),
+        fulfil=subject_request.status == RequestStatus.VERIFIED
+        or (subject_request.status == RequestStatus.RECEIVED and not existing_customer_ids),
         reject=is_waiting,
-        lift_restriction=request.kind == RequestKind.RESTRICTION
-        and request.status == RequestStatus.COMPLETED
-        and request.restriction_lifted_at is None,
-        download=has_package and request.package_expires_at > now,
+        lift_restriction=subject_request.kind == RequestKind.RESTRICTION
+        and subject_request.status == RequestStatus.COMPLETED
+        and subject_request.restriction_lifted_at is None,
+        download=has_package and subject_request.package_expires_at > now,
         months_left=max(months_left, 0),
     )

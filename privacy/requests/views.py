@@ -97,9 +97,9 @@ def _teams_for(user: AbstractBaseUser) -> QuerySet[Team]:
     return teams.select_related("group").order_by("group__name")
 
 
-def _can_change(user: AbstractBaseUser, data_request: DataSubjectRequest) -> bool:
+def _can_change(user: AbstractBaseUser, subject_request: DataSubjectRequest) -> bool:
     return scope_queryset(
-        user, DataSubjectRequest.objects.filter(pk=data_request.pk), action="change"
+        user, DataSubjectRequest.objects.filter(pk=subject_request.pk), action="change"
     ).exists()
 
 
@@ -112,14 +112,14 @@ NOTE_FIELDS = ("verification_note", "extension_reason", "outcome_note")
 PERSONAL_FIELDS = ("email", "phone", "name", "details", *NOTE_FIELDS)
 
 
-def subject_for(data_request: DataSubjectRequest, *, can_view_personal_data: bool) -> dict:
+def subject_for(subject_request: DataSubjectRequest, *, can_view_personal_data: bool) -> dict:
     """The person's details and the staff's notes as this user may see them."""
     values = {
-        "email": data_request.subject_email or "",
-        "phone": data_request.subject_phone or "",
-        "name": data_request.subject_name or "",
-        "details": data_request.details or "",
-        **{name: getattr(data_request, name) or "" for name in NOTE_FIELDS},
+        "email": subject_request.subject_email or "",
+        "phone": subject_request.subject_phone or "",
+        "name": subject_request.subject_name or "",
+        "details": subject_request.details or "",
+        **{name: getattr(subject_request, name) or "" for name in NOTE_FIELDS},
     }
     if can_view_personal_data:
         return {**values, "is_masked": False}
@@ -247,12 +247,12 @@ def step_text(entry: AuditEntry) -> str:
     return entry.action
 
 
-def _queue_row(data_request: DataSubjectRequest, today) -> tuple:
+def _queue_row(subject_request: DataSubjectRequest, today) -> tuple:
     """A request with its days left (None once closed) and days late (0 unless overdue)."""
-    if not data_request.is_open:
-        return data_request, None, 0
-    days_left = (data_request.due_on - today).days
-    return data_request, days_left, max(-days_left, 0)
+    if not subject_request.is_open:
+        return subject_request, None, 0
+    days_left = (subject_request.due_on - today).days
+    return subject_request, days_left, max(-days_left, 0)
 
 
 # --- The queue and intake -----------------------------------------------------------------------
@@ -299,7 +299,7 @@ def request_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            data_request = request_create(
+            subject_request = request_create(
                 team=data["team"],
                 kind=data["kind"],
                 channel=data["channel"],
@@ -314,50 +314,52 @@ def request_create_view(request: HttpRequest) -> HttpResponse:
         except RequestError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            found = len(data_request.customer_ids)
+            found = len(subject_request.customer_ids)
             if found:
                 text = ngettext(
                     "Request #%(number)s is recorded. %(count)s customer was found.",
                     "Request #%(number)s is recorded. %(count)s customers were found.",
                     found,
-                ) % {"number": data_request.pk, "count": found}
+                ) % {"number": subject_request.pk, "count": found}
             else:
                 text = _(
                     "Request #%(number)s is recorded. Nobody was found with these details, so "
                     "the answer will be “no data held”."
-                ) % {"number": data_request.pk}
+                ) % {"number": subject_request.pk}
             messages.success(request, text)
-            return redirect("request-detail", pk=data_request.pk)
+            return redirect("request-detail", pk=subject_request.pk)
     return render(request, "privacy/requests/create.html", {"form": form})
 
 
 # --- One request --------------------------------------------------------------------------------
 
 
-def _detail_context(request: HttpRequest, data_request: DataSubjectRequest) -> dict:
-    existing = request_existing_customers(data_request)
-    next_steps = request_next_steps(data_request, existing_customer_ids=existing)
+def _detail_context(request: HttpRequest, subject_request: DataSubjectRequest) -> dict:
+    existing = request_existing_customers(subject_request)
+    next_steps = request_next_steps(subject_request, existing_customer_ids=existing)
     return {
-        "data_request": data_request,
+        "data_request": subject_request,
         "existing_customer_ids": existing,
-        "customers": [(pk, pk in existing) for pk in data_request.customer_ids],
+        "customers": [(pk, pk in existing) for pk in subject_request.customer_ids],
         "next_steps": next_steps,
-        "can_change": _can_change(request.user, data_request),
-        "fulfil_label": fulfil_label(data_request.kind, len(existing)),
-        "fulfil_question": fulfil_question(data_request.kind, len(existing)),
-        "is_building": data_request.status == RequestStatus.PROCESSING,
+        "can_change": _can_change(request.user, subject_request),
+        "fulfil_label": fulfil_label(subject_request.kind, len(existing)),
+        "fulfil_question": fulfil_question(subject_request.kind, len(existing)),
+        "is_building": subject_request.status == RequestStatus.PROCESSING,
     }
 
 
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """What was asked, the deadline, the customers, the steps so far and the next ones."""
-    data_request = _request_for(request, pk)
+    subject_request = _request_for(request, pk)
     can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    subject = subject_for(data_request, can_view_personal_data=can_view_personal_data)
+    subject = subject_for(subject_request, can_view_personal_data=can_view_personal_data)
     if can_view_personal_data and any(subject[name] for name in PERSONAL_FIELDS):
-        audit_record(action="request.view_personal_data", actor=request.user, target=data_request)
-    context = _detail_context(request, data_request)
+        audit_record(
+            action="request.view_personal_data", actor=request.user, target=subject_request
+        )
+    context = _detail_context(request, subject_request)
     next_steps = context["next_steps"]
     return render(
         request,
@@ -365,7 +367,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             **context,
             "subject": subject,
-            "steps": [(entry, step_text(entry)) for entry in request_steps(data_request)],
+            "steps": [(entry, step_text(entry)) for entry in request_steps(subject_request)],
             "verify_form": VerifyForm(),
             "extend_form": ExtendForm(months_left=next_steps.months_left),
             "subjects_form": SubjectsForm(
@@ -380,8 +382,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def request_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The package's progress alone, polled by htmx while it is being built."""
-    data_request = _request_for(request, pk)
-    context = _detail_context(request, data_request)
+    subject_request = _request_for(request, pk)
+    context = _detail_context(request, subject_request)
     response = render(request, "privacy/requests/_progress.html", context)
     if request.headers.get("HX-Request") and not context["is_building"]:
         # Built: reload the whole page once, so its status and steps show the answer too.
@@ -391,7 +393,7 @@ def request_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _step(
     request: HttpRequest,
-    data_request: DataSubjectRequest,
+    subject_request: DataSubjectRequest,
     form: forms.Form,
     run: Callable[[dict], DataSubjectRequest],
     done: Callable[[DataSubjectRequest], str],
@@ -408,18 +410,18 @@ def _step(
             messages.error(request, error.message)
         else:
             messages.success(request, done(result))
-    return redirect("request-detail", pk=data_request.pk)
+    return redirect("request-detail", pk=subject_request.pk)
 
 
 @require_POST
 def request_verify_view(request: HttpRequest, pk: int) -> HttpResponse:
-    data_request = _request_for(request, pk, action="change")
+    subject_request = _request_for(request, pk, action="change")
     return _step(
         request,
-        data_request,
+        subject_request,
         VerifyForm(request.POST),
         lambda data: request_verify(
-            request=data_request,
+            subject_request=subject_request,
             method=data["verification_method"],
             note=data["verification_note"],
             actor=request.user,
@@ -430,13 +432,13 @@ def request_verify_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def request_extend_view(request: HttpRequest, pk: int) -> HttpResponse:
-    data_request = _request_for(request, pk, action="change")
+    subject_request = _request_for(request, pk, action="change")
     return _step(
         request,
-        data_request,
+        subject_request,
         ExtendForm(request.POST),
         lambda data: request_extend(
-            request=data_request,
+            subject_request=subject_request,
             months=data["months"],
             reason=data["extension_reason"],
             actor=request.user,
@@ -450,13 +452,13 @@ def request_extend_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def request_subjects_view(request: HttpRequest, pk: int) -> HttpResponse:
-    data_request = _request_for(request, pk, action="change")
+    subject_request = _request_for(request, pk, action="change")
     return _step(
         request,
-        data_request,
+        subject_request,
         SubjectsForm(request.POST),
         lambda data: request_subjects_set(
-            request=data_request, customer_ids=data["customer_ids"], actor=request.user
+            subject_request=subject_request, customer_ids=data["customer_ids"], actor=request.user
         ),
         lambda result: (
             ngettext(
@@ -484,33 +486,33 @@ def _fulfilled_text(result: DataSubjectRequest) -> str:
 def request_fulfil_view(request: HttpRequest, pk: int) -> HttpResponse:
     """POST answers the request as its kind says. GET asks to confirm it: where a user lands
     after re-authenticating (a POST from a stale session is not carried out)."""
-    data_request = _request_for(request, pk, action="change")
+    subject_request = _request_for(request, pk, action="change")
     if request.method == "POST":
         return _step(
             request,
-            data_request,
+            subject_request,
             FulfilForm(request.POST),
             lambda data: request_fulfil(
-                request=data_request, note=data["outcome_note"], actor=request.user
+                subject_request=subject_request, note=data["outcome_note"], actor=request.user
             ),
             _fulfilled_text,
         )
-    context = _detail_context(request, data_request)
+    context = _detail_context(request, subject_request)
     if not context["next_steps"].fulfil:
         messages.info(request, _("This request cannot be answered now."))
-        return redirect("request-detail", pk=data_request.pk)
+        return redirect("request-detail", pk=subject_request.pk)
     return render(request, "privacy/requests/fulfil.html", {**context, "fulfil_form": FulfilForm()})
 
 
 @require_POST
 def request_reject_view(request: HttpRequest, pk: int) -> HttpResponse:
-    data_request = _request_for(request, pk, action="change")
+    subject_request = _request_for(request, pk, action="change")
     return _step(
         request,
-        data_request,
+        subject_request,
         RejectForm(request.POST),
         lambda data: request_reject(
-            request=data_request, reason=data["outcome_note"], actor=request.user
+            subject_request=subject_request, reason=data["outcome_note"], actor=request.user
         ),
         lambda result: _("The request is refused and closed. Tell the person why."),
     )
@@ -518,12 +520,12 @@ def request_reject_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def request_lift_view(request: HttpRequest, pk: int) -> HttpResponse:
-    data_request = _request_for(request, pk, action="change")
+    subject_request = _request_for(request, pk, action="change")
     return _step(
         request,
-        data_request,
+        subject_request,
         forms.Form(request.POST),
-        lambda data: request_restriction_lift(request=data_request, actor=request.user),
+        lambda data: request_restriction_lift(subject_request=subject_request, actor=request.user),
         lambda result: _("The restriction is lifted: the customers are processed again."),
     )
 
@@ -539,16 +541,16 @@ def request_download(request: HttpRequest, pk: int) -> HttpResponse:
         raise NotFound
     if not reauth_is_recent(request):
         return reauth_redirect(request)
-    data_request = _request_for(request, pk, action="change")
+    subject_request = _request_for(request, pk, action="change")
     try:
-        handle = request_package_open(request=data_request, actor=request.user)
+        handle = request_package_open(subject_request=subject_request, actor=request.user)
     except RequestError as error:
         messages.error(request, error.message)
-        return redirect("request-detail", pk=data_request.pk)
+        return redirect("request-detail", pk=subject_request.pk)
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=f"request-{data_request.pk}-package.zip",
+        filename=f"request-{subject_request.pk}-package.zip",
         content_type="application/zip",
     )
     response["Cache-Control"] = "no-store"

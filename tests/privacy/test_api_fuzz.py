@@ -144,8 +144,8 @@ def team_data(team, staff, notice) -> None:
         subject_email=customer.email,
         details="Please delete me.",
     )
-    request_verify(request=refused, method=VerificationMethod.ACCOUNT_SIGN_IN, actor=staff)
-    request_reject(request=refused, reason="Not the account holder.", actor=staff)
+    request_verify(subject_request=refused, method=VerificationMethod.ACCOUNT_SIGN_IN, actor=staff)
+    request_reject(subject_request=refused, reason="Not the account holder.", actor=staff)
     import_job_create(
         user=staff,
         team=team,

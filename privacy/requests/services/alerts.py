@@ -78,7 +78,9 @@ def requests_overdue_alert(*, today: datetime.date | None = None) -> AlertSummar
             by_team[team_id] = requests
             team = requests[0].owner_team
             recipients = _stewards(team)
-            overdue = [request for request in requests if request.due_on < today]
+            overdue = [
+                subject_request for subject_request in requests if subject_request.due_on < today
+            ]
             if recipients:
                 send_mail(
                     subject=_("%(count)s privacy requests need an answer soon")
@@ -95,7 +97,7 @@ def requests_overdue_alert(*, today: datetime.date | None = None) -> AlertSummar
                 action="request.overdue_alert",
                 target=team,
                 metadata={
-                    "request_ids": [request.pk for request in requests],
+                    "request_ids": [subject_request.pk for subject_request in requests],
                     "overdue": len(overdue),
                     "recipients": len(recipients),
                 },
@@ -105,10 +107,11 @@ def requests_overdue_alert(*, today: datetime.date | None = None) -> AlertSummar
 
 def _alert_text(requests: list[DataSubjectRequest], *, today: datetime.date) -> str:
     lines = [_("These privacy requests are overdue or due soon:"), ""]
-    for request in requests:
-        state = _("OVERDUE") if request.due_on < today else _("due")
+    for subject_request in requests:
+        state = _("OVERDUE") if subject_request.due_on < today else _("due")
         lines.append(
-            f"#{request.pk}  {request.get_kind_display()}  {state} {request.due_on.isoformat()}"
+            f"#{subject_request.pk}  {subject_request.get_kind_display()}  "
+            f"{state} {subject_request.due_on.isoformat()}"
         )
     base = getattr(settings, "PUBLIC_BASE_URL", "")
     if base:

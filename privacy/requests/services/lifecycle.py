@@ -81,24 +81,26 @@ def request_due_on(received_at: datetime.datetime, *, extension_months: int = 0)
     return _add_months(_day_of(received_at), 1 + extension_months)
 
 
-def request_is_overdue(request: DataSubjectRequest, *, today: datetime.date | None = None) -> bool:
-    return request.is_open and request.due_on < (today or local_today())
+def request_is_overdue(
+    subject_request: DataSubjectRequest, *, today: datetime.date | None = None
+) -> bool:
+    return subject_request.is_open and subject_request.due_on < (today or local_today())
 
 
 # --- Intake -------------------------------------------------------------------------------------
 
 
-def request_audit(action: str, request: DataSubjectRequest, actor, **metadata) -> None:
+def request_audit(action: str, subject_request: DataSubjectRequest, actor, **metadata) -> None:
     audit_record(
         action=action,
         actor=actor,
-        target=request,
-        metadata={"kind": request.kind, "status": request.status, **metadata},
+        target=subject_request,
+        metadata={"kind": subject_request.kind, "status": subject_request.status, **metadata},
     )
 
 
-def _check_open(request: DataSubjectRequest) -> None:
-    if not request.is_open:
+def _check_open(subject_request: DataSubjectRequest) -> None:
+    if not subject_request.is_open:
         raise RequestError("status", _("This request is closed; nothing more can be done on it."))
 
 
@@ -153,7 +155,7 @@ def request_create(
         if len(known) != len(given_ids):
             raise RequestError("customer_ids", _("Some customer numbers are not of this team."))
     found = directory.find(team=team, email=subject_email or None, phone=subject_phone or None)
-    request = DataSubjectRequest.objects.create(
+    subject_request = DataSubjectRequest.objects.create(
         owner_team=team,
         kind=kind,
         channel=channel,
@@ -168,135 +170,137 @@ def request_create(
     )
     request_audit(
         "request.create",
-        request,
+        subject_request,
         actor,
         channel=channel,
-        customers_found=len(request.customer_ids),
-        due_on=request.due_on.isoformat(),
+        customers_found=len(subject_request.customer_ids),
+        due_on=subject_request.due_on.isoformat(),
     )
-    return request
+    return subject_request
 
 
 @transaction.atomic
 def request_verify(
-    *, request: DataSubjectRequest, method: str, actor: AbstractBaseUser, note: str = ""
+    *, subject_request: DataSubjectRequest, method: str, actor: AbstractBaseUser, note: str = ""
 ) -> DataSubjectRequest:
     """Record how staff made sure the requester is the person the data is about."""
-    request = request_locked(request)
-    _check_open(request)
-    if request.status != RequestStatus.RECEIVED:
+    subject_request = request_locked(subject_request)
+    _check_open(subject_request)
+    if subject_request.status != RequestStatus.RECEIVED:
         raise RequestError("status", _("The identity was already verified."))
     if method not in VerificationMethod.values:
         raise RequestError("verification_method", _("Choose how the identity was verified."))
     if method == VerificationMethod.OTHER and not note.strip():
         raise RequestError("verification_note", _("Say how the identity was verified."))
-    request.verification_method = method
-    request.verification_note = note.strip()
-    request.verified_at = timezone.now()
-    request.verified_by = actor
-    request.status = RequestStatus.VERIFIED
-    request.save()
-    request_audit("request.verify", request, actor, method=method)
-    return request
+    subject_request.verification_method = method
+    subject_request.verification_note = note.strip()
+    subject_request.verified_at = timezone.now()
+    subject_request.verified_by = actor
+    subject_request.status = RequestStatus.VERIFIED
+    subject_request.save()
+    request_audit("request.verify", subject_request, actor, method=method)
+    return subject_request
 
 
 @transaction.atomic
 def request_extend(
     *,
-    request: DataSubjectRequest,
+    subject_request: DataSubjectRequest,
     months: int,
     reason: str,
     actor: AbstractBaseUser,
     today: datetime.date | None = None,
 ) -> DataSubjectRequest:
     """Extend the deadline by ``months`` (at most two in all), with a reason, in the first month."""
-    request = request_locked(request)
-    _check_open(request)
+    subject_request = request_locked(subject_request)
+    _check_open(subject_request)
     today = today or local_today()
     if not reason.strip():
         raise RequestError("extension_reason", _("Give the reason for the extension."))
-    if months < 1 or request.extension_months + months > MAX_EXTENSION_MONTHS:
+    if months < 1 or subject_request.extension_months + months > MAX_EXTENSION_MONTHS:
         raise RequestError(
             "months", _("The deadline can be extended by two months at most in all.")
         )
-    if today > request_due_on(request.received_at):
+    if today > request_due_on(subject_request.received_at):
         raise RequestError(
             "months", _("An extension must be decided within one month of receiving the request.")
         )
-    request.extension_months += months
-    request.extension_reason = "\n".join(
-        part for part in (request.extension_reason, reason.strip()) if part
+    subject_request.extension_months += months
+    subject_request.extension_reason = "\n".join(
+        part for part in (subject_request.extension_reason, reason.strip()) if part
     )
-    request.extended_at = timezone.now()
-    request.due_on = request_due_on(request.received_at, extension_months=request.extension_months)
-    request.save()
+    subject_request.extended_at = timezone.now()
+    subject_request.due_on = request_due_on(
+        subject_request.received_at, extension_months=subject_request.extension_months
+    )
+    subject_request.save()
     request_audit(
         "request.extend",
-        request,
+        subject_request,
         actor,
         months=months,
-        extension_months=request.extension_months,
-        due_on=request.due_on.isoformat(),
+        extension_months=subject_request.extension_months,
+        due_on=subject_request.due_on.isoformat(),
     )
-    return request
+    return subject_request
 
 
 @transaction.atomic
 def request_subjects_set(
-    *, request: DataSubjectRequest, customer_ids: Iterable[int], actor: AbstractBaseUser
+    *, subject_request: DataSubjectRequest, customer_ids: Iterable[int], actor: AbstractBaseUser
 ) -> DataSubjectRequest:
     """Confirm which customers of the team the request concerns (staff may add or remove)."""
-    request = request_locked(request)
-    _check_open(request)
+    subject_request = request_locked(subject_request)
+    _check_open(subject_request)
     wanted = _clean_ids(customer_ids)
-    known = subject_directory().existing(team=request.owner_team, customer_ids=wanted)
+    known = subject_directory().existing(team=subject_request.owner_team, customer_ids=wanted)
     if len(known) != len(wanted):
         raise RequestError("customer_ids", _("Some customer numbers are not of this team."))
-    changed = wanted != sorted(request.customer_ids)
+    changed = wanted != sorted(subject_request.customer_ids)
     # The identity was checked for the people the request named: other customers need the
     # check again before their data is handed out or destroyed.
-    verification_reset = changed and request.status == RequestStatus.VERIFIED
-    request.customer_ids = wanted
+    verification_reset = changed and subject_request.status == RequestStatus.VERIFIED
+    subject_request.customer_ids = wanted
     if verification_reset:
-        request.status = RequestStatus.RECEIVED
-        request.verification_method = ""
-        request.verification_note = ""
-        request.verified_at = None
-        request.verified_by = None
-    request.save()
+        subject_request.status = RequestStatus.RECEIVED
+        subject_request.verification_method = ""
+        subject_request.verification_note = ""
+        subject_request.verified_at = None
+        subject_request.verified_by = None
+    subject_request.save()
     request_audit(
         "request.subjects",
-        request,
+        subject_request,
         actor,
         customer_ids=wanted,
         verification_reset=verification_reset,
     )
-    return request
+    return subject_request
 
 
-def request_locked(request: DataSubjectRequest) -> DataSubjectRequest:
-    return DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+def request_locked(subject_request: DataSubjectRequest) -> DataSubjectRequest:
+    return DataSubjectRequest.objects.select_for_update().get(pk=subject_request.pk)
 
 
 # --- Answers ------------------------------------------------------------------------------------
 
 
 def request_complete(
-    request: DataSubjectRequest, *, outcome: str, note: str, actor, **metadata
+    subject_request: DataSubjectRequest, *, outcome: str, note: str, actor, **metadata
 ) -> DataSubjectRequest:
-    request.status = RequestStatus.COMPLETED
-    request.outcome = outcome
-    request.outcome_note = note.strip()
-    request.completed_at = timezone.now()
-    request.progress = 100
-    request.save()
-    request_audit("request.fulfil", request, actor, outcome=outcome, **metadata)
-    return request
+    subject_request.status = RequestStatus.COMPLETED
+    subject_request.outcome = outcome
+    subject_request.outcome_note = note.strip()
+    subject_request.completed_at = timezone.now()
+    subject_request.progress = 100
+    subject_request.save()
+    request_audit("request.fulfil", subject_request, actor, outcome=outcome, **metadata)
+    return subject_request
 
 
 @transaction.atomic
 def request_fulfil(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser | None, note: str = ""
+    *, subject_request: DataSubjectRequest, actor: AbstractBaseUser | None, note: str = ""
 ) -> DataSubjectRequest:
     """Answer the request as its kind says.
 
@@ -308,34 +312,36 @@ def request_fulfil(
     - objection: marketing consents are withdrawn and the customers marked as objecting;
     - rectification: staff have corrected the profile (each edit is audited); this records it.
     """
-    request = request_locked(request)
-    _check_open(request)
-    if request.status == RequestStatus.PROCESSING:
+    subject_request = request_locked(subject_request)
+    _check_open(subject_request)
+    if subject_request.status == RequestStatus.PROCESSING:
         raise RequestError("status", _("This request is already being processed."))
-    team = request.owner_team
-    customer_ids = subject_directory().existing(team=team, customer_ids=request.customer_ids)
+    team = subject_request.owner_team
+    customer_ids = subject_directory().existing(
+        team=team, customer_ids=subject_request.customer_ids
+    )
     if not customer_ids:
-        if request.kind == RequestKind.ERASURE:
-            _forget_contact(request)
+        if subject_request.kind == RequestKind.ERASURE:
+            _forget_contact(subject_request)
             note = ""
         outcome = RequestOutcome.NO_DATA_HELD
-        return request_complete(request, outcome=outcome, note=note, actor=actor)
-    if request.status != RequestStatus.VERIFIED:
+        return request_complete(subject_request, outcome=outcome, note=note, actor=actor)
+    if subject_request.status != RequestStatus.VERIFIED:
         raise RequestError(
             "verification_method",
             _("Verify the person's identity before answering with their data."),
         )
-    if request.kind == RequestKind.ACCESS:
-        request.status = RequestStatus.PROCESSING
-        request.progress = 0
-        request.outcome_note = note.strip()
-        request.save()
-        request_audit("request.package_start", request, actor, customer_ids=customer_ids)
+    if subject_request.kind == RequestKind.ACCESS:
+        subject_request.status = RequestStatus.PROCESSING
+        subject_request.progress = 0
+        subject_request.outcome_note = note.strip()
+        subject_request.save()
+        request_audit("request.package_start", subject_request, actor, customer_ids=customer_ids)
         from privacy.requests.tasks import request_package_build_task
 
-        transaction.on_commit(lambda: request_package_build_task.delay(request.pk))
-        return request
-    if request.kind == RequestKind.ERASURE:
+        transaction.on_commit(lambda: request_package_build_task.delay(subject_request.pk))
+        return subject_request
+    if subject_request.kind == RequestKind.ERASURE:
         from privacy.erasure.services.erasure import subject_erase
 
         report = subject_erase(
@@ -343,29 +349,33 @@ def request_fulfil(
             team=team,
             actor=actor,
             reason="request",
-            request_id=request.pk,
+            request_id=subject_request.pk,
         )
-        _forget_contact(request)
+        _forget_contact(subject_request)
         # Staff notes may describe the person too: an erasure keeps none.
         return request_complete(
-            request,
+            subject_request,
             outcome=RequestOutcome.FULFILLED,
             note="",
             actor=actor,
             erased_customer_ids=report.customer_ids,
         )
-    if request.kind == RequestKind.RESTRICTION:
+    if subject_request.kind == RequestKind.RESTRICTION:
         changed = subject_directory().restrict(
             team=team, customer_ids=customer_ids, restricted=True
         )
         return request_complete(
-            request, outcome=RequestOutcome.FULFILLED, note=note, actor=actor, restricted=changed
+            subject_request,
+            outcome=RequestOutcome.FULFILLED,
+            note=note,
+            actor=actor,
+            restricted=changed,
         )
-    if request.kind == RequestKind.OBJECTION:
+    if subject_request.kind == RequestKind.OBJECTION:
         changed = subject_directory().object_to_marketing(team=team, customer_ids=customer_ids)
         withdrawn = _withdraw_marketing_consents(team=team, customer_ids=customer_ids, actor=actor)
         return request_complete(
-            request,
+            subject_request,
             outcome=RequestOutcome.FULFILLED,
             note=note,
             actor=actor,
@@ -374,18 +384,20 @@ def request_fulfil(
         )
     if not note.strip():
         raise RequestError("outcome_note", _("Say what was corrected."))
-    return request_complete(request, outcome=RequestOutcome.FULFILLED, note=note, actor=actor)
+    return request_complete(
+        subject_request, outcome=RequestOutcome.FULFILLED, note=note, actor=actor
+    )
 
 
-def _forget_contact(request: DataSubjectRequest) -> None:
+def _forget_contact(subject_request: DataSubjectRequest) -> None:
     # An erasure must not leave the person's details behind in the request that asked for it.
-    request.subject_email = None
-    request.subject_phone = None
-    request.subject_name = None
-    request.details = None
-    request.verification_note = ""
-    request.extension_reason = ""
-    request.outcome_note = ""
+    subject_request.subject_email = None
+    subject_request.subject_phone = None
+    subject_request.subject_name = None
+    subject_request.details = None
+    subject_request.verification_note = ""
+    subject_request.extension_reason = ""
+    subject_request.outcome_note = ""
 
 
 def _withdraw_marketing_consents(*, team: Team, customer_ids: list[int], actor) -> int:
@@ -409,35 +421,38 @@ def _withdraw_marketing_consents(*, team: Team, customer_ids: list[int], actor) 
 
 @transaction.atomic
 def request_reject(
-    *, request: DataSubjectRequest, reason: str, actor: AbstractBaseUser
+    *, subject_request: DataSubjectRequest, reason: str, actor: AbstractBaseUser
 ) -> DataSubjectRequest:
     """Refuse a request (identity not proven, manifestly unfounded), saying why."""
-    request = request_locked(request)
-    _check_open(request)
+    subject_request = request_locked(subject_request)
+    _check_open(subject_request)
     if not reason.strip():
         raise RequestError("outcome_note", _("Say why the request is refused."))
-    request.status = RequestStatus.REJECTED
-    request.outcome = RequestOutcome.REFUSED
-    request.outcome_note = reason.strip()
-    request.completed_at = timezone.now()
-    request.save()
-    request_audit("request.reject", request, actor)
-    return request
+    subject_request.status = RequestStatus.REJECTED
+    subject_request.outcome = RequestOutcome.REFUSED
+    subject_request.outcome_note = reason.strip()
+    subject_request.completed_at = timezone.now()
+    subject_request.save()
+    request_audit("request.reject", subject_request, actor)
+    return subject_request
 
 
 @transaction.atomic
 def request_restriction_lift(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser
+    *, subject_request: DataSubjectRequest, actor: AbstractBaseUser
 ) -> DataSubjectRequest:
     """Lift the restriction a completed restriction request set (the person agreed, or the
     reason for it ended). Customers that another restriction still in force names stay
     restricted."""
-    request = request_locked(request)
-    if request.kind != RequestKind.RESTRICTION or request.status != RequestStatus.COMPLETED:
+    subject_request = request_locked(subject_request)
+    if (
+        subject_request.kind != RequestKind.RESTRICTION
+        or subject_request.status != RequestStatus.COMPLETED
+    ):
         raise RequestError("kind", _("Only a completed restriction can be lifted."))
-    if request.restriction_lifted_at is not None:
+    if subject_request.restriction_lifted_at is not None:
         raise RequestError("status", _("This restriction was already lifted."))
-    team = request.owner_team
+    team = subject_request.owner_team
     in_force = {
         int(pk)
         for customer_ids in DataSubjectRequest.objects.filter(
@@ -446,23 +461,23 @@ def request_restriction_lift(
             status=RequestStatus.COMPLETED,
             restriction_lifted_at__isnull=True,
         )
-        .exclude(pk=request.pk)
+        .exclude(pk=subject_request.pk)
         .values_list("customer_ids", flat=True)
         for pk in customer_ids
     }
-    customers = subject_directory().existing(team=team, customer_ids=request.customer_ids)
+    customers = subject_directory().existing(team=team, customer_ids=subject_request.customer_ids)
     lifted = subject_directory().restrict(
         team=team,
         customer_ids=[pk for pk in customers if pk not in in_force],
         restricted=False,
     )
-    request.restriction_lifted_at = timezone.now()
-    request.save(update_fields=["restriction_lifted_at", "updated_at"])
+    subject_request.restriction_lifted_at = timezone.now()
+    subject_request.save(update_fields=["restriction_lifted_at", "updated_at"])
     request_audit(
         "request.restriction_lift",
-        request,
+        subject_request,
         actor,
         lifted=lifted,
         kept_by_other_requests=len(set(customers) & in_force),
     )
-    return request
+    return subject_request

@@ -43,11 +43,13 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
     """
     from privacy.requests.package.writer import subject_package_write
 
-    request = DataSubjectRequest.objects.filter(pk=request_id).first()
-    if request is None or request.status != RequestStatus.PROCESSING:
-        return request
-    team = request.owner_team
-    customer_ids = subject_directory().existing(team=team, customer_ids=request.customer_ids)
+    subject_request = DataSubjectRequest.objects.filter(pk=request_id).first()
+    if subject_request is None or subject_request.status != RequestStatus.PROCESSING:
+        return subject_request
+    team = subject_request.owner_team
+    customer_ids = subject_directory().existing(
+        team=team, customer_ids=subject_request.customer_ids
+    )
     with tempfile.TemporaryFile() as scratch:
         # Not wrapped in a transaction here: the package opens its own REPEATABLE READ one, so
         # every category is read from the same snapshot.
@@ -55,66 +57,70 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
             team=team,
             customer_ids=customer_ids,
             fileobj=scratch,
-            request_reference=f"request-{request.pk}",
+            request_reference=f"request-{subject_request.pk}",
         )
         size = scratch.tell()
         scratch.seek(0)
         name = default_storage.save(f"privacy/packages/{uuid.uuid4().hex}.zip", File(scratch))
     with transaction.atomic():
-        request = request_locked(request)
-        if request.status != RequestStatus.PROCESSING:
+        subject_request = request_locked(subject_request)
+        if subject_request.status != RequestStatus.PROCESSING:
             default_storage.delete(name)
-            return request
-        if subject_directory().existing(team=team, customer_ids=request.customer_ids) != (
+            return subject_request
+        if subject_directory().existing(team=team, customer_ids=subject_request.customer_ids) != (
             customer_ids
         ):
             # Someone was erased (or merged away) while the package was being written: it may
             # hold data that no longer exists. Throw it away and build it again.
             default_storage.delete(name)
-            request_audit("request.package_rebuild", request, None)
+            request_audit("request.package_rebuild", subject_request, None)
             from privacy.requests.tasks import request_package_build_task
 
-            transaction.on_commit(lambda: request_package_build_task.delay(request.pk))
-            return request
-        request.package.name = name
-        request.package_size = size
-        request.package_expires_at = timezone.now() + datetime.timedelta(days=_package_days())
+            transaction.on_commit(lambda: request_package_build_task.delay(subject_request.pk))
+            return subject_request
+        subject_request.package.name = name
+        subject_request.package_size = size
+        subject_request.package_expires_at = timezone.now() + datetime.timedelta(
+            days=_package_days()
+        )
         counts = dict(getattr(summary, "counts", {}) or {})
         outcome = RequestOutcome.FULFILLED if customer_ids else RequestOutcome.NO_DATA_HELD
         request_complete(
-            request,
+            subject_request,
             outcome=outcome,
-            note=request.outcome_note,
+            note=subject_request.outcome_note,
             actor=None,
             customer_ids=customer_ids,
             rows=counts,
             bytes=size,
         )
-        request_audit("request.package_ready", request, None, bytes=size)
-    return request
+        request_audit("request.package_ready", subject_request, None, bytes=size)
+    return subject_request
 
 
 @transaction.atomic
 def request_package_fail(*, request_id: int, error: str) -> DataSubjectRequest | None:
     """The package job gave up: the request goes back to ``verified`` so staff can answer it
     again (or refuse it), with the error's class in the audit log."""
-    request = DataSubjectRequest.objects.select_for_update().filter(pk=request_id).first()
-    if request is None or request.status != RequestStatus.PROCESSING:
-        return request
-    request.status = RequestStatus.VERIFIED
-    request.progress = 0
-    request.save()
-    request_audit("request.package_failed", request, None, error=error[:100])
-    return request
+    subject_request = DataSubjectRequest.objects.select_for_update().filter(pk=request_id).first()
+    if subject_request is None or subject_request.status != RequestStatus.PROCESSING:
+        return subject_request
+    subject_request.status = RequestStatus.VERIFIED
+    subject_request.progress = 0
+    subject_request.save()
+    request_audit("request.package_failed", subject_request, None, error=error[:100])
+    return subject_request
 
 
-def request_package_open(*, request: DataSubjectRequest, actor: AbstractBaseUser) -> File:
+def request_package_open(*, subject_request: DataSubjectRequest, actor: AbstractBaseUser) -> File:
     """Open the request's package for download, if its link has not expired; audited."""
-    if not request.package or request.package_expires_at is None:
+    if not subject_request.package or subject_request.package_expires_at is None:
         raise RequestError("package", _("This request has no package to download."))
-    if request.package_expires_at <= timezone.now():
-        request_audit("request.package_download_refused", request, actor, reason="expired")
+    if subject_request.package_expires_at <= timezone.now():
+        request_audit("request.package_download_refused", subject_request, actor, reason="expired")
         raise RequestError("package", _("The download link has expired; build a new package."))
-    handle = request.package.open("rb")
-    request_audit("request.package_download", request, actor, bytes=request.package_size)
+    handle = subject_request.package.open("rb")
+    request_audit(
+        "request.package_download", subject_request, actor, bytes=subject_request.package_size
+    )
     return handle
