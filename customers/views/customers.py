@@ -2,6 +2,8 @@
 
 Views parse input, fetch objects through the access layer (missing and forbidden both 404) and
 call one service. Contact details are masked unless the user may view personal data.
+
+Over 600 lines because the customer screens share their list, masking and access helpers.
 """
 
 from __future__ import annotations

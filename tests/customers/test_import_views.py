@@ -1,4 +1,7 @@
-"""The import wizard of the staff UI: upload, columns, preview, run, progress and report."""
+"""The import wizard of the staff UI: upload, columns, preview, run, progress and report.
+
+Over 600 lines: one test module per screen family, every step of the wizard.
+"""
 
 import re
 

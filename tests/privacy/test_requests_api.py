@@ -1,4 +1,7 @@
-"""The data-subject request API: /api/v1/privacy/requests/."""
+"""The data-subject request API: /api/v1/privacy/requests/.
+
+Over 600 lines: one test module per endpoint, every step of a request.
+"""
 
 import datetime
 import io
