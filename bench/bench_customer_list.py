@@ -102,9 +102,9 @@ def _small_team():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from privacy import roles
-    from privacy.services import team_create
-    from privacy.services_accounts import api_token_create
+    from privacy.core import roles
+    from privacy.core.services.accounts import api_token_create
+    from privacy.core.services.staff import team_create
 
     team = team_create(name="Bench team C")
     user = get_user_model().objects.create_user("bench-marketer-c", is_staff=True)

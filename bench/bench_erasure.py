@@ -10,8 +10,8 @@ Measured in one run, in its own database ``marketbase_bench_erasure``:
 (a) time: a customer with ``--events`` behaviour events (100,000 by default), 1% as many
     purchases and an email, a phone and a CRM-id identity, loaded with set-based SQL
     (``INSERT … SELECT generate_series``) beside ``--others`` other customers of the team with
-    ten events each. ``privacy.services_erasure.subject_erase`` (the product's service: locks,
-    suppression entries, every registered eraser, audit entry, commit) vs one transaction of
+    ten events each. ``privacy.erasure.services.erasure.subject_erase`` (the product's service:
+    locks, suppression entries, every registered eraser, audit entry, commit) vs one transaction of
     raw ``DELETE`` statements removing the same customer's events, purchases, identities and
     the customer. The same rows are loaded again before each run; the two sides alternate for
     ``--rounds`` rounds and the medians are compared. Target: ours <= 2x the raw DELETE.
@@ -48,7 +48,7 @@ class Subject:
 
 
 def bench_team():
-    from privacy.services import team_create
+    from privacy.core.services.staff import team_create
 
     return team_create(name="Bench erasure team")
 
@@ -60,7 +60,7 @@ def subject_load(*, team, events: int, purchases: int | None = None) -> Subject:
     from django.db import connection
 
     from customers.models import Customer, Identity, IdentityKind
-    from privacy.crypto import blind_index, name_index
+    from privacy.core.crypto import blind_index, name_index
 
     purchases = max(1, events // 100) if purchases is None else purchases
     number = next(_SUBJECT_NUMBERS)
@@ -180,7 +180,7 @@ def raw_delete(subject: Subject) -> int:
 
 
 def ours(subject: Subject, team) -> int:
-    from privacy.services_erasure import subject_erase
+    from privacy.erasure.services.erasure import subject_erase
 
     report = subject_erase(customer_ids=[subject.customer_id], team=team, reason="bench")
     return sum(

@@ -10,7 +10,7 @@ erasure benchmark (``--events`` events, 100,000 by default, 1% as many purchases
 identities; loaded with ``INSERT … SELECT generate_series``) with ``--consents`` consent
 events, beside ``--others`` other customers with ten events each:
 
-(a) throughput: ``privacy.services_export.subject_package_write`` (the whole ZIP: data.json,
+(a) throughput: ``privacy.requests.package.writer.subject_package_write`` (the whole ZIP: data.json,
     schema, one CSV per category, information, into a temporary file) vs
     ``COPY (SELECT … the same rows and columns …) TO STDOUT`` of events, purchases and consent
     events in PostgreSQL's text format, read through psycopg 3 into a temporary file. Rows per
@@ -67,7 +67,7 @@ def consents_load(*, team, customer_id: int, count: int) -> None:
 def baseline_statements(team, subject: Subject) -> list[tuple[str, dict]]:
     """The raw side: the rows and columns of the package's big categories, by the same queries."""
     from customers.services.export import customers_export
-    from privacy.services_export import consent_history_category
+    from privacy.requests.package.registry import consent_history_category
 
     categories = [
         *customers_export(team=team, customer_ids=[subject.customer_id]),
@@ -96,7 +96,7 @@ def raw_copy(statements, *, as_json: bool) -> tuple[int, int]:
 def package(team, subject: Subject, *, verify: bool = False) -> tuple[int, int, dict[str, int]]:
     """Write the package into a temporary file; (rows of the big categories, bytes, counts).
     ``verify`` reads the ZIP back (outside the timed runs)."""
-    from privacy.services_export import subject_package_write
+    from privacy.requests.package.writer import subject_package_write
 
     with tempfile.TemporaryFile() as sink:
         summary = subject_package_write(team=team, customer_ids=[subject.customer_id], fileobj=sink)
@@ -144,7 +144,7 @@ def main() -> int:
     problems: list[str] = []
     times: dict[str, list[float]] = {"ours": [], "raw": [], "json": []}
     with common.bench_database(keep=options.keep):
-        from privacy.services import team_create
+        from privacy.core.services.staff import team_create
 
         machine = common.machine_summary()
         team = team_create(name="Bench export team")

@@ -154,7 +154,7 @@ def naive_import(path: Path, team) -> tuple[common.Timing, int]:
     from customers.normalisation import normalise_customer_row
     from customers.services.csv_files import apply_mapping, suggest_mapping
     from customers.services.upsert import RECORD_FIELDS
-    from privacy.crypto import blind_index, name_index
+    from privacy.core.crypto import blind_index, name_index
 
     mapping = suggest_mapping(HEADER)
     today = timezone.localdate()

@@ -198,7 +198,7 @@ class Run:
 def ours(batch_size: int, round_: int) -> Run:
     from django.db import connection
 
-    from privacy.services_retention import retention_purge
+    from privacy.retention.services import retention_purge
 
     clock = StatementClock()
     position = wal_position()
@@ -228,7 +228,7 @@ def main() -> None:
 
         from customers.models import Customer
         from privacy.models import RetentionPolicy
-        from privacy.services_retention import retention_policies_ensure
+        from privacy.retention.services import retention_policies_ensure
 
         for line in common.machine_summary():
             common.say(line)

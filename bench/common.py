@@ -201,9 +201,9 @@ def accounts() -> Accounts:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from privacy import roles
-    from privacy.services import team_create
-    from privacy.services_accounts import api_token_create
+    from privacy.core import roles
+    from privacy.core.services.accounts import api_token_create
+    from privacy.core.services.staff import team_create
 
     roles.roles_sync()
     team_a, team_b = team_create(name="Bench team A"), team_create(name="Bench team B")
@@ -260,8 +260,8 @@ def bulk_load_customers(
     from psycopg.types.json import Jsonb
 
     from customers.models import Customer, Identity, IdentityKind
-    from privacy.crypto import blind_index, encrypt, name_index
-    from privacy.fields import EncryptedTextField
+    from privacy.core.crypto import blind_index, encrypt, name_index
+    from privacy.core.fields import EncryptedTextField
 
     now = timezone.now()
     customer_fields = [f for f in Customer._meta.concrete_fields if f.column != "merged_into_id"]

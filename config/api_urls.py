@@ -5,10 +5,10 @@ from rest_framework.routers import DefaultRouter
 from customers.api.customers import CustomerViewSet
 from customers.api.imports import ImportJobViewSet
 from customers.api.ingestion import EventViewSet, PurchaseViewSet
-from privacy.api import AuditEntryViewSet
-from privacy.api_accounts import AccountViewSet, ApiTokenViewSet
-from privacy.api_consent import ConsentEventViewSet, PrivacyNoticeViewSet
-from privacy.api_requests import DataSubjectRequestViewSet
+from privacy.consent.api import ConsentEventViewSet, PrivacyNoticeViewSet
+from privacy.core.api.accounts import AccountViewSet, ApiTokenViewSet
+from privacy.core.api.audit import AuditEntryViewSet
+from privacy.requests.api import DataSubjectRequestViewSet
 
 router = DefaultRouter()
 # JSON only: no "customers.json" suffix routes (custom actions answered them with a 500).

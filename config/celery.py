@@ -29,3 +29,7 @@ class MarketbaseTask(Task):
 app = Celery("marketbase", task_cls=MarketbaseTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The privacy app keeps its jobs in the tasks module of each of its packages.
+app.autodiscover_tasks(
+    ["privacy.core", "privacy.consent", "privacy.requests", "privacy.erasure", "privacy.retention"]
+)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from privacy import roles
+from privacy.core import roles
+from privacy.core.services.accounts import user_create
+from privacy.core.services.audit import audit_record
+from privacy.core.services.staff import team_create
 from privacy.models import Team
-from privacy.services import audit_record, team_create
-from privacy.services_accounts import user_create
 
 DEMO_TEAMS = ("Retail", "E-commerce")
 DEMO_STAFF = (

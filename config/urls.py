@@ -7,10 +7,10 @@ from config import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/", include("privacy.account_urls")),
+    path("accounts/", include("privacy.core.account_urls")),
     path("privacy/", include("privacy.urls")),
     path("customers/", include("customers.urls")),
-    path("", include("privacy.consent_urls")),
+    path("", include("privacy.consent.public_urls")),
     path("segments/", views.section, {"section": "segments"}, name="segments-home"),
     path("campaigns/", views.section, {"section": "campaigns"}, name="campaigns-home"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -29,4 +29,4 @@ urlpatterns = [
 ]
 
 # Unrouted addresses under /api/ answer in the API's JSON error shape.
-handler404 = "privacy.rest.errors.page_not_found"
+handler404 = "privacy.core.rest.errors.page_not_found"

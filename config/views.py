@@ -10,9 +10,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from privacy.access import permission_name
+from privacy.core.access import permission_name
+from privacy.core.selectors import audit_entries_for_user
 from privacy.models import AuditEntry, Team
-from privacy.selectors import audit_entries_for_user
 
 
 def _dashboard_counts(user) -> list[dict]:

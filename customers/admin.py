@@ -15,10 +15,10 @@ from customers.models import (
     Purchase,
 )
 from customers.serializers import PERSONAL_FIELD_MASKS
-from privacy.access import VIEW_PERSONAL_DATA, scope_queryset
-from privacy.admin_base import ScopedModelAdmin
+from privacy.core.access import VIEW_PERSONAL_DATA, scope_queryset
+from privacy.core.admin.base import ScopedModelAdmin
+from privacy.erasure.services.erasure import subject_erase
 from privacy.models import Team
-from privacy.services_erasure import subject_erase
 
 # The customer's own columns among the masked fields (display_name is a property of two).
 _MASKED_COLUMNS = tuple(

@@ -21,11 +21,11 @@ class CustomersConfig(AppConfig):
         from customers.services.reindex import customers_reindex
         from customers.services.requests import CustomerDirectory
         from customers.services.retention import customers_purgers_register
-        from privacy.crypto import register_reindexer
-        from privacy.services_consent import consent_merge_hook, consent_merge_undo_hook
-        from privacy.services_erasure import register_eraser
-        from privacy.services_export import register_exporter
-        from privacy.services_requests import register_subject_directory
+        from privacy.consent.services.merge import consent_merge_hook, consent_merge_undo_hook
+        from privacy.core.crypto import register_reindexer
+        from privacy.erasure.services.erasure import register_eraser
+        from privacy.requests.package.registry import register_exporter
+        from privacy.requests.services.directory import register_subject_directory
 
         register_reindexer("customers.indexes", customers_reindex)
         register_eraser("customers", customers_erase, collect=customers_erasure_collect)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer, IdentityKind
 from customers.normalisation import NormalisationError, normalise_email, normalise_phone
 from customers.selectors import customers_matching_identifier, customers_matching_name
-from privacy.filters import IdFilter
+from privacy.core.filters import IdFilter
 
 
 class CustomerFilter(django_filters.FilterSet):

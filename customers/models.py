@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from privacy.fields import EncryptedTextField
+from privacy.core.fields import EncryptedTextField
 from privacy.models import Team
 
 
@@ -65,7 +65,7 @@ class Customer(models.Model):
     owner_team = models.ForeignKey(
         Team, on_delete=models.PROTECT, related_name="customers", verbose_name=_("team")
     )
-    # Encrypted contact details (AES-GCM; see privacy.crypto).
+    # Encrypted contact details (AES-GCM; see privacy.core.crypto).
     email = EncryptedTextField(_("email"), null=True, blank=True)
     phone = EncryptedTextField(_("phone"), null=True, blank=True)
     given_name = EncryptedTextField(_("given name"), null=True, blank=True)

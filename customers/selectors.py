@@ -21,8 +21,8 @@ from customers.models import (
     Purchase,
     RowOutcome,
 )
-from privacy.access import scope_queryset
-from privacy.crypto import blind_index, name_index
+from privacy.core.access import scope_queryset
+from privacy.core.crypto import blind_index, name_index
 from privacy.models import ConsentEvent, ConsentStatus, Suppression, Team
 
 

@@ -2,9 +2,9 @@ from rest_framework import serializers
 
 from customers.models import Customer, ImportJob, ImportKind
 from customers.services.customers import EDITABLE_FIELDS
-from privacy.masking import mask_email, mask_name, mask_phone, mask_text
-from privacy.rest.fields import BlankChoicesAsNullMixin
-from privacy.rest.parsers import storable_text_check
+from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.core.rest.fields import BlankChoicesAsNullMixin
+from privacy.core.rest.parsers import storable_text_check
 
 # What a person without "view personal data" may not see of a customer, each with its masked
 # form. The API, the admin and the import preview all mask from this one list.

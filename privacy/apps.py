@@ -12,10 +12,10 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from axes.signals import user_locked_out
 
-        from privacy import refusals, roles
-        from privacy.services_erasure import register_eraser
-        from privacy.services_requests import requests_erase
-        from privacy.services_retention import privacy_purgers_register
+        from privacy.core import refusals, roles
+        from privacy.erasure.services.erasure import register_eraser
+        from privacy.requests.services.eraser import requests_erase
+        from privacy.retention.services import privacy_purgers_register
 
         # Permissions are created by post_migrate; roles pick up the ones later apps add.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="privacy_roles_sync")

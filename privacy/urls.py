@@ -1,15 +1,10 @@
+"""The privacy section of the staff UI (``/privacy/``): each package's pages, by path."""
+
 from django.urls import include, path
 
-from privacy import views, views_retention
-
 urlpatterns = [
-    path("", views.privacy_home, name="privacy-home"),
-    path("audit/", views.audit_list, name="audit-list"),
-    path("audit/export/", views.audit_export, name="audit-export"),
-    path("retention/", views_retention.retention_list, name="retention-list"),
-    path("retention/preview/", views_retention.retention_preview_page, name="retention-preview"),
-    path("retention/run/", views_retention.retention_run, name="retention-run"),
-    path("retention/<int:pk>/edit/", views_retention.retention_edit, name="retention-edit"),
-    path("requests/", include("privacy.request_urls")),
-    path("notices/", include("privacy.notice_urls")),
+    path("", include("privacy.core.urls")),
+    path("retention/", include("privacy.retention.urls")),
+    path("requests/", include("privacy.requests.urls")),
+    path("notices/", include("privacy.consent.urls")),
 ]

@@ -2,8 +2,8 @@ import pytest
 from django_otp.oath import totp
 from rest_framework.test import APIClient
 
-from privacy import roles
-from privacy.services_consent import consent_purposes_ensure
+from privacy.consent.services.records import consent_purposes_ensure
+from privacy.core import roles
 from tests.factories import (
     TEST_PASSWORD,
     TeamFactory,

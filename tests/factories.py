@@ -6,8 +6,8 @@ from django.contrib.auth.models import Group
 from django.utils.text import slugify
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from privacy.core.services.accounts import api_token_create
 from privacy.models import Team
-from privacy.services_accounts import api_token_create
 
 TEST_PASSWORD = "correct horse battery staple"
 

@@ -44,7 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "privacy.security_headers.SecurityHeadersMiddleware",
+    "privacy.core.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -52,11 +52,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "privacy.middleware.RequestContextMiddleware",
-    "privacy.middleware.StaffAccessMiddleware",
-    "privacy.middleware.RefusalAuditMiddleware",
-    "privacy.middleware.UserTimezoneMiddleware",
-    "privacy.null_characters.NullCharacterMiddleware",
+    "privacy.core.middleware.RequestContextMiddleware",
+    "privacy.core.middleware.StaffAccessMiddleware",
+    "privacy.core.middleware.RefusalAuditMiddleware",
+    "privacy.core.middleware.UserTimezoneMiddleware",
+    "privacy.core.null_characters.NullCharacterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -136,19 +136,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Lockout after repeated failed logins: LOGIN_FAILURE_LIMIT per username and address, and, for
 # someone rotating addresses, LOGIN_ACCOUNT_FAILURE_LIMIT per username from all addresses
 # together, after which the password is refused only from addresses that never completed a
-# sign-in to the account, so an attacker cannot lock its owner out (privacy/lockout.py).
+# sign-in to the account, so an attacker cannot lock its owner out (privacy/core/lockout.py).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = "privacy.lockout.lockout_parameters"
+AXES_LOCKOUT_PARAMETERS = "privacy.core.lockout.lockout_parameters"
 LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
 # The address axes counts by is the one the audit log records (TRUSTED_PROXY_COUNT applies).
-AXES_CLIENT_IP_CALLABLE = "privacy.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "privacy.core.middleware.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
 # Exports of personal data and erasures ask for the password and a TOTP code again when the last
-# proof (sign-in or re-authentication) is older than this (privacy/reauth.py).
+# proof (sign-in or re-authentication) is older than this (privacy/core/reauth.py).
 REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=300)
 
 OTP_TOTP_ISSUER = "Marketbase"
@@ -168,25 +168,25 @@ BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="")
 # API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "privacy.rest.authentication.TokenAuthentication",
-        "privacy.rest.authentication.VerifiedSessionAuthentication",
+        "privacy.core.rest.authentication.TokenAuthentication",
+        "privacy.core.rest.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "privacy.rest.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "privacy.core.rest.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["privacy.rest.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["privacy.core.rest.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api_read": env("API_READ_RATE", default="1200/minute"),
         "api_write": env("API_WRITE_RATE", default="300/minute"),
     },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": [
-        "privacy.rest.parsers.JSONParser",
-        "privacy.rest.parsers.FormParser",
-        "privacy.rest.parsers.MultiPartParser",
+        "privacy.core.rest.parsers.JSONParser",
+        "privacy.core.rest.parsers.FormParser",
+        "privacy.core.rest.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "privacy.rest.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "privacy.rest.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "privacy.core.rest.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "privacy.core.rest.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -276,7 +276,7 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "privacy.context.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "privacy.core.context.RequestIdLogFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },

@@ -23,11 +23,11 @@ from customers.serializers import (
 )
 from customers.services.customers import InvalidChanges, customer_update, customers_upsert_items
 from customers.services.merge import customer_merge
-from privacy.access import get_for_user, team_for_user
-from privacy.rest.reauth import reauth_check_for_session
-from privacy.rest.viewsets import ScopedModelViewSet
-from privacy.services import audit_record
-from privacy.services_erasure import subject_erase
+from privacy.core.access import get_for_user, team_for_user
+from privacy.core.rest.reauth import reauth_check_for_session
+from privacy.core.rest.viewsets import ScopedModelViewSet
+from privacy.core.services.audit import audit_record
+from privacy.erasure.services.erasure import subject_erase
 
 CORRECTION_DESCRIPTION = (
     "Only the fields sent change, normalised as on import. Without the permission to view "

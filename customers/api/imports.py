@@ -14,12 +14,12 @@ from customers.models import ImportJob, ImportRow
 from customers.serializers import ImportJobSerializer, ImportUploadSerializer
 from customers.services.csv_files import MAX_UPLOAD_BYTES
 from customers.services.imports import import_job_create
-from privacy.access import EXPORT_PERSONAL_DATA
-from privacy.exports import csv_lines
-from privacy.rest.parsers import FormParser, JSONParser, MultiPartParser
-from privacy.rest.reauth import reauth_check_for_session
-from privacy.rest.viewsets import ScopedViewSetMixin
-from privacy.services import audit_record
+from privacy.core.access import EXPORT_PERSONAL_DATA
+from privacy.core.exports import csv_lines
+from privacy.core.rest.parsers import FormParser, JSONParser, MultiPartParser
+from privacy.core.rest.reauth import reauth_check_for_session
+from privacy.core.rest.viewsets import ScopedViewSetMixin
+from privacy.core.services.audit import audit_record
 
 
 @extend_schema_view(

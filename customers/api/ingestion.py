@@ -19,8 +19,8 @@ from customers.serializers_ingestion import (
     PurchaseSerializer,
 )
 from customers.services.ingestion import events_ingest, purchases_ingest
-from privacy.filters import IdFilter, UtcIsoDateTimeFilter
-from privacy.rest.viewsets import ScopedViewSetMixin
+from privacy.core.filters import IdFilter, UtcIsoDateTimeFilter
+from privacy.core.rest.viewsets import ScopedViewSetMixin
 
 _BATCH_DESCRIPTION = """
 Up to 1,000 items per request. The answer is **200** whenever the request itself is well

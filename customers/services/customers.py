@@ -13,9 +13,9 @@ from customers import normalisation
 from customers.models import Customer, Identity, IdentityKind, LifecycleStatus, RowOutcome
 from customers.normalisation import normalise_customer_row
 from customers.services.upsert import customers_upsert
-from privacy.crypto import blind_index, name_index
+from privacy.core.crypto import blind_index, name_index
+from privacy.core.services.audit import audit_record
 from privacy.models import Team
-from privacy.services import audit_record
 
 MAX_BATCH = 1000
 

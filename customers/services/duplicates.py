@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from customers.models import DuplicateCandidate, DuplicateStatus
 from customers.services.merge import customer_merge
-from privacy.services import audit_record
+from privacy.core.services.audit import audit_record
 
 REASON_BIRTH_DATE = "same name and birth date"
 REASON_PLACE = "same name and place"
@@ -123,7 +123,7 @@ def duplicate_decide(
 
     Raises ``ValueError`` when the candidate was already decided, and when the merge is
     refused (one of the two was merged into someone else in the meantime). The caller checks
-    that ``actor`` may see the candidate (``privacy.access``).
+    that ``actor`` may see the candidate (``privacy.core.access``).
     """
     locked = (
         DuplicateCandidate.objects.select_for_update(of=("self",))

@@ -45,7 +45,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import LifecycleStatus
-from privacy.services import audit_record
+from privacy.core.services.audit import audit_record
 
 # (group, recency scores, frequency scores). The first matching rule wins, like a SQL CASE;
 # together they cover each of the 25 (R, F) cells exactly once:

@@ -1,4 +1,4 @@
-"""The customers app's part of erasure, registered into ``privacy.services_erasure``.
+"""The customers app's part of erasure, registered into ``privacy.erasure.services.erasure``.
 
 ``customers_erasure_collect`` finds the customers a request concerns (the team's own among the
 requested ids, plus every profile merged into them, transitively) and the blind indexes of their
@@ -46,9 +46,9 @@ from customers.models import (
     Purchase,
 )
 from customers.normalisation import NormalisedCustomer
-from privacy.crypto import blind_index
+from privacy.core.crypto import blind_index
+from privacy.erasure.services.erasure import ErasureSubjects, suppressed_keys
 from privacy.models import Team
-from privacy.services_erasure import ErasureSubjects, suppressed_keys
 
 SUPPRESSED = gettext_noop("suppressed (erased at the person's request)")
 _CONTACT_KINDS = (IdentityKind.EMAIL, IdentityKind.PHONE)

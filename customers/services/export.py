@@ -1,4 +1,5 @@
-"""The customers app's part of the access package, registered into ``privacy.services_export``.
+"""The customers app's part of the access package, registered into the exporter registry
+(``privacy.requests.package.writer``).
 
 ``customers_export_collect`` finds the customers a request concerns, exactly as erasure does
 (the team's own among the requested ids, plus every profile merged into them), without locking.
@@ -36,7 +37,7 @@ from customers.models import (
 )
 from customers.services.erasure import _SUBJECT_CTE
 from privacy.models import Team
-from privacy.services_export import DataSource, ExportCategory, ExportColumn
+from privacy.requests.package.registry import DataSource, ExportCategory, ExportColumn
 
 # The profile, as columns of ``Customer`` (tags and custom attributes are categories of their
 # own). Name search tokens are keyed hashes of the names and are left out.

@@ -41,10 +41,10 @@ from customers.services.ingestion import (
     purchases_import_rows,
 )
 from customers.services.upsert import Resolution, customers_upsert
-from privacy.crypto import blind_index
+from privacy.consent.services.records import consents_record_bulk
+from privacy.core.crypto import blind_index
+from privacy.core.services.audit import audit_record
 from privacy.models import ConsentChannel, ConsentSource, ConsentStatus, Team
-from privacy.services import audit_record
-from privacy.services_consent import consents_record_bulk
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, Event, Identity, ImportRow, MergeRecord, Purchase
-from privacy.services import audit_record
+from privacy.core.services.audit import audit_record
 
 # Profile fields survivorship decides when two profiles become one.
 PROFILE_FIELDS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from customers.models import Customer, Identity, IdentityKind
-from privacy.crypto import blind_index, name_index
+from privacy.core.crypto import blind_index, name_index
 
 
 def customers_reindex(*, batch_size: int = 1000) -> int:

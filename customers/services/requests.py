@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Identity, IdentityKind
 from customers.normalisation import NormalisationError, normalise_email, normalise_phone
-from privacy.crypto import blind_index
+from privacy.core.crypto import blind_index
 from privacy.models import Team
-from privacy.services_requests import RequestError
+from privacy.requests.services.lifecycle import RequestError
 
 
 class CustomerDirectory:

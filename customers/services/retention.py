@@ -1,4 +1,4 @@
-"""The customers app's retention categories, registered into ``privacy.services_retention``.
+"""The customers app's retention categories, registered into ``privacy.retention.services``.
 
 - **Events** older than the cut-off are deleted, in primary-key batches.
 - **Import files**: of every finished import (succeeded or failed) that finished before the
@@ -7,7 +7,7 @@
   Pending and running imports are never touched: they need their file to resume.
 - **Inactive customers**: a profile nobody touched, nobody bought as and nothing happened to
   since the cut-off (``updated_at``, ``last_purchase_at``, the latest purchase and the latest
-  event all before it) is erased through ``privacy.services_erasure.subject_erase`` (reason
+  event all before it) is erased through ``privacy.erasure.services.erasure.subject_erase`` (reason
   ``retention``), per team, in batches, so suppression, consent events, merged profiles,
   import report rows and every other app's rows go exactly as with any erasure. Kept: anyone
   an open data-subject request names (and the profile a named one was merged into) and anyone
@@ -27,9 +27,9 @@ from collections import Counter
 from django.db import connection, transaction
 
 from customers.models import Customer, Event, ImportJob, ImportRow, ImportStatus, Purchase
+from privacy.erasure.services.erasure import subject_erase
 from privacy.models import OPEN_STATUSES, DataSubjectRequest, RetentionCategory, Team
-from privacy.services_erasure import subject_erase
-from privacy.services_retention import TablePurger, register_purger, rows_purge
+from privacy.retention.services import TablePurger, register_purger, rows_purge
 
 EVENT_LABEL = "customers.event"
 IMPORT_ROW_LABEL = "customers.import_row"

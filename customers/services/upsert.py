@@ -23,7 +23,7 @@ from customers.normalisation import NormalisedCustomer
 from customers.services.enrichment import country_from_phone
 from customers.services.erasure import SUPPRESSED, records_suppressed
 from customers.services.merge import PROFILE_FIELDS, customer_merge, incoming_wins
-from privacy.crypto import blind_index, name_index
+from privacy.core.crypto import blind_index, name_index
 from privacy.models import Team
 
 # Fields a record may set on a customer (a subset of the profile, plus tags).

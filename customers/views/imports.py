@@ -53,16 +53,16 @@ from customers.services.imports import (
     import_job_preview,
     import_template_save,
 )
-from privacy.access import (
+from privacy.core.access import (
     EXPORT_PERSONAL_DATA,
     NotFound,
     get_for_user,
     permission_name,
     user_teams,
 )
-from privacy.masking import mask_name
+from privacy.core.masking import mask_name
+from privacy.core.reauth import reauth_is_recent, reauth_redirect
 from privacy.models import Team
-from privacy.reauth import reauth_is_recent, reauth_redirect
 
 PREVIEW_ROWS = 10
 PROBLEM_ROWS_SHOWN = 100

@@ -19,13 +19,58 @@ DROP FUNCTION IF EXISTS privacy_refuse_change();
 """
 
 
-def create_roles(apps, schema_editor):
-    from privacy.roles import roles_sync
+# The roles as they were defined when this migration was written; the roles of today are
+# synced after every migrate (``privacy.core.roles.roles_sync_after_migrate``).
+_DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")
+_ROLE_PERMISSIONS = {
+    "Administrator": [(app, "") for app in _DOMAIN_APPS]
+    + [("auth", ""), ("authtoken", ""), ("django_celery_beat", ""), ("axes", "")],
+    "Data steward": [
+        ("privacy", ""),
+        ("customers", "view_"),
+        ("customers", "change_"),
+        ("segments", "view_"),
+        ("campaigns", "view_"),
+    ],
+    "Marketer": [
+        ("customers", "view_"),
+        ("customers", "add_"),
+        ("customers", "change_"),
+        ("segments", ""),
+        ("campaigns", ""),
+    ],
+    "Analyst": [
+        ("customers", "view_"),
+        ("segments", "view_"),
+        ("campaigns", "view_"),
+    ],
+}
+_RESTRICTED = {"view_personal_data", "export_personal_data", "delete_auditentry", "change_auditentry"}
+_EXPLICIT = {
+    "Administrator": ["privacy.view_personal_data", "privacy.export_personal_data"],
+    "Data steward": ["privacy.view_personal_data", "privacy.export_personal_data"],
+    "Marketer": [],
+    "Analyst": [],
+}
 
-    roles_sync(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-    )
+
+def create_roles(apps, schema_editor):
+    from django.db.models import Q
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, grants in _ROLE_PERMISSIONS.items():
+        condition = Q(pk__in=[])
+        for app_label, prefix in grants:
+            condition |= Q(content_type__app_label=app_label, codename__startswith=prefix)
+        explicit = Q(pk__in=[])
+        for label in _EXPLICIT[role]:
+            app_label, codename = label.split(".")
+            explicit |= Q(content_type__app_label=app_label, codename=codename)
+        group, _created = group_model.objects.get_or_create(name=role)
+        group.permissions.set(
+            permission_model.objects.filter((condition & ~Q(codename__in=_RESTRICTED)) | explicit)
+        )
 
 
 def schedule_nightly_jobs(apps, schema_editor):

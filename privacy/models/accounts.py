@@ -49,7 +49,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
-    # The access layer reaches a token through its account (privacy.access.scope_queryset).
+    # The access layer reaches a token through its account (privacy.core.access.scope_queryset).
     access_account_path = "user"
 
     class Meta:

@@ -3,7 +3,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from privacy.roles import ADMINISTRATOR
+from privacy.core.roles import ADMINISTRATOR
 
 
 class Team(models.Model):
@@ -86,7 +86,7 @@ class AuditEntry(models.Model):
     no team (system jobs, sign-ins of staff in several teams or none).
     """
 
-    # Read through privacy.access: the role's teams, or every team for this role.
+    # Read through privacy.core.access: the role's teams, or every team for this role.
     access_owner_path = "team"
     access_every_team_role = ADMINISTRATOR
 

@@ -80,7 +80,7 @@ class ErasureNotification(models.Model):
     recipient was told.
     """
 
-    # Scoped by the webhook's team (see privacy.access.owner_path).
+    # Scoped by the webhook's team (see privacy.core.access.owner_path).
     access_owner_path = "webhook__owner_team"
 
     webhook = models.ForeignKey(ErasureWebhook, on_delete=models.CASCADE, related_name="+")

@@ -1,6 +1,6 @@
 from rest_framework import permissions, routers, serializers
 
-from privacy.rest.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
+from privacy.core.rest.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
 from tests.access_app.models import Note
 from tests.access_app.services import note_create, note_update
 

@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
-from privacy.access import team_for_user
-from privacy.services import audit_record
+from privacy.core.access import team_for_user
+from privacy.core.services.audit import audit_record
 from tests.access_app.models import Note
 
 

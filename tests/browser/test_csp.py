@@ -9,9 +9,9 @@ from playwright.sync_api import expect
 
 from customers.models import Customer, ImportJob, ImportStatus, MergeRecord
 from customers.services.merge import customer_merge
-from privacy import roles
+from privacy.consent.services.links import preference_token
+from privacy.core import roles
 from privacy.models import ConsentPurpose
-from privacy.services_consent import preference_token
 from tests.customers.factories import CustomerFactory
 from tests.factories import TEST_PASSWORD, TeamFactory, UserFactory
 

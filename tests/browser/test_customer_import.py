@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from config.celery import app
 from customers.models import Customer, ImportJob, ImportRow, RowOutcome
-from privacy import roles
+from privacy.core import roles
 from tests.conftest import totp_now
 from tests.customers.conftest import shared_file
 from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory

@@ -16,11 +16,12 @@ from playwright.sync_api import expect
 
 from config.celery import app
 from customers.models import Customer
-from privacy import roles
+from privacy.consent.selectors import consent_state
+from privacy.consent.services.links import preference_url
+from privacy.consent.services.records import consent_record
+from privacy.core import roles
+from privacy.core.reauth import SESSION_KEY
 from privacy.models import ConsentStatus, DataSubjectRequest, RequestStatus
-from privacy.reauth import SESSION_KEY
-from privacy.selectors_consent import consent_state
-from privacy.services_consent import consent_record, preference_url
 from tests.conftest import totp_now
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
 from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory

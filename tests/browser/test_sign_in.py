@@ -12,7 +12,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry, Team
 from tests.conftest import totp_now
 from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory

@@ -24,7 +24,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from privacy.tasks import sessions_purge_expired_task
+from privacy.core.tasks import sessions_purge_expired_task
 from tests.production import PROJECT_ROOT, production_environment, python_run
 from tests.workers import WorkerProcess, database_url
 

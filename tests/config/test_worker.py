@@ -8,8 +8,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from privacy.core.tasks import sessions_purge_expired_task
 from privacy.models import AuditEntry
-from privacy.tasks import sessions_purge_expired_task
 
 pytestmark = pytest.mark.worker
 

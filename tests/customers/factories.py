@@ -18,7 +18,7 @@ from customers.models import (
     Purchase,
 )
 from customers.services.duplicates import REASON_BIRTH_DATE
-from privacy.crypto import blind_index, name_index
+from privacy.core.crypto import blind_index, name_index
 from tests.factories import TeamFactory
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from customers.models import Customer, ImportTemplate
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 
 

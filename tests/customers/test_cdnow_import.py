@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from customers.models import Customer, Purchase
 from customers.services.enrichment import customers_enrich
 from customers.services.imports import import_job_run
-from privacy import roles
+from privacy.core import roles
 from tests.customers.conftest import shared_file
 from tests.factories import api_token_for
 

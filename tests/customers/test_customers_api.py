@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from customers.models import Customer, MergeRecord
 from customers.services.customers import customers_upsert_items
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 from tests.factories import api_token_for
 

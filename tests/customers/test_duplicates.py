@@ -6,8 +6,8 @@ import pytest
 
 from customers.models import Customer, DuplicateCandidate, DuplicateStatus, MergeRecord
 from customers.services.duplicates import duplicate_decide, duplicates_find
-from privacy import roles
-from privacy.crypto import name_index
+from privacy.core import roles
+from privacy.core.crypto import name_index
 from privacy.models import AuditEntry
 
 BIRTH_DATE = datetime.date(1985, 3, 7)

@@ -11,7 +11,7 @@ from django.db import connection
 from customers.models import Customer, IdentityKind
 from customers.selectors import customers_matching_identifier
 from customers.services.customers import customers_upsert_items
-from privacy import crypto, roles
+from privacy.core import crypto, roles
 
 CIPHERTEXT_VERSION = 1
 

@@ -14,7 +14,7 @@ from customers.services.enrichment import (
     customers_enrich,
     rfm_group_for,
 )
-from privacy.crypto import name_index
+from privacy.core.crypto import name_index
 from privacy.models import AuditEntry
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

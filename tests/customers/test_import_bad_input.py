@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from customers.models import Customer, ImportJob, ImportRow
 from customers.services.csv_files import inspect_file, read_rows
 from customers.tasks import import_job_run_task
-from privacy import roles
-from privacy.crypto import blind_index
+from privacy.core import roles
+from privacy.core.crypto import blind_index
 from tests.factories import api_token_for
 
 HEADER = "email,phone,country,first_name,last_name,birth_date,company,notes\n"

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from customers.models import Customer, Identity, ImportRow, RowOutcome
-from privacy import roles
+from privacy.core import roles
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_warning_rows_are_imported_with_the_field_left_empty(first_import, messy
 
 
 def _email_key(email: str) -> str:
-    from privacy.crypto import blind_index
+    from privacy.core.crypto import blind_index
 
     return blind_index(email, purpose="email")
 

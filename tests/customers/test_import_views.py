@@ -1,4 +1,7 @@
-"""The import wizard of the staff UI: upload, columns, preview, run, progress and report."""
+"""The import wizard of the staff UI: upload, columns, preview, run, progress and report.
+
+Over 600 lines: one test module per screen family, every step of the wizard.
+"""
 
 import re
 
@@ -12,7 +15,7 @@ from customers.models import Customer, ImportJob, ImportRow, ImportTemplate
 from customers.services.csv_files import HEADER_SYNONYMS
 from customers.services.imports import import_job_create, import_job_run
 from customers.views.imports import DRAFT_SESSION_KEY
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 from tests.factories import TeamFactory
 

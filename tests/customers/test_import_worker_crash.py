@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from customers.models import Customer, ImportJob, ImportRow, ImportStatus
 from customers.services.csv_files import suggest_mapping
 from customers.tasks import import_job_run_task
-from privacy import roles
+from privacy.core import roles
 
 pytestmark = pytest.mark.worker
 

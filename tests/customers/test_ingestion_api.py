@@ -1,4 +1,7 @@
-"""Events and purchases API: batch ingest with per-item results, idempotency and scoping."""
+"""Events and purchases API: batch ingest with per-item results, idempotency and scoping.
+
+Over 600 lines: one test module per endpoint, events and purchases alike.
+"""
 
 import datetime as dt
 import json
@@ -18,7 +21,7 @@ from customers.services.ingestion import (
     purchases_ingest,
 )
 from customers.services.merge import customer_merge
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 from tests.factories import api_token_for
 

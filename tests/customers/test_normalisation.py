@@ -1,4 +1,7 @@
-"""Normalisation rules, one value at a time, and against the messy multi-channel export."""
+"""Normalisation rules, one value at a time, and against the messy multi-channel export.
+
+Over 600 lines: one test module per rule module, one value at a time.
+"""
 
 from __future__ import annotations
 

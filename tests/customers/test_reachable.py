@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from customers.selectors import customers_reachable
-from privacy.crypto import blind_index
+from privacy.consent.services.records import consent_record
+from privacy.core.crypto import blind_index
+from privacy.erasure.services.erasure import subject_erase
 from privacy.models import Suppression
-from privacy.services_consent import consent_record
-from privacy.services_erasure import subject_erase
 from tests.customers.factories import CustomerFactory
 
 

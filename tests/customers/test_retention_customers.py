@@ -30,7 +30,8 @@ from customers.services.retention import (
     InactiveCustomersPurger,
     events_purger,
 )
-from privacy.crypto import blind_index
+from privacy.core.crypto import blind_index
+from privacy.core.scan import subject_scan
 from privacy.models import (
     AuditEntry,
     DataSubjectRequest,
@@ -41,8 +42,7 @@ from privacy.models import (
     RetentionPolicy,
     Suppression,
 )
-from privacy.scan import subject_scan
-from privacy.services_retention import purgers, retention_policies_ensure, retention_purge
+from privacy.retention.services import purgers, retention_policies_ensure, retention_purge
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
 
 DAYS = {"events": 730, "inactive_customers": 1095, "import_files": 90}

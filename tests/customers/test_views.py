@@ -1,4 +1,7 @@
-"""The customers staff UI: list, export, profile, edit, merge and undo, duplicates queue."""
+"""The customers staff UI: list, export, profile, edit, merge and undo, duplicates queue.
+
+Over 600 lines: one test module per screen family.
+"""
 
 import csv
 import io
@@ -12,7 +15,7 @@ from django.utils import timezone
 
 from customers.models import Customer, DuplicateStatus, Event, MergeRecord
 from customers.services.merge import customer_merge
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 from tests.customers.factories import (
     CustomerFactory,

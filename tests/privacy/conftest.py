@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from privacy import roles
+from privacy.core import roles
 from tests.factories import UserFactory
 
 

@@ -6,8 +6,8 @@ from rest_framework.routers import DefaultRouter
 
 from config import api_urls
 from config import urls as site_urls
-from privacy import consent_urls as privacy_consent_urls
-from privacy.api_consent import ConsentEventViewSet, PrivacyNoticeViewSet
+from privacy.consent import public_urls as privacy_consent_urls
+from privacy.consent.api import ConsentEventViewSet, PrivacyNoticeViewSet
 
 router = DefaultRouter()
 for prefix, viewset, basename in api_urls.router.registry:
@@ -21,7 +21,7 @@ for prefix, viewset, basename in (
 
 urlpatterns = [
     path("api/v1/", include((router.urls, "api"))),
-    path("", include("privacy.consent_urls")),
+    path("", include("privacy.consent.public_urls")),
     *(
         pattern
         for pattern in site_urls.urlpatterns

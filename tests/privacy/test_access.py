@@ -1,8 +1,8 @@
 import pytest
 from guardian.shortcuts import assign_perm
 
-from privacy import roles
-from privacy.access import NotFound, get_for_user, scope_queryset
+from privacy.core import roles
+from privacy.core.access import NotFound, get_for_user, scope_queryset
 from tests.access_app.models import Comment, Note
 
 

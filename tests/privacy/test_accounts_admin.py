@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from privacy import roles
+from privacy.core import roles
+from privacy.core.reauth import SESSION_KEY
 from privacy.models import ApiToken, AuditEntry, Team
-from privacy.reauth import SESSION_KEY
 from tests.factories import api_token_for
 
 CHANGELIST = reverse("admin:auth_user_changelist")
@@ -218,7 +218,7 @@ def test_a_team_administrator_manages_the_members_of_their_team(
     verified_client, team_admin, member, make_user, team_a
 ):
     # Given a second team of the administrator
-    from privacy.services import team_create
+    from privacy.core.services.staff import team_create
 
     team_c = team_create(name="Team C")
     team_admin.groups.add(team_c.group)

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from openapi_schema_validator import OAS30ReadValidator, validate
 from rest_framework.test import APIClient
 
-from privacy import roles
+from privacy.core import roles
 from privacy.models import ApiToken, AuditEntry
 from tests.factories import api_token_for
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry, StaffProfile
 
 
@@ -106,7 +106,7 @@ def test_privacy_add_forms_offer_only_the_users_teams(
 def test_the_request_list_filter_names_only_the_users_teams(
     verified_client, steward, team_a, team_b
 ):
-    from privacy.services_requests import request_create
+    from privacy.requests.services.lifecycle import request_create
 
     for team in (team_a, team_b):
         request_create(

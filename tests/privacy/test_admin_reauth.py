@@ -1,5 +1,5 @@
 """The admin asks for a recent password and code before changing a retention policy, as the
-staff page does (privacy/views_retention.py): a shorter period can erase many customers."""
+staff page does (privacy/retention/views.py): a shorter period can erase many customers."""
 
 from urllib.parse import urlencode
 
@@ -8,9 +8,9 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from privacy.core.reauth import SESSION_KEY
 from privacy.models import AuditEntry, RetentionPolicy
-from privacy.reauth import SESSION_KEY
-from privacy.services_retention import retention_policies_ensure
+from privacy.retention.services import retention_policies_ensure
 from tests.factories import TEST_PASSWORD
 
 
@@ -109,9 +109,9 @@ def test_a_user_who_may_not_change_policies_is_refused_without_being_asked(
 
 
 def test_the_admin_refuses_an_audit_policy_below_a_year(make_user, team_a, verified_client):
-    from privacy import roles
+    from privacy.core import roles
     from privacy.models import RetentionPolicy
-    from privacy.services_retention import retention_policies_ensure
+    from privacy.retention.services import retention_policies_ensure
 
     retention_policies_ensure()
     policy = RetentionPolicy.objects.get(category="audit_entries")

@@ -10,17 +10,17 @@ from rest_framework import authentication, mixins, permissions, serializers, vie
 from rest_framework.decorators import action
 from rest_framework.test import APIClient, APIRequestFactory
 
-from privacy import roles
-from privacy.models import ApiToken, AuditEntry, api_key_digest
-from privacy.rest.authentication import TokenAuthentication
-from privacy.rest.viewsets import (
+from privacy.core import roles
+from privacy.core.rest.authentication import TokenAuthentication
+from privacy.core.rest.viewsets import (
     ESCAPE_HATCHES,
     RolePermission,
     ScopedModelViewSet,
     ScopedReadOnlyViewSet,
     ScopedViewSetMixin,
 )
-from privacy.services import audit_record
+from privacy.core.services.audit import audit_record
+from privacy.models import ApiToken, AuditEntry, api_key_digest
 from tests.access_app.api import AllTeamsNoteViewSet, NoteViewSet
 from tests.access_app.models import Note
 from tests.factories import api_token_for

@@ -30,10 +30,11 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.core.failures import Failure
 
 from customers.services.imports import import_job_create
-from privacy import roles
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import consent_record
+from privacy.core import roles
 from privacy.models import ConsentStatus, VerificationMethod
-from privacy.services_consent import consent_record, notice_publish
-from privacy.services_requests import request_create, request_reject, request_verify
+from privacy.requests.services.lifecycle import request_create, request_reject, request_verify
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
 from tests.factories import api_token_for
 
@@ -143,8 +144,8 @@ def team_data(team, staff, notice) -> None:
         subject_email=customer.email,
         details="Please delete me.",
     )
-    request_verify(request=refused, method=VerificationMethod.ACCOUNT_SIGN_IN, actor=staff)
-    request_reject(request=refused, reason="Not the account holder.", actor=staff)
+    request_verify(subject_request=refused, method=VerificationMethod.ACCOUNT_SIGN_IN, actor=staff)
+    request_reject(subject_request=refused, reason="Not the account holder.", actor=staff)
     import_job_create(
         user=staff,
         team=team,

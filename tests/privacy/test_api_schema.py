@@ -1,11 +1,11 @@
 """The OpenAPI schema says what the API answers: error responses on every operation, nullable
-values, integer parameters, pages (privacy.rest.schema, privacy.rest.pagination)."""
+values, integer parameters, pages (privacy.core.rest.schema, privacy.core.rest.pagination)."""
 
 import pytest
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from privacy.rest.schema import ERROR_RESPONSES
+from privacy.core.rest.schema import ERROR_RESPONSES
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

@@ -11,13 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from privacy.models import ApiToken, AuditEntry, api_key_digest
-from privacy.services_accounts import (
+from privacy.core.services.accounts import (
     AccountError,
     AccountRefused,
     api_token_create,
     api_token_revoke,
 )
+from privacy.models import ApiToken, AuditEntry, api_key_digest
 
 CUSTOMERS = "/api/v1/customers/"
 

@@ -2,8 +2,8 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
+from privacy.core.services.audit import audit_record
 from privacy.models import AuditEntry, AuditLogIsAppendOnly
-from privacy.services import audit_record
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The audit log's CSV export (privacy.views.audit_export)."""
+"""The audit log's CSV export (privacy.core.views.audit_export)."""
 
 import csv
 import io
@@ -10,10 +10,10 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from privacy import roles
+from privacy.core import roles
+from privacy.core.reauth import SESSION_KEY
+from privacy.core.services.audit import audit_record
 from privacy.models import AuditEntry
-from privacy.reauth import SESSION_KEY
-from privacy.services import audit_record
 
 EXPORT = "/privacy/audit/export/"
 HEADER = [

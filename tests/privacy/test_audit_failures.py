@@ -1,4 +1,4 @@
-"""Failed authorisations and sign-in events in the audit log (privacy/refusals.py)."""
+"""Failed authorisations and sign-in events in the audit log (privacy/core/refusals.py)."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from customers.models import Customer
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry
 from tests.conftest import totp_now
 from tests.customers.factories import CustomerFactory
@@ -327,7 +327,7 @@ def test_a_lockout_of_an_unknown_name_does_not_store_the_name(client):
 def test_a_flood_of_bad_tokens_from_one_address_is_recorded_up_to_a_limit(client):
     import time
 
-    from privacy.refusals import TOKEN_FAILURES_RECORDED_PER_MINUTE as LIMIT
+    from privacy.core.refusals import TOKEN_FAILURES_RECORDED_PER_MINUTE as LIMIT
 
     address = "198.51.100.23"  # an address no other test uses
     minute = int(time.time() // 60)

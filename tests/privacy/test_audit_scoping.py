@@ -12,9 +12,10 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from rest_framework.test import APIClient
 
-from privacy import roles
+from privacy.core import roles
+from privacy.core.services.audit import audit_record
+from privacy.core.services.staff import team_create
 from privacy.models import AuditEntry
-from privacy.services import audit_record, team_create
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

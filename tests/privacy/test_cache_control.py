@@ -1,11 +1,11 @@
 """Answers that may hold personal data carry ``Cache-Control: no-store``: every API answer,
-staff pages, the admin and downloads (privacy.security_headers)."""
+staff pages, the admin and downloads (privacy.core.security_headers)."""
 
 import pytest
 from rest_framework.test import APIClient
 
 from customers.models import ImportJob, ImportStatus
-from privacy.services_requests import request_create
+from privacy.requests.services.lifecycle import request_create
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

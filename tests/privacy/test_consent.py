@@ -12,7 +12,18 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.services.merge import customer_merge, customer_merge_undo
-from privacy.crypto import blind_index
+from privacy.consent.selectors import consent_history, consent_state, consents_allow
+from privacy.consent.services.double_opt_in import double_opt_in_confirm, double_opt_in_send
+from privacy.consent.services.links import DOUBLE_OPT_IN_SALT, InvalidLink
+from privacy.consent.services.merge import consent_merge_hook, consent_merge_undo_hook
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import (
+    ConsentError,
+    consent_purposes_ensure,
+    consent_record,
+    consents_record_bulk,
+)
+from privacy.core.crypto import blind_index
 from privacy.models import (
     AuditEntry,
     ConsentEvent,
@@ -20,20 +31,6 @@ from privacy.models import (
     ConsentSource,
     ConsentStatus,
     PrivacyNotice,
-)
-from privacy.selectors_consent import consent_history, consent_state, consents_allow
-from privacy.services_consent import (
-    DOUBLE_OPT_IN_SALT,
-    ConsentError,
-    InvalidLink,
-    consent_merge_hook,
-    consent_merge_undo_hook,
-    consent_purposes_ensure,
-    consent_record,
-    consents_record_bulk,
-    double_opt_in_confirm,
-    double_opt_in_send,
-    notice_publish,
 )
 from tests.customers.factories import CustomerFactory
 

@@ -4,9 +4,10 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
-from privacy import roles
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import consent_purposes_ensure, consent_record
+from privacy.core import roles
 from privacy.models import AuditEntry, ConsentEvent, PrivacyNotice
-from privacy.services_consent import consent_purposes_ensure, consent_record, notice_publish
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

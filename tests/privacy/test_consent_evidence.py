@@ -1,20 +1,20 @@
 """Consent evidence proves how a choice was made and never holds the person's contact details
-(privacy.services_consent.EVIDENCE_FIELDS): other fields are refused, naming them, and an email
-address or phone number inside a value is removed before it is stored."""
+(privacy.consent.services.records.EVIDENCE_FIELDS): other fields are refused, naming them, and an
+email address or phone number inside a value is removed before it is stored."""
 
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from privacy.models import ConsentEvent
-from privacy.scan import subject_scan
-from privacy.services_consent import (
+from privacy.consent.services.records import (
     ConsentError,
     consent_purposes_ensure,
     consent_record,
     consents_record_bulk,
 )
-from privacy.services_erasure import subject_erase
+from privacy.core.scan import subject_scan
+from privacy.erasure.services.erasure import subject_erase
+from privacy.models import ConsentEvent
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

@@ -1,6 +1,6 @@
 """CSV formula injection: every CSV the application writes neutralises formula-like cells, also
 where the formula character is a compatibility form (full-width, small, superscript) that
-Unicode NFKC normalisation turns into ``= + - @`` (privacy.exports)."""
+Unicode NFKC normalisation turns into ``= + - @`` (privacy.core.exports)."""
 
 import csv
 import io
@@ -11,8 +11,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from customers.models import ImportJob, ImportRow, ImportStatus, RowOutcome
-from privacy.exports import FORMULA_LOOKALIKES, csv_safe
-from privacy.services import audit_record
+from privacy.core.exports import FORMULA_LOOKALIKES, csv_safe
+from privacy.core.services.audit import audit_record
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
+from privacy.consent.services.records import consent_record
+from privacy.core.services.audit import audit_record
+from privacy.erasure.services.erasure import subject_erase
 from privacy.models import AuditEntry, ConsentEvent, Suppression
-from privacy.services import audit_record
-from privacy.services_consent import consent_record
-from privacy.services_erasure import subject_erase
 from tests.customers.factories import CustomerFactory
 
 ROLE = "marketbase_app_test"
@@ -110,7 +110,7 @@ def test_a_bad_role_name_is_refused(db):
 
 def test_the_audit_log_keeps_a_year_whatever_the_policy_says(app_role, db):
     from privacy.models import RetentionPolicy
-    from privacy.services_retention import retention_policies_ensure, retention_policy_update
+    from privacy.retention.services import retention_policies_ensure, retention_policy_update
 
     retention_policies_ensure()
     policy = RetentionPolicy.objects.get(category="audit_entries")

@@ -30,10 +30,10 @@ from customers.services.erasure import (
 )
 from customers.services.imports import import_job_create, import_job_run
 from customers.services.merge import customer_merge
-from privacy import roles
-from privacy.crypto import blind_index
+from privacy.core import roles
+from privacy.core.crypto import blind_index
+from privacy.erasure.services.erasure import subject_erase
 from privacy.models import AuditEntry, ConsentEvent, ConsentPurpose, Suppression
-from privacy.services_erasure import subject_erase
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
 from tests.factories import api_token_for
 

@@ -1,7 +1,9 @@
 """Erasure webhooks: each recipient of the team hears of an erasure through a signed POST that
 names customer numbers and its channel's external ids, and the delivery log keeps no body once
 delivered or failed. A real HTTP server on 127.0.0.1 receives the requests (so those tests allow
-private addresses, which deliveries refuse by default); the task runs eagerly."""
+private addresses, which deliveries refuse by default); the task runs eagerly.
+
+Over 600 lines: one test module per feature, with its real HTTP receiver."""
 
 from __future__ import annotations
 
@@ -20,11 +22,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import Identity, IdentityKind
-from privacy import roles, services_webhooks
-from privacy.models import AuditEntry, ErasureNotification, ErasureWebhook, NotificationStatus
-from privacy.scan import subject_scan
-from privacy.services_erasure import subject_erase
-from privacy.services_webhooks import (
+from privacy.core import roles
+from privacy.core.scan import subject_scan
+from privacy.erasure.services import webhooks
+from privacy.erasure.services.erasure import subject_erase
+from privacy.erasure.services.webhooks import (
     MAX_ATTEMPTS,
     RetryResult,
     erasure_notification_deliver,
@@ -32,7 +34,8 @@ from privacy.services_webhooks import (
     erasure_webhook_create,
     erasure_webhook_url_validate,
 )
-from privacy.tasks import erasure_notification_deliver_task
+from privacy.erasure.tasks import erasure_notification_deliver_task
+from privacy.models import AuditEntry, ErasureNotification, ErasureWebhook, NotificationStatus
 from tests.customers.factories import CustomerFactory, ExternalIdentityFactory
 
 EMAIL = "liv.almqvist@example.se"
@@ -451,7 +454,7 @@ def sent(monkeypatch) -> list[str]:
         calls.append(url)
         raise requests.ConnectionError
 
-    monkeypatch.setattr(services_webhooks.requests, "post", post)
+    monkeypatch.setattr(webhooks.requests, "post", post)
     return calls
 
 

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from customers.models import Event, ImportJob, ImportRow, RowOutcome
 from customers.services.merge import customer_merge
-from privacy.exports import csv_safe
+from privacy.consent.services.records import consent_purposes_ensure, consent_record
+from privacy.core.exports import csv_safe
+from privacy.erasure.services.erasure import subject_erase
 from privacy.models import AuditEntry
-from privacy.services_consent import consent_purposes_ensure, consent_record
-from privacy.services_erasure import subject_erase
-from privacy.services_export import PackageSummary, subject_package_write
+from privacy.requests.package.writer import PackageSummary, subject_package_write
 from tests.customers.factories import (
     CustomerFactory,
     EventFactory,
@@ -482,7 +482,7 @@ def test_streamed_values_survive_any_content_and_block_size(
             source=text[:32],
             properties={"text": text, "nested": {"list": [text, None, 1.5]}},
         )
-    monkeypatch.setattr("privacy.services_export._BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr("privacy.requests.package.writer._BLOCK_BYTES", block_bytes)
 
     _summary, archive, _content = package(team_a, [person.pk])
 

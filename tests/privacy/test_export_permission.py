@@ -7,10 +7,10 @@ from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
 from customers.models import ImportJob, ImportRow, ImportStatus, RowOutcome
-from privacy import roles
+from privacy.core import roles
+from privacy.core.reauth import SESSION_KEY
 from privacy.models import AuditEntry
-from privacy.reauth import SESSION_KEY
-from privacy.services_requests import request_create
+from privacy.requests.services.lifecycle import request_create
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from privacy.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """The Privacy area's notices page: versions with their hash, publishing a new version."""
 
-from privacy import roles
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import consent_record
+from privacy.core import roles
 from privacy.models import AuditEntry, PrivacyNotice
-from privacy.services_consent import consent_record, notice_publish
 from tests.customers.factories import CustomerFactory
 
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.models import Customer, Event, ImportJob, Purchase
 from customers.services.customers import customers_upsert_items
-from privacy import roles
+from privacy.core import roles
 
 NULL_MESSAGE = "Null characters are not allowed."
 

@@ -2,7 +2,7 @@
 
 The views are called with ``RequestFactory`` (no middleware, no session: what a person opening
 a link from an email has). The last tests go through the test client and the middleware, with
-the public prefixes the lead adds to ``privacy.middleware``.
+the public prefixes the lead adds to ``privacy.core.middleware``.
 """
 
 import time
@@ -11,23 +11,18 @@ import pytest
 from django.core import signing
 from django.test import Client, RequestFactory
 
-from privacy import middleware
-from privacy.models import AuditEntry, ConsentEvent
-from privacy.selectors_consent import consents_allow
-from privacy.services_consent import (
-    DOUBLE_OPT_IN_SALT,
-    PREFERENCES_SALT,
-    consent_purposes_ensure,
-    consent_record,
-    double_opt_in_send,
-    notice_publish,
-    preference_token,
-)
-from privacy.views_consent import (
+from privacy.consent.selectors import consents_allow
+from privacy.consent.services.double_opt_in import double_opt_in_send
+from privacy.consent.services.links import DOUBLE_OPT_IN_SALT, PREFERENCES_SALT, preference_token
+from privacy.consent.services.notices import notice_publish
+from privacy.consent.services.records import consent_purposes_ensure, consent_record
+from privacy.consent.views.public import (
     double_opt_in_confirmation,
     preference_centre,
     preference_unsubscribe,
 )
+from privacy.core import middleware
+from privacy.models import AuditEntry, ConsentEvent
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.urls("tests.privacy.consent_urls_for_tests")
@@ -369,7 +364,8 @@ def test_an_expired_confirmation_link_gets_the_same_404(rf, ann, confirm_token):
 
 @pytest.fixture
 def public_prefixes(monkeypatch):
-    """The change the lead makes to ``privacy.middleware._OPEN_PREFIXES`` (a no-op once made)."""
+    """The change the lead makes to ``privacy.core.middleware._OPEN_PREFIXES`` (a no-op once
+    made)."""
     prefixes = (*middleware._OPEN_PREFIXES, "/preferences/", "/confirm/")
     monkeypatch.setattr(middleware, "_OPEN_PREFIXES", tuple(dict.fromkeys(prefixes)))
 

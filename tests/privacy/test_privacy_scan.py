@@ -10,9 +10,9 @@ from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from customers.models import Customer
-from privacy.crypto import blind_index
+from privacy.core.crypto import blind_index
+from privacy.core.scan import scan_needles, subject_scan
 from privacy.models import Suppression, Team
-from privacy.scan import scan_needles, subject_scan
 from tests.customers.factories import CustomerFactory
 
 EMAIL = "mia_lindqvist@example.se"

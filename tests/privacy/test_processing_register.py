@@ -5,9 +5,9 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 
-from privacy import processing
-from privacy.fields import EncryptedTextField
-from privacy.processing import (
+from privacy.core import processing
+from privacy.core.fields import EncryptedTextField
+from privacy.core.processing import (
     NOT_PERSONAL,
     PERSONAL_DATA,
     PROJECT_APPS,
@@ -19,7 +19,7 @@ from privacy.processing import (
 
 def test_every_field_of_every_model_is_registered_and_nothing_else():
     problems = register_problems()
-    assert problems == [], "Register these in privacy/processing.py:\n" + "\n".join(problems)
+    assert problems == [], "Register these in privacy/core/processing.py:\n" + "\n".join(problems)
 
 
 def test_every_app_of_the_project_is_covered():

@@ -1,4 +1,4 @@
-"""Re-authentication before exports of personal data and erasures (privacy/reauth.py)."""
+"""Re-authentication before exports of personal data and erasures (privacy/core/reauth.py)."""
 
 import time
 from urllib.parse import urlencode
@@ -10,9 +10,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from customers.models import Customer, ImportJob, ImportStatus
-from privacy import roles
+from privacy.core import roles
+from privacy.core.reauth import SESSION_KEY
 from privacy.models import AuditEntry
-from privacy.reauth import SESSION_KEY
 from tests.conftest import totp_now
 from tests.customers.factories import CustomerFactory
 from tests.factories import TEST_PASSWORD, TOTPDeviceFactory, api_token_for

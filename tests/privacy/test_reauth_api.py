@@ -5,8 +5,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from privacy import roles
-from privacy.reauth import SESSION_KEY
+from privacy.core import roles
+from privacy.core.reauth import SESSION_KEY
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 

@@ -11,6 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from customers.models import Customer
+from privacy.consent.selectors import consent_state
+from privacy.consent.services.records import consent_record
 from privacy.models import (
     AuditEntry,
     ConsentPurpose,
@@ -20,23 +22,20 @@ from privacy.models import (
     RequestStatus,
     Suppression,
 )
-from privacy.selectors_consent import consent_state
-from privacy.services_consent import consent_record
-from privacy.services_requests import (
+from privacy.requests.services.alerts import requests_overdue_alert
+from privacy.requests.services.lifecycle import (
     RequestError,
     request_create,
     request_due_on,
     request_extend,
     request_fulfil,
     request_is_overdue,
-    request_package_build,
-    request_package_open,
     request_reject,
     request_restriction_lift,
     request_subjects_set,
     request_verify,
-    requests_overdue_alert,
 )
+from privacy.requests.services.package import request_package_build, request_package_open
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.privacy.test_erasure import scan
 
@@ -72,7 +71,7 @@ def new_request(team, actor, kind=RequestKind.ACCESS, **fields):
 
 
 def verified(request, actor):
-    return request_verify(request=request, method="email_confirmed", actor=actor)
+    return request_verify(subject_request=request, method="email_confirmed", actor=actor)
 
 
 # --- Deadlines ---------------------------------------------------------------------------------
@@ -153,7 +152,7 @@ def test_unknown_person_is_answered_no_data_held_and_audited(team_a, steward, pe
     request = new_request(team_a, steward, subject_email="nobody@example.org")
     assert request.customer_ids == []
 
-    request = request_fulfil(request=request, actor=steward)
+    request = request_fulfil(subject_request=request, actor=steward)
 
     assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "no_data_held")
     assert steps(request) == ["request.create", "request.fulfil"]
@@ -165,7 +164,7 @@ def test_unknown_person_is_answered_no_data_held_and_audited(team_a, steward, pe
 def test_data_is_not_handed_out_before_the_identity_is_verified(team_a, steward, person):
     request = new_request(team_a, steward)
     with pytest.raises(RequestError) as raised:
-        request_fulfil(request=request, actor=steward)
+        request_fulfil(subject_request=request, actor=steward)
     assert raised.value.field == "verification_method"
 
     request = verified(request, steward)
@@ -173,7 +172,7 @@ def test_data_is_not_handed_out_before_the_identity_is_verified(team_a, steward,
     with pytest.raises(RequestError):
         verified(request, steward)  # once is enough
     with pytest.raises(RequestError) as raised:
-        request_verify(request=request, method="other", actor=steward)
+        request_verify(subject_request=request, method="other", actor=steward)
     assert raised.value.field in {"status", "verification_note"}
 
 
@@ -184,13 +183,15 @@ def test_extension_needs_a_reason_is_capped_at_two_months_and_only_in_the_first_
     in_first_month = datetime.date(2026, 2, 20)
 
     with pytest.raises(RequestError) as raised:
-        request_extend(request=request, months=1, reason=" ", actor=steward, today=in_first_month)
+        request_extend(
+            subject_request=request, months=1, reason=" ", actor=steward, today=in_first_month
+        )
     assert raised.value.field == "extension_reason"
     with pytest.raises(RequestError):
-        request_extend(request=request, months=3, reason="Complex", actor=steward)
+        request_extend(subject_request=request, months=3, reason="Complex", actor=steward)
     with pytest.raises(RequestError) as raised:
         request_extend(
-            request=request,
+            subject_request=request,
             months=1,
             reason="Complex",
             actor=steward,
@@ -199,15 +200,19 @@ def test_extension_needs_a_reason_is_capped_at_two_months_and_only_in_the_first_
     assert raised.value.field == "months"
 
     request = request_extend(
-        request=request, months=1, reason="Many systems", actor=steward, today=in_first_month
+        subject_request=request,
+        months=1,
+        reason="Many systems",
+        actor=steward,
+        today=in_first_month,
     )
     request = request_extend(
-        request=request, months=1, reason="Still more", actor=steward, today=in_first_month
+        subject_request=request, months=1, reason="Still more", actor=steward, today=in_first_month
     )
     assert (request.extension_months, request.due_on) == (2, datetime.date(2026, 4, 30))
     with pytest.raises(RequestError):
         request_extend(
-            request=request, months=1, reason="More", actor=steward, today=in_first_month
+            subject_request=request, months=1, reason="More", actor=steward, today=in_first_month
         )
     entry = AuditEntry.objects.filter(action="request.extend").latest("id")
     assert entry.metadata["due_on"] == "2026-04-30"
@@ -219,13 +224,15 @@ def test_subjects_can_be_confirmed_within_the_team_only(team_a, team_b, steward,
     second = CustomerFactory(owner_team=team_a)
 
     request = request_subjects_set(
-        request=request, customer_ids=[second.pk, person.pk], actor=steward
+        subject_request=request, customer_ids=[second.pk, person.pk], actor=steward
     )
 
     assert request.customer_ids == sorted([person.pk, second.pk])
     with pytest.raises(RequestError):
         request_subjects_set(
-            request=request, customer_ids=[CustomerFactory(owner_team=team_b).pk], actor=steward
+            subject_request=request,
+            customer_ids=[CustomerFactory(owner_team=team_b).pk],
+            actor=steward,
         )
 
 
@@ -238,7 +245,7 @@ def test_erasure_request_erases_suppresses_and_forgets_the_contact_details(team_
         new_request(team_a, steward, RequestKind.ERASURE, subject_name="Ada"), steward
     )
 
-    request = request_fulfil(request=request, actor=steward)
+    request = request_fulfil(subject_request=request, actor=steward)
 
     request.refresh_from_db()
     assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
@@ -256,10 +263,10 @@ def test_a_second_erasure_request_for_an_erased_person_is_answered_no_data_held(
     team_a, steward, person
 ):
     first = verified(new_request(team_a, steward, RequestKind.ERASURE), steward)
-    request_fulfil(request=first, actor=steward)
+    request_fulfil(subject_request=first, actor=steward)
 
     second = new_request(team_a, steward, RequestKind.ERASURE)
-    second = request_fulfil(request=second, actor=steward)
+    second = request_fulfil(subject_request=second, actor=steward)
 
     assert second.outcome == RequestOutcome.NO_DATA_HELD
     assert second.subject_email is None
@@ -270,7 +277,7 @@ def test_restriction_keeps_the_data_but_leaves_the_customer_out_until_lifted(
 ):
     request = verified(new_request(team_a, steward, RequestKind.RESTRICTION), steward)
 
-    request_fulfil(request=request, actor=steward)
+    request_fulfil(subject_request=request, actor=steward)
 
     person.refresh_from_db()
     assert person.processing_restricted_at is not None
@@ -278,7 +285,7 @@ def test_restriction_keeps_the_data_but_leaves_the_customer_out_until_lifted(
     assert not Customer.objects.marketable().filter(pk=person.pk).exists()
     assert Customer.objects.active().filter(pk=person.pk).exists()
 
-    request_restriction_lift(request=request, actor=steward)
+    request_restriction_lift(subject_request=request, actor=steward)
     assert Customer.objects.marketable().filter(pk=person.pk).exists()
     assert steps(request)[-1] == "request.restriction_lift"
 
@@ -293,7 +300,7 @@ def test_objection_withdraws_marketing_consent_and_marks_the_customer(team_a, st
     )
     request = verified(new_request(team_a, steward, RequestKind.OBJECTION), steward)
 
-    request = request_fulfil(request=request, actor=steward)
+    request = request_fulfil(subject_request=request, actor=steward)
 
     person.refresh_from_db()
     assert person.marketing_objection_at is not None
@@ -314,23 +321,25 @@ def test_objection_withdraws_marketing_consent_and_marks_the_customer(team_a, st
 def test_rectification_is_recorded_with_what_was_corrected(team_a, steward, person):
     request = verified(new_request(team_a, steward, RequestKind.RECTIFICATION), steward)
     with pytest.raises(RequestError) as raised:
-        request_fulfil(request=request, actor=steward)
+        request_fulfil(subject_request=request, actor=steward)
     assert raised.value.field == "outcome_note"
 
-    request = request_fulfil(request=request, actor=steward, note="Postal address corrected")
+    request = request_fulfil(
+        subject_request=request, actor=steward, note="Postal address corrected"
+    )
     assert request.outcome == RequestOutcome.FULFILLED
 
 
 def test_rejection_needs_a_reason_and_closes_the_request(team_a, steward, person):
     request = new_request(team_a, steward)
     with pytest.raises(RequestError):
-        request_reject(request=request, reason="", actor=steward)
+        request_reject(subject_request=request, reason="", actor=steward)
 
-    request = request_reject(request=request, reason="Identity not proven", actor=steward)
+    request = request_reject(subject_request=request, reason="Identity not proven", actor=steward)
 
     assert (request.status, request.outcome) == (RequestStatus.REJECTED, "refused")
     with pytest.raises(RequestError) as raised:
-        request_fulfil(request=request, actor=steward)
+        request_fulfil(subject_request=request, actor=steward)
     assert raised.value.field == "status"
 
 
@@ -341,14 +350,14 @@ def test_access_request_builds_a_package_that_downloads_until_it_expires(
     request = verified(new_request(team_a, steward), steward)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        request = request_fulfil(request=request, actor=steward)
+        request = request_fulfil(subject_request=request, actor=steward)
     assert request.status == RequestStatus.PROCESSING
     assert len(callbacks) == 1  # the package job, enqueued after commit
 
     request = request_package_build(request_id=request.pk)
     assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
     assert request.package_expires_at > timezone.now() + datetime.timedelta(days=6)
-    with request_package_open(request=request, actor=steward) as handle:
+    with request_package_open(subject_request=request, actor=steward) as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     data = json.loads(archive.read("data.json"))
     assert [row["id"] for row in data["categories"]["profile"]] == [person.pk]
@@ -361,7 +370,7 @@ def test_access_request_builds_a_package_that_downloads_until_it_expires(
     request.package_expires_at = timezone.now() - datetime.timedelta(seconds=1)
     request.save()
     with pytest.raises(RequestError) as raised:
-        request_package_open(request=request, actor=steward)
+        request_package_open(subject_request=request, actor=steward)
     assert raised.value.field == "package"
     assert steps(request)[-1] == "request.package_download_refused"
 
@@ -372,7 +381,7 @@ def test_access_request_builds_a_package_that_downloads_until_it_expires(
 def test_overdue_alert_mails_the_team_stewards_once_a_day_without_personal_data(
     team_a, team_b, steward, make_user, person
 ):
-    from privacy import roles
+    from privacy.core import roles
 
     steward.email = "steward.a@example.com"
     steward.save()
@@ -380,7 +389,7 @@ def test_overdue_alert_mails_the_team_stewards_once_a_day_without_personal_data(
     late = new_request(team_a, steward, received_at=RECEIVED)  # due 2026-02-28
     soon = new_request(team_a, steward, received_at=datetime.datetime(2026, 2, 5, tzinfo=UTC))
     closed = new_request(team_a, steward, received_at=RECEIVED)
-    request_reject(request=closed, reason="Duplicate", actor=steward)
+    request_reject(subject_request=closed, reason="Duplicate", actor=steward)
     today = datetime.date(2026, 3, 3)
 
     summary = requests_overdue_alert(today=today)
@@ -405,7 +414,7 @@ def test_erasure_deletes_earlier_access_packages_and_contact_details_of_the_pers
 ):
     access = verified(new_request(team_a, steward, subject_name="Ada"), steward)
     with django_capture_on_commit_callbacks(execute=False):
-        request_fulfil(request=access, actor=steward)
+        request_fulfil(subject_request=access, actor=steward)
     access = request_package_build(request_id=access.pk)
     package = media / access.package.name
     assert package.exists()
@@ -413,7 +422,7 @@ def test_erasure_deletes_earlier_access_packages_and_contact_details_of_the_pers
     erasure = verified(new_request(team_a, steward, RequestKind.ERASURE), steward)
 
     with django_capture_on_commit_callbacks(execute=True):
-        request_fulfil(request=erasure, actor=steward)
+        request_fulfil(subject_request=erasure, actor=steward)
 
     access.refresh_from_db()
     assert not package.exists()
@@ -442,7 +451,7 @@ def test_changing_the_customers_after_verification_asks_for_verification_again(
     other = CustomerFactory(owner_team=team_a)
     request = verified(new_request(team_a, steward), steward)
 
-    request = request_subjects_set(request=request, customer_ids=[other.pk], actor=steward)
+    request = request_subjects_set(subject_request=request, customer_ids=[other.pk], actor=steward)
 
     assert (request.status, request.verified_by, request.verification_method) == (
         RequestStatus.RECEIVED,
@@ -450,7 +459,7 @@ def test_changing_the_customers_after_verification_asks_for_verification_again(
         "",
     )
     with pytest.raises(RequestError) as raised:
-        request_fulfil(request=request, actor=steward)
+        request_fulfil(subject_request=request, actor=steward)
     assert raised.value.field == "verification_method"
     entry = AuditEntry.objects.filter(action="request.subjects").latest("id")
     assert entry.metadata["verification_reset"] is True
@@ -466,20 +475,20 @@ def test_the_due_date_does_not_depend_on_the_acting_users_time_zone(settings):
 def test_a_package_built_while_the_person_was_erased_is_thrown_away_and_rebuilt(
     team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from privacy import services_export
-    from privacy.services_erasure import subject_erase
+    from privacy.erasure.services.erasure import subject_erase
+    from privacy.requests.package import writer as package_writer
 
     request = verified(new_request(team_a, steward), steward)
     with django_capture_on_commit_callbacks(execute=False):
-        request_fulfil(request=request, actor=steward)
-    written = services_export.subject_package_write
+        request_fulfil(subject_request=request, actor=steward)
+    written = package_writer.subject_package_write
 
     def write_then_erase(**kwargs):
         summary = written(**kwargs)
         subject_erase(customer_ids=[person.pk], team=team_a, reason="staff")  # meanwhile
         return summary
 
-    monkeypatch.setattr(services_export, "subject_package_write", write_then_erase)
+    monkeypatch.setattr(package_writer, "subject_package_write", write_then_erase)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         request = request_package_build(request_id=request.pk)
@@ -498,17 +507,17 @@ def test_a_package_built_while_the_person_was_erased_is_thrown_away_and_rebuilt(
 def test_a_failing_package_job_gives_the_request_back_to_staff(
     team_a, steward, person, media, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from privacy import services_export
-    from privacy.tasks import request_package_build_task
+    from privacy.requests.package import writer as package_writer
+    from privacy.requests.tasks import request_package_build_task
 
     request = verified(new_request(team_a, steward), steward)
     with django_capture_on_commit_callbacks(execute=False):
-        request_fulfil(request=request, actor=steward)
+        request_fulfil(subject_request=request, actor=steward)
 
     def broken(**kwargs):
         raise RuntimeError("exporter bug")
 
-    monkeypatch.setattr(services_export, "subject_package_write", broken)
+    monkeypatch.setattr(package_writer, "subject_package_write", broken)
     result = request_package_build_task.apply(args=[request.pk])
 
     assert result.failed()
@@ -521,14 +530,14 @@ def test_a_failing_package_job_gives_the_request_back_to_staff(
 def test_lifting_one_restriction_keeps_customers_another_restriction_names(team_a, steward, person):
     first = verified(new_request(team_a, steward, RequestKind.RESTRICTION), steward)
     second = verified(new_request(team_a, steward, RequestKind.RESTRICTION), steward)
-    request_fulfil(request=first, actor=steward)
-    request_fulfil(request=second, actor=steward)
+    request_fulfil(subject_request=first, actor=steward)
+    request_fulfil(subject_request=second, actor=steward)
 
-    request_restriction_lift(request=first, actor=steward)
+    request_restriction_lift(subject_request=first, actor=steward)
 
     assert not Customer.objects.processable().filter(pk=person.pk).exists()
     with pytest.raises(RequestError) as raised:
-        request_restriction_lift(request=first, actor=steward)
+        request_restriction_lift(subject_request=first, actor=steward)
     assert raised.value.field == "status"
-    request_restriction_lift(request=second, actor=steward)
+    request_restriction_lift(subject_request=second, actor=steward)
     assert Customer.objects.processable().filter(pk=person.pk).exists()

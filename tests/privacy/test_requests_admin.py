@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
-from privacy.services_requests import request_create
+from privacy.requests.services.lifecycle import request_create
 from tests.customers.factories import CustomerFactory
 
 ADD = reverse("admin:privacy_datasubjectrequest_add")

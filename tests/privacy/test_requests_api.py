@@ -1,4 +1,7 @@
-"""The data-subject request API: /api/v1/privacy/requests/."""
+"""The data-subject request API: /api/v1/privacy/requests/.
+
+Over 600 lines: one test module per endpoint, every step of a request.
+"""
 
 import datetime
 import io
@@ -13,15 +16,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from privacy import roles
+from privacy.core import roles
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
-from privacy.services_requests import (
+from privacy.requests.services.lifecycle import (
     request_create,
     request_extend,
     request_fulfil,
-    request_package_build,
     request_verify,
 )
+from privacy.requests.services.package import request_package_build
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.factories import TeamFactory, UserFactory, api_token_for
 
@@ -299,7 +302,9 @@ def test_another_teams_request_is_a_404_like_a_missing_one_and_stays_unchanged(
     api, team_b, method, action
 ):
     # Given team B's request, verified
-    other = request_verify(request=new_request(team_b, None), method="email_confirmed", actor=None)
+    other = request_verify(
+        subject_request=new_request(team_b, None), method="email_confirmed", actor=None
+    )
     before = steps(other)
     payload = {
         "verification_method": "email_confirmed",
@@ -433,7 +438,7 @@ def test_reject_needs_a_reason_and_closes_the_request(api, steward, team_a, pers
 
 def test_restriction_is_lifted_only_once_completed(api, steward, team_a, person):
     data_request = request_verify(
-        request=new_request(team_a, steward, kind="restriction"),
+        subject_request=new_request(team_a, steward, kind="restriction"),
         method="email_confirmed",
         actor=steward,
     )
@@ -460,7 +465,7 @@ def test_access_package_downloads_audited_until_its_link_expires(
     # Given a verified access request for Ada, who has events
     EventFactory.create_batch(3, customer=person)
     data_request = request_verify(
-        request=new_request(team_a, steward), method="email_confirmed", actor=steward
+        subject_request=new_request(team_a, steward), method="email_confirmed", actor=steward
     )
     before_build = api.get(detail(data_request, "download"))
     assert (before_build.status_code, error_fields(before_build)) == (400, ["package"])
@@ -540,15 +545,15 @@ MASKED_NOTES = dict.fromkeys(NOTES, "•••")
 def noted_request(team, actor):
     """A rectification request whose staff notes say what was checked and corrected."""
     data_request = request_verify(
-        request=new_request(team, actor, kind="rectification"),
+        subject_request=new_request(team, actor, kind="rectification"),
         method="other",
         note=NOTES["verification_note"],
         actor=actor,
     )
     data_request = request_extend(
-        request=data_request, months=1, reason=NOTES["extension_reason"], actor=actor
+        subject_request=data_request, months=1, reason=NOTES["extension_reason"], actor=actor
     )
-    return request_fulfil(request=data_request, note=NOTES["outcome_note"], actor=actor)
+    return request_fulfil(subject_request=data_request, note=NOTES["outcome_note"], actor=actor)
 
 
 def notes_of(body: dict) -> dict:

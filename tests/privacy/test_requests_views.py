@@ -15,15 +15,15 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from customers.models import Customer
+from privacy.core.reauth import SESSION_KEY
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
-from privacy.reauth import SESSION_KEY
-from privacy.services_requests import (
+from privacy.requests.services.lifecycle import (
     request_create,
     request_extend,
     request_fulfil,
-    request_package_build,
     request_verify,
 )
+from privacy.requests.services.package import request_package_build
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.factories import UserFactory
 
@@ -50,7 +50,7 @@ def new_request(team, actor, kind="access", **fields):
 
 
 def verified(data_request, actor):
-    return request_verify(request=data_request, method="email_confirmed", actor=actor)
+    return request_verify(subject_request=data_request, method="email_confirmed", actor=actor)
 
 
 def url(name, data_request=None):
@@ -91,7 +91,8 @@ def test_the_queue_shows_open_requests_soonest_due_first_with_overdue_ones_highl
     late = new_request(team_a, steward, received_at=timezone.now() - datetime.timedelta(days=40))
     on_time = new_request(team_a, steward, kind="erasure")
     closed = request_fulfil(
-        request=new_request(team_a, steward, subject_email="nobody@example.org"), actor=steward
+        subject_request=new_request(team_a, steward, subject_email="nobody@example.org"),
+        actor=steward,
     )
     new_request(team_b, None)
 
@@ -446,15 +447,15 @@ NOTES = {
 def noted_request(team, actor):
     """A rectification request whose staff notes say what was checked and corrected."""
     data_request = request_verify(
-        request=new_request(team, actor, kind="rectification"),
+        subject_request=new_request(team, actor, kind="rectification"),
         method="other",
         note=NOTES["verification_note"],
         actor=actor,
     )
     data_request = request_extend(
-        request=data_request, months=1, reason=NOTES["extension_reason"], actor=actor
+        subject_request=data_request, months=1, reason=NOTES["extension_reason"], actor=actor
     )
-    return request_fulfil(request=data_request, note=NOTES["outcome_note"], actor=actor)
+    return request_fulfil(subject_request=data_request, note=NOTES["outcome_note"], actor=actor)
 
 
 @pytest.fixture

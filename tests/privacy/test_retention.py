@@ -15,7 +15,6 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from customers.models import Customer, Event, ImportJob, ImportRow, ImportStatus, RowOutcome
-from privacy import services_retention
 from privacy.models import (
     AuditEntry,
     AuditLogIsAppendOnly,
@@ -26,7 +25,8 @@ from privacy.models import (
     RetentionCategory,
     RetentionPolicy,
 )
-from privacy.services_retention import (
+from privacy.retention import services as retention_services
+from privacy.retention.services import (
     AUDIT_ENTRY_LABEL,
     DEFAULT_RETAIN_DAYS,
     PACKAGE_LABEL,
@@ -38,7 +38,7 @@ from privacy.services_retention import (
     retention_preview,
     retention_purge,
 )
-from privacy.tasks import retention_purge_task
+from privacy.retention.tasks import retention_purge_task
 from tests.customers.factories import CustomerFactory, EventFactory
 from tests.factories import UserFactory
 
@@ -148,7 +148,7 @@ def test_every_category_has_a_purger():
 
 
 def test_register_purger_refuses_an_unknown_category():
-    from privacy.services_retention import register_purger
+    from privacy.retention.services import register_purger
 
     with pytest.raises(ValueError, match="Unknown retention category"):
         register_purger("holiday_photos", AuditEntryPurger())
@@ -212,7 +212,7 @@ def test_a_failing_purger_is_audited_and_raises(policies, monkeypatch):
         def purge(self, *, before, batch_size):
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(services_retention._purgers, "events", Broken())
+    monkeypatch.setitem(retention_services._purgers, "events", Broken())
     with pytest.raises(RuntimeError):
         retention_purge(category="events")
 
@@ -566,7 +566,7 @@ def test_the_migration_reverses_and_applies_again(policies):
 def test_changing_a_policy_or_running_the_purge_needs_a_recent_re_authentication(
     steward, verified_client
 ):
-    from privacy.reauth import SESSION_KEY
+    from privacy.core.reauth import SESSION_KEY
 
     retention_policies_ensure()
     policy = RetentionPolicy.objects.get(category="events")

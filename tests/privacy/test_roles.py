@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from privacy import roles
+from privacy.core import roles
 
 
 def codenames(role: str) -> set[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from privacy.security_headers import (
+from privacy.core.security_headers import (
     DEFAULT_CONTENT_SECURITY_POLICY,
     content_security_policy,
     permissions_policy,

@@ -3,10 +3,9 @@
 import pytest
 from django.db import transaction
 
-from privacy import roles
-from privacy.access import scope_queryset
-from privacy.models import AuditEntry
-from privacy.services_accounts import (
+from privacy.core import roles
+from privacy.core.access import scope_queryset
+from privacy.core.services.accounts import (
     AccountError,
     AccountRefused,
     team_membership_add,
@@ -15,6 +14,7 @@ from privacy.services_accounts import (
     user_roles_set,
     user_update,
 )
+from privacy.models import AuditEntry
 from tests.factories import UserFactory
 
 

@@ -1,5 +1,5 @@
 """A proof of the second factor gives the session a new key: a key planted or seen before the
-proof (session fixation) opens nothing after it (privacy.reauth.reauth_stamp)."""
+proof (session fixation) opens nothing after it (privacy.core.reauth.reauth_stamp)."""
 
 from django.conf import settings
 from django.test import Client

@@ -1,5 +1,5 @@
-"""Password guessing from rotating addresses stops at the account-wide limit (privacy/lockout.py)
-without locking the account's owner out of their usual address."""
+"""Password guessing from rotating addresses stops at the account-wide limit
+(privacy/core/lockout.py) without locking the account's owner out of their usual address."""
 
 import pytest
 from django.core.management import call_command

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from privacy.roles import ADMINISTRATOR
-from privacy.services import audit_record
+from privacy.core.roles import ADMINISTRATOR
+from privacy.core.services.audit import audit_record
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from privacy.core.services.accounts import AccountError, api_token_create, api_token_revoke
 from privacy.models import ApiToken
-from privacy.services_accounts import AccountError, api_token_create, api_token_revoke
 
 
 class Command(BaseCommand):

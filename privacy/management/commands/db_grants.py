@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from privacy.db_roles import db_grants_apply
+from privacy.core.db_roles import db_grants_apply
 
 
 class Command(BaseCommand):

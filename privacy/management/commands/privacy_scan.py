@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.scan import subject_scan
+from privacy.core.scan import subject_scan
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from privacy.services import encryption_keys_rotate
+from privacy.core.services.encryption import encryption_keys_rotate
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Consent: purposes, consent records, double opt-in, the preference centre, privacy notices."""

@@ -1,0 +1,1 @@
+"""Writes of consent, one module per capability (records, preferences, double opt-in, notices)."""

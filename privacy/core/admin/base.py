@@ -1,0 +1,178 @@
+"""Admin base classes: the site, and model admins that scope every list and object through the
+access layer, offer only the user's teams (and colleagues) to choose from, audit refusals and
+ask for a recent re-authentication before deleting.
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_otp.admin import OTPAdminSite
+
+from privacy.core.access import scope_queryset, user_teams
+from privacy.core.reauth import reauth_is_recent, reauth_redirect
+from privacy.core.refusals import OUT_OF_SCOPE, access_denied_record
+from privacy.core.services.audit import audit_record
+from privacy.models import Team
+
+
+class MarketbaseAdminSite(OTPAdminSite):
+    """The admin, for users who passed the TOTP step; signing in and out is audited.
+
+    There is one sign-in, the staff pages', which audit the password step, the code step and
+    their failures. The admin's own sign-in form would do none of that, so it sends everyone
+    there (a verified user asking for it is sent on to the index, as Django does).
+    """
+
+    def login(self, request, extra_context=None):
+        if request.method == "GET" and self.has_permission(request):
+            return super().login(request, extra_context)
+        target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
+
+    def logout(self, request, extra_context=None):
+        if request.method == "POST" and request.user.is_authenticated:
+            audit_record(action="auth.logout", actor=request.user)
+        return super().logout(request, extra_context)
+
+
+def _after_reauth(action):
+    """An admin action that first asks for a recent re-authentication.
+
+    A stale session goes to the re-authentication page and comes back to the list (GET), where
+    the user selects the rows and confirms again: nothing is deleted on the way.
+    """
+
+    @functools.wraps(action)
+    def guarded(modeladmin, request, queryset):
+        if not reauth_is_recent(request):
+            return reauth_redirect(request)
+        return action(modeladmin, request, queryset)
+
+    return guarded
+
+
+def team_choices(user: AbstractBaseUser) -> QuerySet[Team]:
+    """Teams the user may pick in an admin form: the user's own (every team for a superuser)."""
+    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    return teams.select_related("group")
+
+
+def colleague_choices(user: AbstractBaseUser) -> QuerySet:
+    """Staff accounts the user may pick in an admin form: members of the user's teams, or every
+    account for a superuser (a team administrator, too, reaches the members of their teams only).
+    """
+    accounts = get_user_model()._default_manager.order_by(get_user_model().USERNAME_FIELD)
+    if user.is_superuser:
+        return accounts
+    members = get_user_model()._default_manager.filter(groups__team__in=user_teams(user))
+    return accounts.filter(pk__in=members.values("pk"))
+
+
+class OwnChoicesMixin:
+    """Admin forms offer only the user's teams and colleagues in foreign keys to either.
+
+    Django fills a foreign key's choices with every row, so without this a marketer adding a
+    record could pick (and read the names of) every team and every account. A list filter on a
+    team offers only the teams of the rows the user may see.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Team:
+            kwargs["queryset"] = team_choices(request.user)
+        elif db_field.related_model is get_user_model():
+            kwargs["queryset"] = colleague_choices(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        team_fields = {
+            field.name
+            for field in self.model._meta.get_fields()
+            if field.many_to_one and field.related_model is Team
+        }
+        return [
+            (name, admin.RelatedOnlyFieldListFilter)
+            if isinstance(name, str) and name in team_fields
+            else name
+            for name in super().get_list_filter(request)
+        ]
+
+
+class ReauthBeforeDeleteMixin:
+    """Deleting, one object or with the bulk action, needs a recent re-authentication.
+
+    Users without the delete permission get the admin's usual refusal, without being asked.
+    """
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if self.has_delete_permission(request) and not reauth_is_recent(request):
+            return reauth_redirect(request)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            function, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (_after_reauth(function), name, description)
+        return actions
+
+
+class ScopedModelAdmin(OwnChoicesMixin, ReauthBeforeDeleteMixin, admin.ModelAdmin):
+    """Lists and objects limited by team ownership and object grants, in SQL.
+
+    An object outside the user's scope is simply not found (the admin answers with a redirect to
+    its index), and the refusal is audited; changing needs the change grant on that very object.
+    Forms offer only the user's teams (``OwnChoicesMixin``).
+    """
+
+    def get_queryset(self, request):
+        return scope_queryset(request.user, super().get_queryset(request), action="view")
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None and self._is_out_of_scope(request, object_id, from_field):
+            access_denied_record(
+                request,
+                status=302,  # the admin's "does not exist": a redirect to its index
+                reason=OUT_OF_SCOPE,
+                object_type=self.model._meta.label_lower,
+                object_id=str(object_id),
+            )
+        return obj
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_change_permission(request) or self._granted(request, "change")
+        return scope_queryset(
+            request.user, self.model._default_manager.filter(pk=obj.pk), action="change"
+        ).exists()
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_view_permission(request) or self._granted(request, "view")
+        return scope_queryset(
+            request.user, self.model._default_manager.filter(pk=obj.pk), action="view"
+        ).exists()
+
+    def _granted(self, request, action: str) -> bool:
+        # Object grants alone let a user into the changelist, which shows only those rows.
+        return scope_queryset(
+            request.user, self.model._default_manager.all(), action=action
+        ).exists()
+
+    def _is_out_of_scope(self, request, object_id, from_field) -> bool:
+        """Whether the object exists but the access layer keeps it from the user."""
+        field = self.model._meta.get_field(from_field) if from_field else self.model._meta.pk
+        try:
+            rows = self.model._default_manager.filter(**{field.name: field.to_python(object_id)})
+        except ValidationError:
+            return False
+        return rows.exists() and not scope_queryset(request.user, rows, action="view").exists()

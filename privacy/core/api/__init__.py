@@ -1,0 +1,1 @@
+"""REST endpoints of the privacy core, one module per resource (audit log, accounts and tokens)."""

@@ -1,0 +1,1 @@
+"""Erasure of a person across apps, and the webhooks that tell downstream recipients."""

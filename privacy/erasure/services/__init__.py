@@ -1,0 +1,1 @@
+"""Writes of erasure: the erasure itself and the webhooks that tell downstream recipients."""

@@ -1,0 +1,1 @@
+"""Data-subject requests (access, erasure, rectification, ...) and their access packages."""

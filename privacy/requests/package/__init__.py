@@ -1,0 +1,1 @@
+"""The access package (Article 15): exporter registry, ZIP writer, JSON Schema, information text."""

@@ -1,0 +1,557 @@
+"""Staff UI of data-subject requests (the Privacy area, for data stewards).
+
+The queue, intake, one request with its steps, and one form per next step. Views parse input,
+reach the request through the access layer (missing and forbidden both 404) and call one
+service; a step the service refuses is shown in its words and changes nothing. Answering a
+request and downloading its package hand out or destroy data: they need a recent
+re-authentication (``privacy.core.reauth``), so answering also has a GET confirmation page, where a
+re-authenticated user lands to confirm again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from privacy.core.access import (
+    EXPORT_PERSONAL_DATA,
+    NotFound,
+    get_for_user,
+    permission_name,
+    scope_queryset,
+    user_teams,
+)
+from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.core.reauth import reauth_is_recent, reauth_redirect, reauth_required
+from privacy.core.services.audit import audit_record
+from privacy.models import (
+    AuditEntry,
+    DataSubjectRequest,
+    RequestChannel,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    Team,
+    VerificationMethod,
+)
+from privacy.requests.forms import (
+    ExtendForm,
+    FulfilForm,
+    RejectForm,
+    RequestIntakeForm,
+    RequestQueueFilterForm,
+    SubjectsForm,
+    VerifyForm,
+)
+from privacy.requests.selectors import (
+    request_counts,
+    request_existing_customers,
+    request_next_steps,
+    request_steps,
+    requests_queue,
+    requests_with_overdue,
+)
+from privacy.requests.services.lifecycle import (
+    RequestError,
+    request_create,
+    request_extend,
+    request_fulfil,
+    request_reject,
+    request_restriction_lift,
+    request_subjects_set,
+    request_verify,
+)
+from privacy.requests.services.package import request_package_open
+
+VIEW_PERSONAL_DATA = "privacy.view_personal_data"
+PAGE_SIZE = 50
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+def _require_role(user: AbstractBaseUser, action: str) -> None:
+    """The queue and intake exist only for roles that handle requests (stewards, administrators)."""
+    if not user.has_perm(permission_name(DataSubjectRequest, action)):
+        raise NotFound("No data-subject request matches the given query.")
+
+
+def _request_for(request: HttpRequest, pk: int, *, action: str = "view") -> DataSubjectRequest:
+    return get_for_user(request.user, requests_with_overdue(), pk=pk, action=action)
+
+
+def _teams_for(user: AbstractBaseUser) -> QuerySet[Team]:
+    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    return teams.select_related("group").order_by("group__name")
+
+
+def _can_change(user: AbstractBaseUser, subject_request: DataSubjectRequest) -> bool:
+    return scope_queryset(
+        user, DataSubjectRequest.objects.filter(pk=subject_request.pk), action="change"
+    ).exists()
+
+
+# --- Presentation -------------------------------------------------------------------------------
+
+
+# The staff's free-text notes: they may repeat personal data (what was corrected, how the
+# identity was checked), so they are shown like the person's own words.
+NOTE_FIELDS = ("verification_note", "extension_reason", "outcome_note")
+PERSONAL_FIELDS = ("email", "phone", "name", "details", *NOTE_FIELDS)
+
+
+def subject_for(subject_request: DataSubjectRequest, *, can_view_personal_data: bool) -> dict:
+    """The person's details and the staff's notes as this user may see them."""
+    values = {
+        "email": subject_request.subject_email or "",
+        "phone": subject_request.subject_phone or "",
+        "name": subject_request.subject_name or "",
+        "details": subject_request.details or "",
+        **{name: getattr(subject_request, name) or "" for name in NOTE_FIELDS},
+    }
+    if can_view_personal_data:
+        return {**values, "is_masked": False}
+    return {
+        "email": mask_email(values["email"]),
+        "phone": mask_phone(values["phone"]),
+        "name": mask_name(values["name"]),
+        "details": mask_text(values["details"]),
+        **{name: mask_text(values[name]) for name in NOTE_FIELDS},
+        "is_masked": True,
+    }
+
+
+def fulfil_label(kind: str, count: int) -> str:
+    """The fulfil button says what it will do."""
+    if count == 0:
+        return _("Answer “no data held”")
+    labels = {
+        RequestKind.ACCESS: ngettext(
+            "Build the package of everything about %(count)s customer",
+            "Build the package of everything about %(count)s customers",
+            count,
+        ),
+        RequestKind.ERASURE: ngettext(
+            "Erase %(count)s customer and everything about them",
+            "Erase %(count)s customers and everything about them",
+            count,
+        ),
+        RequestKind.RESTRICTION: ngettext(
+            "Restrict processing of %(count)s customer",
+            "Restrict processing of %(count)s customers",
+            count,
+        ),
+        RequestKind.OBJECTION: ngettext(
+            "Stop marketing to %(count)s customer and withdraw their consents",
+            "Stop marketing to %(count)s customers and withdraw their consents",
+            count,
+        ),
+        RequestKind.RECTIFICATION: ngettext(
+            "Record the correction of %(count)s customer as done",
+            "Record the correction of %(count)s customers as done",
+            count,
+        ),
+    }
+    return labels[kind] % {"count": count}
+
+
+def fulfil_question(kind: str, count: int) -> str:
+    """The confirmation asked before answering."""
+    if count == 0:
+        return _("Answer that no data is held about the person? The request will be closed.")
+    if kind == RequestKind.ERASURE:
+        return _(
+            "Erase these customers for good? Their profiles, events, purchases and consents are "
+            "deleted and their email and phone are blocked from future imports. This cannot be "
+            "undone."
+        )
+    if kind == RequestKind.ACCESS:
+        return _("Build the package of everything held about these customers?")
+    return _("Answer the request now? It will be closed.")
+
+
+def _label(choices, value) -> str:
+    return str(dict(choices).get(value, value or ""))
+
+
+def step_text(entry: AuditEntry) -> str:
+    """One step of a request, in plain words."""
+    data = entry.metadata or {}
+    if entry.action == "request.create":
+        found = data.get("customers_found", 0)
+        return ngettext(
+            "Received by %(channel)s and recorded; %(count)s customer found",
+            "Received by %(channel)s and recorded; %(count)s customers found",
+            found,
+        ) % {"channel": _label(RequestChannel.choices, data.get("channel")), "count": found}
+    if entry.action == "request.verify":
+        return _("Identity verified: %(method)s") % {
+            "method": _label(VerificationMethod.choices, data.get("method"))
+        }
+    if entry.action == "request.extend":
+        months = data.get("months", 0)
+        return ngettext(
+            "Deadline extended by %(months)s month; now due %(due)s",
+            "Deadline extended by %(months)s months; now due %(due)s",
+            months,
+        ) % {"months": months, "due": data.get("due_on", "")}
+    if entry.action == "request.subjects":
+        count = len(data.get("customer_ids") or [])
+        return ngettext(
+            "Customers confirmed: %(count)s customer",
+            "Customers confirmed: %(count)s customers",
+            count,
+        ) % {"count": count}
+    if entry.action == "request.package_start":
+        return _("Started building the package of everything held")
+    if entry.action == "request.package_ready":
+        return _("Package ready for download (%(size)s)") % {
+            "size": filesizeformat(data.get("bytes") or 0)
+        }
+    if entry.action == "request.package_download":
+        return _("Package downloaded")
+    if entry.action == "request.package_download_refused":
+        return _("Download refused: the link had expired")
+    if entry.action == "request.fulfil":
+        return _("Answered: %(outcome)s") % {
+            "outcome": _label(RequestOutcome.choices, data.get("outcome"))
+        }
+    if entry.action == "request.reject":
+        return _("Refused")
+    if entry.action == "request.restriction_lift":
+        lifted = data.get("lifted", 0)
+        return ngettext(
+            "Restriction lifted from %(count)s customer",
+            "Restriction lifted from %(count)s customers",
+            lifted,
+        ) % {"count": lifted}
+    if entry.action == "subject.erase":
+        erased = len(data.get("erased_customer_ids") or [])
+        return ngettext(
+            "%(count)s customer erased with everything about them",
+            "%(count)s customers erased with everything about them",
+            erased,
+        ) % {"count": erased}
+    return entry.action
+
+
+def _queue_row(subject_request: DataSubjectRequest, today) -> tuple:
+    """A request with its days left (None once closed) and days late (0 unless overdue)."""
+    if not subject_request.is_open:
+        return subject_request, None, 0
+    days_left = (subject_request.due_on - today).days
+    return subject_request, days_left, max(-days_left, 0)
+
+
+# --- The queue and intake -----------------------------------------------------------------------
+
+
+@require_GET
+def request_list(request: HttpRequest) -> HttpResponse:
+    """Open requests, soonest due first; overdue ones stand out."""
+    _require_role(request.user, "view")
+    form = RequestQueueFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    requests = requests_queue(
+        request.user,
+        status=filters.get("status") or "open",
+        kind=filters.get("kind") or "",
+        is_overdue_only=bool(filters.get("overdue")),
+    )
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "privacy/requests/list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": [_queue_row(item, today) for item in page.object_list],
+            "counts": request_counts(request.user),
+            "query": query.urlencode(),
+            "is_filtered": bool(query),
+            "can_add": request.user.has_perm(permission_name(DataSubjectRequest, "add")),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def request_create_view(request: HttpRequest) -> HttpResponse:
+    """Record a request as it arrived; the customers it concerns are looked up."""
+    _require_role(request.user, "add")
+    form = RequestIntakeForm(
+        request.POST if request.method == "POST" else None, teams=_teams_for(request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            subject_request = request_create(
+                team=data["team"],
+                kind=data["kind"],
+                channel=data["channel"],
+                actor=request.user,
+                received_at=data["received_at"],
+                subject_email=data["subject_email"],
+                subject_phone=data["subject_phone"],
+                subject_name=data["subject_name"],
+                details=data["details"],
+                customer_ids=data["customer_ids"],
+            )
+        except RequestError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            found = len(subject_request.customer_ids)
+            if found:
+                text = ngettext(
+                    "Request #%(number)s is recorded. %(count)s customer was found.",
+                    "Request #%(number)s is recorded. %(count)s customers were found.",
+                    found,
+                ) % {"number": subject_request.pk, "count": found}
+            else:
+                text = _(
+                    "Request #%(number)s is recorded. Nobody was found with these details, so "
+                    "the answer will be “no data held”."
+                ) % {"number": subject_request.pk}
+            messages.success(request, text)
+            return redirect("request-detail", pk=subject_request.pk)
+    return render(request, "privacy/requests/create.html", {"form": form})
+
+
+# --- One request --------------------------------------------------------------------------------
+
+
+def _detail_context(request: HttpRequest, subject_request: DataSubjectRequest) -> dict:
+    existing = request_existing_customers(subject_request)
+    next_steps = request_next_steps(subject_request, existing_customer_ids=existing)
+    return {
+        "data_request": subject_request,
+        "existing_customer_ids": existing,
+        "customers": [(pk, pk in existing) for pk in subject_request.customer_ids],
+        "next_steps": next_steps,
+        "can_change": _can_change(request.user, subject_request),
+        "fulfil_label": fulfil_label(subject_request.kind, len(existing)),
+        "fulfil_question": fulfil_question(subject_request.kind, len(existing)),
+        "is_building": subject_request.status == RequestStatus.PROCESSING,
+    }
+
+
+@require_GET
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """What was asked, the deadline, the customers, the steps so far and the next ones."""
+    subject_request = _request_for(request, pk)
+    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    subject = subject_for(subject_request, can_view_personal_data=can_view_personal_data)
+    if can_view_personal_data and any(subject[name] for name in PERSONAL_FIELDS):
+        audit_record(
+            action="request.view_personal_data", actor=request.user, target=subject_request
+        )
+    context = _detail_context(request, subject_request)
+    next_steps = context["next_steps"]
+    return render(
+        request,
+        "privacy/requests/detail.html",
+        {
+            **context,
+            "subject": subject,
+            "steps": [(entry, step_text(entry)) for entry in request_steps(subject_request)],
+            "verify_form": VerifyForm(),
+            "extend_form": ExtendForm(months_left=next_steps.months_left),
+            "subjects_form": SubjectsForm(
+                initial={"customer_ids": context["existing_customer_ids"]}
+            ),
+            "fulfil_form": FulfilForm(),
+            "reject_form": RejectForm(),
+        },
+    )
+
+
+@require_GET
+def request_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The package's progress alone, polled by htmx while it is being built."""
+    subject_request = _request_for(request, pk)
+    context = _detail_context(request, subject_request)
+    response = render(request, "privacy/requests/_progress.html", context)
+    if request.headers.get("HX-Request") and not context["is_building"]:
+        # Built: reload the whole page once, so its status and steps show the answer too.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _step(
+    request: HttpRequest,
+    subject_request: DataSubjectRequest,
+    form: forms.Form,
+    run: Callable[[dict], DataSubjectRequest],
+    done: Callable[[DataSubjectRequest], str],
+) -> HttpResponse:
+    """Run one step from a valid form; say why when the form or the service refuses it."""
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        try:
+            result = run(form.cleaned_data)
+        except RequestError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, done(result))
+    return redirect("request-detail", pk=subject_request.pk)
+
+
+@require_POST
+def request_verify_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subject_request = _request_for(request, pk, action="change")
+    return _step(
+        request,
+        subject_request,
+        VerifyForm(request.POST),
+        lambda data: request_verify(
+            subject_request=subject_request,
+            method=data["verification_method"],
+            note=data["verification_note"],
+            actor=request.user,
+        ),
+        lambda result: _("The person's identity is recorded as verified."),
+    )
+
+
+@require_POST
+def request_extend_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subject_request = _request_for(request, pk, action="change")
+    return _step(
+        request,
+        subject_request,
+        ExtendForm(request.POST),
+        lambda data: request_extend(
+            subject_request=subject_request,
+            months=data["months"],
+            reason=data["extension_reason"],
+            actor=request.user,
+        ),
+        lambda result: (
+            _("The deadline is now %(due)s. Tell the person why.")
+            % {"due": result.due_on.isoformat()}
+        ),
+    )
+
+
+@require_POST
+def request_subjects_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subject_request = _request_for(request, pk, action="change")
+    return _step(
+        request,
+        subject_request,
+        SubjectsForm(request.POST),
+        lambda data: request_subjects_set(
+            subject_request=subject_request, customer_ids=data["customer_ids"], actor=request.user
+        ),
+        lambda result: (
+            ngettext(
+                "The request concerns %(count)s customer.",
+                "The request concerns %(count)s customers.",
+                len(result.customer_ids),
+            )
+            % {"count": len(result.customer_ids)}
+        ),
+    )
+
+
+def _fulfilled_text(result: DataSubjectRequest) -> str:
+    if result.status == RequestStatus.PROCESSING:
+        return _("The package is being built; this page shows its progress.")
+    if result.outcome == RequestOutcome.NO_DATA_HELD:
+        return _("Answered: no data is held about the person.")
+    if result.kind == RequestKind.ERASURE:
+        return _("The customers were erased with everything about them. The request is closed.")
+    return _("The request is answered and closed.")
+
+
+@require_http_methods(["GET", "POST"])
+@reauth_required
+def request_fulfil_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST answers the request as its kind says. GET asks to confirm it: where a user lands
+    after re-authenticating (a POST from a stale session is not carried out)."""
+    subject_request = _request_for(request, pk, action="change")
+    if request.method == "POST":
+        return _step(
+            request,
+            subject_request,
+            FulfilForm(request.POST),
+            lambda data: request_fulfil(
+                subject_request=subject_request, note=data["outcome_note"], actor=request.user
+            ),
+            _fulfilled_text,
+        )
+    context = _detail_context(request, subject_request)
+    if not context["next_steps"].fulfil:
+        messages.info(request, _("This request cannot be answered now."))
+        return redirect("request-detail", pk=subject_request.pk)
+    return render(request, "privacy/requests/fulfil.html", {**context, "fulfil_form": FulfilForm()})
+
+
+@require_POST
+def request_reject_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subject_request = _request_for(request, pk, action="change")
+    return _step(
+        request,
+        subject_request,
+        RejectForm(request.POST),
+        lambda data: request_reject(
+            subject_request=subject_request, reason=data["outcome_note"], actor=request.user
+        ),
+        lambda result: _("The request is refused and closed. Tell the person why."),
+    )
+
+
+@require_POST
+def request_lift_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subject_request = _request_for(request, pk, action="change")
+    return _step(
+        request,
+        subject_request,
+        forms.Form(request.POST),
+        lambda data: request_restriction_lift(subject_request=subject_request, actor=request.user),
+        lambda result: _("The restriction is lifted: the customers are processed again."),
+    )
+
+
+@require_GET
+def request_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The access package as a ZIP, while its link has not expired (audited).
+
+    An export of personal data: it needs ``privacy.export_personal_data`` as well as the
+    request, and a recent re-authentication (asked for after the permission checks).
+    """
+    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+        raise NotFound
+    if not reauth_is_recent(request):
+        return reauth_redirect(request)
+    subject_request = _request_for(request, pk, action="change")
+    try:
+        handle = request_package_open(subject_request=subject_request, actor=request.user)
+    except RequestError as error:
+        messages.error(request, error.message)
+        return redirect("request-detail", pk=subject_request.pk)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"request-{subject_request.pk}-package.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Retention policies per data category and the nightly purge."""
