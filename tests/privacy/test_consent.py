@@ -26,8 +26,6 @@ from privacy.services_consent import (
     DOUBLE_OPT_IN_SALT,
     ConsentError,
     InvalidLink,
-    consent_merge_hook,
-    consent_merge_undo_hook,
     consent_purposes_ensure,
     consent_record,
     consents_record_bulk,
@@ -36,16 +34,6 @@ from privacy.services_consent import (
     notice_publish,
 )
 from tests.customers.factories import CustomerFactory
-
-pytestmark = pytest.mark.urls("tests.privacy.consent_urls_for_tests")
-
-
-@pytest.fixture(autouse=True)
-def _default_purposes(db):
-    """The purposes the migration creates; a flushed test database (after transactional tests,
-    with --reuse-db) has lost them."""
-    consent_purposes_ensure()
-
 
 EVIDENCE = {"ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0 (test)", "form": "signup"}
 
@@ -524,17 +512,7 @@ def test_double_opt_in_needs_an_email_purpose_and_address(team_a, public_site):
 # --- Merges of customer profiles -----------------------------------------------------------
 
 
-@pytest.fixture
-def consent_merge_registered(monkeypatch):
-    """What ``CustomersConfig.ready()`` registers once the lead wires it (a no-op then)."""
-    from customers.services import merge
-
-    hooks = (consent_merge_hook, consent_merge_undo_hook)
-    if hooks not in merge._merge_hooks:
-        monkeypatch.setattr(merge, "_merge_hooks", [*merge._merge_hooks, hooks])
-
-
-def test_a_merge_carries_the_latest_decision_of_either_profile(team_a, consent_merge_registered):
+def test_a_merge_carries_the_latest_decision_of_either_profile(team_a):
     survivor = CustomerFactory(owner_team=team_a)
     merged = CustomerFactory(owner_team=team_a)
     record(survivor, ConsentStatus.GRANTED)
@@ -561,7 +539,7 @@ def test_a_merge_carries_the_latest_decision_of_either_profile(team_a, consent_m
     }
 
 
-def test_undoing_a_merge_takes_the_other_persons_consent_away(team_a, consent_merge_registered):
+def test_undoing_a_merge_takes_the_other_persons_consent_away(team_a):
     survivor = CustomerFactory(owner_team=team_a)
     merged = CustomerFactory(owner_team=team_a)
     record(survivor, ConsentStatus.GRANTED, purpose="profiling", channel="any")

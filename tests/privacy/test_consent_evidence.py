@@ -10,7 +10,6 @@ from privacy.models import ConsentEvent
 from privacy.scan import subject_scan
 from privacy.services_consent import (
     ConsentError,
-    consent_purposes_ensure,
     consent_record,
     consents_record_bulk,
 )
@@ -21,11 +20,6 @@ from tests.factories import api_token_for
 CONSENTS = "/api/v1/consents/"
 EMAIL = "ann.lee@example.com"
 PHONE = "+4915123456789"
-
-
-@pytest.fixture(autouse=True)
-def _default_purposes(db):
-    consent_purposes_ensure()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from customers.models import Event, ImportJob, ImportRow, RowOutcome
 from customers.services.merge import customer_merge
 from privacy.exports import csv_safe
 from privacy.models import AuditEntry
-from privacy.services_consent import consent_purposes_ensure, consent_record
+from privacy.services_consent import consent_record
 from privacy.services_erasure import subject_erase
 from privacy.services_export import PackageSummary, subject_package_write
 from tests.customers.factories import (
@@ -43,11 +43,6 @@ CATEGORIES = [
 EMAIL = "wang.xiuying@example.cn"
 OTHER_EMAIL = "otto.other@example.com"
 EVIDENCE = {"ip_address": "203.0.113.9", "user_agent": "Mozilla/5.0 (test)", "form": "signup"}
-
-
-@pytest.fixture(autouse=True)
-def _default_purposes(db):
-    consent_purposes_ensure()
 
 
 @pytest.fixture
