@@ -37,7 +37,7 @@ from customers.models import (
     IdentityKind,
     MergeRecord,
 )
-from customers.selectors import customer_timeline, customers_for_user
+from customers.selectors import customer_timeline, customers_for_user, teams_for_user
 from customers.services.customers import InvalidChanges, customer_update
 from customers.services.duplicates import (
     REASON_BIRTH_DATE,
@@ -51,11 +51,9 @@ from privacy.access import (
     NotFound,
     get_for_user,
     scope_queryset,
-    user_teams,
 )
 from privacy.exports import csv_lines
 from privacy.masking import mask_email, mask_name, mask_phone, mask_text
-from privacy.models import Team
 from privacy.reauth import reauth_required
 from privacy.refusals import OUT_OF_SCOPE, PERMISSION, access_denied_record
 from privacy.selectors_consent import consent_history, consent_state
@@ -177,11 +175,6 @@ def query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def teams_for_filter(user: AbstractBaseUser) -> list[Team]:
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
-    return list(teams.select_related("group"))
-
-
 def filtered_customers(
     user: AbstractBaseUser, form: CustomerSearchForm
 ) -> tuple[QuerySet[Customer], list[str]]:
@@ -219,7 +212,7 @@ def filtered_customers(
 def customer_list(request: HttpRequest) -> HttpResponse:
     """Searchable, filterable list of the customers the user may see, 50 a page."""
     can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    form = CustomerSearchForm(request.GET or None, teams=teams_for_filter(request.user))
+    form = CustomerSearchForm(request.GET or None, teams=teams_for_user(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     window = page_window(customers, request.GET.get("page"))
     rows = [
@@ -322,7 +315,7 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(EXPORT_PERSONAL_DATA):
         raise NotFound
     can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    form = CustomerSearchForm(request.GET or None, teams=teams_for_filter(request.user))
+    form = CustomerSearchForm(request.GET or None, teams=teams_for_user(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     if form.is_bound and form.errors:
         messages.error(request, _("Correct the search before exporting."))
