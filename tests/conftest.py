@@ -1,11 +1,16 @@
 import pytest
 from django_otp.oath import totp
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from privacy import roles
 from privacy.services_consent import consent_purposes_ensure
-from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    TeamFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+    api_token_for,
+)
 
 pytest_plugins = ["tests.workers"]
 
@@ -89,7 +94,7 @@ def token_client():
 
     def client_for(user) -> APIClient:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
         return client
 
     return client_for
