@@ -21,7 +21,7 @@ from customers.models import (
     Purchase,
     RowOutcome,
 )
-from privacy.core.access import scope_queryset
+from privacy.core.access import scope_queryset, user_teams
 from privacy.core.crypto import blind_index, name_index
 from privacy.models import ConsentEvent, ConsentStatus, Suppression, Team
 
@@ -48,6 +48,12 @@ def customers_matching_name(queryset: QuerySet[Customer], text: str) -> QuerySet
     """Customers whose name contains every word of ``text`` (exact words, via keyed tokens)."""
     tokens = name_index(text)
     return queryset.filter(name_index__contains=tokens) if tokens else queryset.none()
+
+
+def teams_for_user(user: AbstractBaseUser) -> QuerySet[Team]:
+    """The teams whose data the user works on (every team for a superuser), by name."""
+    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    return teams.select_related("group").order_by("group__name")
 
 
 def import_jobs_for_user(user: AbstractBaseUser) -> QuerySet[ImportJob]:

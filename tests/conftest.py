@@ -16,8 +16,14 @@ pytest_plugins = ["tests.workers"]
 
 
 @pytest.fixture(autouse=True)
-def _roles_exist(request):
-    """Transactional tests flush the database, roles included; put the roles back first."""
+def _consent_purposes_exist(request):
+    """Put back the consent purposes a data migration made, which a flush removes.
+
+    Transactional tests flush the database after them. The flush's ``post_migrate`` signal
+    brings the roles and their permissions back through what ``PrivacyConfig.ready()``
+    connects (no test syncs them itself, so that wiring stays under test); data migrations do
+    not run again, so their purposes are recreated here.
+    """
     names = set(request.fixturenames)
     if not names & {
         "db",
@@ -27,8 +33,6 @@ def _roles_exist(request):
         return
     transactional = bool(names & {"transactional_db", "live_server"})
     request.getfixturevalue("transactional_db" if transactional else "db")
-    roles.roles_sync()
-    # A flush (transactional tests, then --reuse-db) removes the purposes the migration made.
     consent_purposes_ensure()
 
 

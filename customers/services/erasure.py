@@ -46,6 +46,7 @@ from customers.models import (
     Purchase,
 )
 from customers.normalisation import NormalisedCustomer
+from customers.services.locks import team_identity_lock
 from privacy.core.crypto import blind_index
 from privacy.erasure.services.erasure import ErasureSubjects, suppressed_keys
 from privacy.models import Team
@@ -59,8 +60,9 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-# The team's customers among the requested ids and, transitively, every profile merged into them.
-_SUBJECT_CTE = f"""
+# The team's customers among the requested ids and, transitively, every profile merged into them
+# (parameters ``team`` and ``ids``): who an erasure and an access package are about.
+SUBJECT_CTE = f"""
 WITH RECURSIVE subject(id) AS (
     SELECT id FROM {_table(Customer)}
     WHERE owner_team_id = %(team)s AND id = ANY(%(ids)s::bigint[])
@@ -81,22 +83,19 @@ def customers_erasure_collect(*, team: Team, customer_ids: list[int]) -> Erasure
     instead of deadlocking: an upsert already running finishes first and its identities are
     suppressed here; one starting later sees the suppression entries.
     """
-    # Imported here: customers_upsert imports this module for its suppression check.
-    from customers.services.upsert import _ADVISORY_NAMESPACE
-
     params = {"team": team.pk, "ids": list(customer_ids)}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{_SUBJECT_CTE} SELECT id FROM {_table(ImportJob)} WHERE id IN ("  # noqa: S608
+            f"{SUBJECT_CTE} SELECT id FROM {_table(ImportJob)} WHERE id IN ("  # noqa: S608
             f"SELECT job_id FROM {_table(ImportRow)} WHERE customer_id IN (SELECT id FROM subject)"
             ") ORDER BY id FOR UPDATE",
             params,
         )
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, team.pk])
+    team_identity_lock(team)
     # Read again under the locks: a merge may have committed meanwhile.
     customers = list(
         Customer.objects.raw(
-            f"{_SUBJECT_CTE} SELECT id, email, phone FROM {_table(Customer)} "  # noqa: S608
+            f"{SUBJECT_CTE} SELECT id, email, phone FROM {_table(Customer)} "  # noqa: S608
             "WHERE id IN (SELECT id FROM subject) ORDER BY id FOR UPDATE",
             params,
         )

@@ -35,7 +35,7 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
-from customers.services.erasure import _SUBJECT_CTE
+from customers.services.erasure import SUBJECT_CTE
 from privacy.models import Team
 from privacy.requests.package.registry import DataSource, ExportCategory, ExportColumn
 
@@ -181,7 +181,7 @@ def customers_export_collect(*, team: Team, customer_ids: list[int]) -> list[int
     them: the same people erasure would erase. One query, no locks."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{_SUBJECT_CTE} SELECT id FROM subject ORDER BY id",  # noqa: S608
+            f"{SUBJECT_CTE} SELECT id FROM subject ORDER BY id",  # noqa: S608
             {"team": team.pk, "ids": list(customer_ids)},
         )
         return [pk for (pk,) in cursor.fetchall()]

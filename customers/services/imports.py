@@ -378,7 +378,7 @@ def import_job_fail(*, job_id: int, message: str) -> None:
     )
 
 
-# --- The staff UI's import wizard (appended; the lead may hoist this import to the top) --------
+# --- The staff UI's import wizard: preview and mapping templates --------------------------------
 
 
 def import_job_preview(*, job: ImportJob, limit: int = 10) -> list[PreparedRow]:

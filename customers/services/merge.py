@@ -47,7 +47,15 @@ _merge_hooks: list[tuple[MergeHook, UndoHook]] = []
 
 
 def register_merge_hook(on_merge: MergeHook, on_undo: UndoHook) -> None:
+    """Let an app move its rows with a merge (call it from ``AppConfig.ready()``).
+
+    Hooks run in the order of registration.
+    """
     _merge_hooks.append((on_merge, on_undo))
+
+
+def merge_hooks() -> list[tuple[MergeHook, UndoHook]]:
+    return list(_merge_hooks)
 
 
 def _rule(field: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,13 +22,13 @@ from customers.models import Customer, Identity, IdentityKind, RowOutcome
 from customers.normalisation import NormalisedCustomer
 from customers.services.enrichment import country_from_phone
 from customers.services.erasure import SUPPRESSED, records_suppressed
+from customers.services.locks import team_identity_lock
 from customers.services.merge import PROFILE_FIELDS, customer_merge, incoming_wins
 from privacy.core.crypto import blind_index, name_index
 from privacy.models import Team
 
 # Fields a record may set on a customer (a subset of the profile, plus tags).
 RECORD_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in {"email_domain", "source_channel"})
-_ADVISORY_NAMESPACE = 0x4D42  # "MB": one lock per team serialises identity resolution
 
 Key = tuple[str, str, str]  # (kind, channel, lookup key)
 
@@ -134,8 +134,7 @@ def customers_upsert(
     """
     if any(record.rejection for record in records):
         raise ValueError("Rejected records cannot be upserted; report them instead.")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, team.pk])
+    team_identity_lock(team)
     # Erased people are not collected again. Checked under the team's lock, which an erasure
     # takes too, so one committing meanwhile cannot be missed.
     suppressed = records_suppressed(team=team, records=records)

@@ -39,7 +39,7 @@ from customers.models import (
     IdentityKind,
     MergeRecord,
 )
-from customers.selectors import customer_timeline, customers_for_user
+from customers.selectors import customer_timeline, customers_for_user, teams_for_user
 from customers.services.customers import InvalidChanges, customer_update
 from customers.services.duplicates import (
     REASON_BIRTH_DATE,
@@ -54,7 +54,6 @@ from privacy.core.access import (
     NotFound,
     get_for_user,
     scope_queryset,
-    user_teams,
 )
 from privacy.core.exports import csv_lines
 from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
@@ -62,7 +61,6 @@ from privacy.core.reauth import reauth_required
 from privacy.core.refusals import OUT_OF_SCOPE, PERMISSION, access_denied_record
 from privacy.core.services.audit import audit_record
 from privacy.erasure.services.erasure import subject_erase
-from privacy.models import Team
 
 PAGE_SIZE = 50
 # Lists count at most this many rows: the count stays one cheap query on a huge table.
@@ -179,11 +177,6 @@ def query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def teams_for_filter(user: AbstractBaseUser) -> list[Team]:
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
-    return list(teams.select_related("group"))
-
-
 def filtered_customers(
     user: AbstractBaseUser, form: CustomerSearchForm
 ) -> tuple[QuerySet[Customer], list[str]]:
@@ -221,7 +214,7 @@ def filtered_customers(
 def customer_list(request: HttpRequest) -> HttpResponse:
     """Searchable, filterable list of the customers the user may see, 50 a page."""
     can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    form = CustomerSearchForm(request.GET or None, teams=teams_for_filter(request.user))
+    form = CustomerSearchForm(request.GET or None, teams=teams_for_user(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     window = page_window(customers, request.GET.get("page"))
     rows = [
@@ -324,7 +317,7 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(EXPORT_PERSONAL_DATA):
         raise NotFound
     can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    form = CustomerSearchForm(request.GET or None, teams=teams_for_filter(request.user))
+    form = CustomerSearchForm(request.GET or None, teams=teams_for_user(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     if form.is_bound and form.errors:
         messages.error(request, _("Correct the search before exporting."))

@@ -20,7 +20,6 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -38,6 +37,7 @@ from customers.selectors import (
     import_jobs_for_user,
     import_problem_rows,
     import_templates_for_user,
+    teams_for_user,
 )
 from customers.serializers import PERSONAL_FIELD_MASKS
 from customers.services.csv_files import (
@@ -58,22 +58,14 @@ from privacy.core.access import (
     NotFound,
     get_for_user,
     permission_name,
-    user_teams,
 )
 from privacy.core.masking import mask_name
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
-from privacy.models import Team
 
 PREVIEW_ROWS = 10
 PROBLEM_ROWS_SHOWN = 100
 JOBS_PER_PAGE = 25
 FINISHED_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.FAILED})
-
-
-# --- Reads (the lead may move these to customers/selectors.py) ----------------------------------
-def _teams_for(user: AbstractBaseUser) -> QuerySet[Team]:
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
-    return teams.select_related("group").order_by("group__name")
 
 
 # --- The draft: the uploaded file and the wizard's choices, kept in the session ------------------
@@ -291,7 +283,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     """Step 1: upload the file and say how to read it."""
     _require_import_permission(request.user)
     draft = _draft_load(request)
-    teams = _teams_for(request.user)
+    teams = teams_for_user(request.user)
     if request.method == "POST":
         form = ImportUploadForm(request.POST, request.FILES, teams=teams)
         if form.is_valid():
@@ -354,7 +346,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         messages.error(request, problem.translated())
         return redirect("import-start")
     templates = import_templates_for_user(request.user, kind=draft.kind)
-    show_team = _teams_for(request.user)[:2].count() > 1
+    show_team = teams_for_user(request.user)[:2].count() > 1
     template_form = TemplateChoiceForm(
         request.GET if "template" in request.GET else None, templates=templates, show_team=show_team
     )
@@ -375,7 +367,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         _draft_keep(request, draft)
         name = form.cleaned_data.get("template_name")
         if name:
-            team = _teams_for(request.user).filter(pk=draft.team_id).first()
+            team = teams_for_user(request.user).filter(pk=draft.team_id).first()
             if team is None:
                 raise NotFound("No team matches the given query.")
             import_template_save(
@@ -425,7 +417,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         if action not in {"import", "dry-run"}:
             errors.append(_("Choose “Dry run” or “Import”."))
         else:
-            team = _teams_for(request.user).filter(pk=draft.team_id).first()
+            team = teams_for_user(request.user).filter(pk=draft.team_id).first()
             if team is None:
                 raise NotFound("No team matches the given query.")
             try:
@@ -465,7 +457,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         mapping=draft.mapping,
         can_see_personal_data=request.user.has_perm("privacy.view_personal_data"),
     )
-    team = _teams_for(request.user).filter(pk=draft.team_id).first()
+    team = teams_for_user(request.user).filter(pk=draft.team_id).first()
     return render(
         request,
         "customers/imports/preview.html",

@@ -11,8 +11,8 @@ from config.celery import app
 from customers.models import Customer, ImportJob, ImportRow, RowOutcome
 from privacy.core import roles
 from tests.conftest import totp_now
-from tests.customers.conftest import shared_file
 from tests.factories import TEST_PASSWORD, TeamFactory, TOTPDeviceFactory, UserFactory
+from tests.shared_data import shared_file
 
 WAIT_MS = 120_000
 

@@ -1,19 +1,10 @@
 import json
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.services.imports import import_job_create, import_job_run
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-def shared_file(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    return path
+from tests.shared_data import shared_file
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from customers.models import Customer, Purchase
 from customers.services.enrichment import customers_enrich
 from customers.services.imports import import_job_run
 from privacy.core import roles
-from tests.customers.conftest import shared_file
 from tests.factories import api_token_for
+from tests.shared_data import shared_file
 
 FORMAT = {"delimiter": "whitespace", "has_header": False, "source_channel": "cdnow"}
 

@@ -3,7 +3,6 @@
 import datetime
 from collections import Counter, defaultdict
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,8 @@ from customers.services.enrichment import (
 )
 from privacy.core.crypto import name_index
 from privacy.models import AuditEntry
+from tests.shared_data import shared_file
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TODAY = datetime.date(2024, 3, 15)
 UTC = datetime.UTC
 
@@ -454,11 +453,8 @@ def test_country_from_phone(phone, country):
 
 
 def read_cdnow() -> list[tuple[str, datetime.date, Decimal]]:
-    path = SHARED_DATA / "cdnow_sample.txt"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
     rows = []
-    for line in path.read_text().splitlines():
+    for line in shared_file("cdnow_sample.txt").read_text().splitlines():
         if line.strip():
             _full_id, sample_id, day, _cds, dollars = line.split()
             rows.append(

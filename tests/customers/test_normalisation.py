@@ -9,7 +9,6 @@ import csv
 import json
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 import phonenumbers
 import pytest
@@ -45,6 +44,7 @@ from customers.normalisation import (
     parse_date,
     split_name,
 )
+from tests.shared_data import shared_file
 
 TODAY = date(2026, 11, 23)
 FULL_WIDTH_COMMA = "\uff0c"
@@ -732,7 +732,6 @@ def test_normalise_customer_row_flags_ambiguous_dates():
 
 
 # --- The messy multi-channel export and its truth ----------------------------------------------
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 # The export's latest sign-up is 2026-11-22; pinning "today" keeps the test independent of the
 # machine's clock.
 EXPORT_DAY = date(2026, 11, 23)
@@ -740,10 +739,8 @@ EXPORT_DAY = date(2026, 11, 23)
 
 @pytest.fixture(scope="module")
 def messy():
-    csv_path = DATA / "customers_messy.csv"
-    truth_path = DATA / "customers_messy.truth.json"
-    if not (csv_path.exists() and truth_path.exists()):
-        pytest.skip(f"the shared test data is not available at {DATA}")
+    csv_path = shared_file("customers_messy.csv")
+    truth_path = shared_file("customers_messy.truth.json")
     with csv_path.open(encoding="utf-8-sig", newline="") as file:
         rows = list(csv.DictReader(file))
     truth = json.loads(truth_path.read_text(encoding="utf-8"))

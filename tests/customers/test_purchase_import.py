@@ -3,7 +3,6 @@
 import datetime as dt
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.db.models import Sum
@@ -16,8 +15,8 @@ from customers.services.ingestion import (
     purchases_import_rows,
 )
 from privacy.models import AuditEntry
+from tests.shared_data import shared_file
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow_sample.txt"
 LINES = 300
 CDNOW_OPTIONS = {"source_channel": "cdnow", "currency": "USD"}
 
@@ -25,9 +24,7 @@ CDNOW_OPTIONS = {"source_channel": "cdnow", "currency": "USD"}
 @pytest.fixture(scope="module")
 def cdnow_lines() -> list[tuple[int, list[str]]]:
     """The first 300 lines: full-set customer id, sample id, YYYYMMDD, CDs, dollar value."""
-    if not CDNOW.exists():
-        pytest.skip(f"{CDNOW} is not available")
-    with CDNOW.open(encoding="ascii") as handle:
+    with shared_file("cdnow_sample.txt").open(encoding="ascii") as handle:
         return [(number, line.split()) for number, line in enumerate(handle, 1) if number <= LINES]
 
 

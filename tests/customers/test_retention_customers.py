@@ -38,11 +38,10 @@ from privacy.models import (
     RequestChannel,
     RequestKind,
     RequestStatus,
-    RetentionCategory,
     RetentionPolicy,
     Suppression,
 )
-from privacy.retention.services import purgers, retention_policies_ensure, retention_purge
+from privacy.retention.services import retention_policies_ensure, retention_purge
 from tests.customers.factories import CustomerFactory, EventFactory, PurchaseFactory
 
 DAYS = {"events": 730, "inactive_customers": 1095, "import_files": 90}
@@ -70,14 +69,6 @@ def idle_since(customer: Customer, days: float) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(updated_at=days_ago(days))
     customer.refresh_from_db()
     return customer
-
-
-def test_the_customers_app_registers_its_three_categories():
-    assert {
-        RetentionCategory.EVENTS,
-        RetentionCategory.IMPORT_FILES,
-        RetentionCategory.INACTIVE_CUSTOMERS,
-    } <= set(purgers())
 
 
 # --- Events ------------------------------------------------------------------------------------

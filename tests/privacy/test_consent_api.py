@@ -5,21 +5,11 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from privacy.consent.services.notices import notice_publish
-from privacy.consent.services.records import consent_purposes_ensure, consent_record
+from privacy.consent.services.records import consent_record
 from privacy.core import roles
 from privacy.models import AuditEntry, ConsentEvent, PrivacyNotice
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
-
-pytestmark = pytest.mark.urls("tests.privacy.consent_urls_for_tests")
-
-
-@pytest.fixture(autouse=True)
-def _default_purposes(db):
-    """The purposes the migration creates; a flushed test database (after transactional tests,
-    with --reuse-db) has lost them."""
-    consent_purposes_ensure()
-
 
 CONSENTS = "/api/v1/consents/"
 NOTICES = "/api/v1/privacy/notices/"

@@ -8,7 +8,6 @@ from rest_framework.test import APIClient
 
 from privacy.consent.services.records import (
     ConsentError,
-    consent_purposes_ensure,
     consent_record,
     consents_record_bulk,
 )
@@ -21,11 +20,6 @@ from tests.factories import api_token_for
 CONSENTS = "/api/v1/consents/"
 EMAIL = "ann.lee@example.com"
 PHONE = "+4915123456789"
-
-
-@pytest.fixture(autouse=True)
-def _default_purposes(db):
-    consent_purposes_ensure()
 
 
 @pytest.fixture

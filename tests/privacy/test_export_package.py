@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from customers.models import Event, ImportJob, ImportRow, RowOutcome
 from customers.services.merge import customer_merge
-from privacy.consent.services.records import consent_purposes_ensure, consent_record
+from privacy.consent.services.records import consent_record
 from privacy.core.exports import csv_safe
 from privacy.erasure.services.erasure import subject_erase
 from privacy.models import AuditEntry
@@ -43,11 +43,6 @@ CATEGORIES = [
 EMAIL = "wang.xiuying@example.cn"
 OTHER_EMAIL = "otto.other@example.com"
 EVIDENCE = {"ip_address": "203.0.113.9", "user_agent": "Mozilla/5.0 (test)", "form": "signup"}
-
-
-@pytest.fixture(autouse=True)
-def _default_purposes(db):
-    consent_purposes_ensure()
 
 
 @pytest.fixture

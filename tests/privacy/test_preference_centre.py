@@ -1,39 +1,29 @@
 """The public preference centre, one-click unsubscribe and double opt-in confirmation pages.
 
 The views are called with ``RequestFactory`` (no middleware, no session: what a person opening
-a link from an email has). The last tests go through the test client and the middleware, with
-the public prefixes the lead adds to ``privacy.core.middleware``.
+a link from an email has). The last tests go through the site's URLs and middleware with the
+test client, signed out, as a mail client or a person's browser reaches them.
 """
 
+import re
 import time
 
 import pytest
-from django.core import signing
+from django.core import mail, signing
 from django.test import Client, RequestFactory
 
 from privacy.consent.selectors import consents_allow
 from privacy.consent.services.double_opt_in import double_opt_in_send
 from privacy.consent.services.links import DOUBLE_OPT_IN_SALT, PREFERENCES_SALT, preference_token
 from privacy.consent.services.notices import notice_publish
-from privacy.consent.services.records import consent_purposes_ensure, consent_record
+from privacy.consent.services.records import consent_record
 from privacy.consent.views.public import (
     double_opt_in_confirmation,
     preference_centre,
     preference_unsubscribe,
 )
-from privacy.core import middleware
 from privacy.models import AuditEntry, ConsentEvent
 from tests.customers.factories import CustomerFactory
-
-pytestmark = pytest.mark.urls("tests.privacy.consent_urls_for_tests")
-
-
-@pytest.fixture(autouse=True)
-def _default_purposes(db):
-    """The purposes the migration creates; a flushed test database (after transactional tests,
-    with --reuse-db) has lost them."""
-    consent_purposes_ensure()
-
 
 BROWSER = {"HTTP_USER_AGENT": "Mozilla/5.0 (Person's phone)", "REMOTE_ADDR": "198.51.100.23"}
 
@@ -359,18 +349,10 @@ def test_an_expired_confirmation_link_gets_the_same_404(rf, ann, confirm_token):
     assert not ConsentEvent.objects.exists()
 
 
-# --- Through the middleware, as the lead wires it ----------------------------------------------
+# --- Through the site's URLs and middleware ----------------------------------------------------
 
 
-@pytest.fixture
-def public_prefixes(monkeypatch):
-    """The change the lead makes to ``privacy.core.middleware._OPEN_PREFIXES`` (a no-op once
-    made)."""
-    prefixes = (*middleware._OPEN_PREFIXES, "/preferences/", "/confirm/")
-    monkeypatch.setattr(middleware, "_OPEN_PREFIXES", tuple(dict.fromkeys(prefixes)))
-
-
-def test_a_preference_centre_link_withdraws_email_consent_end_to_end(ann, token, public_prefixes):
+def test_a_preference_centre_link_withdraws_email_consent_end_to_end(ann, token):
     grant(ann)
     browser = Client(enforce_csrf_checks=True, **BROWSER)
 
@@ -399,3 +381,24 @@ def test_a_preference_centre_link_withdraws_email_consent_end_to_end(ann, token,
     ]
     audited = AuditEntry.objects.filter(action="consent.record").exclude(ip_address=None)
     assert sorted(audited.values_list("ip_address", flat=True)) == ["127.0.0.1", "198.51.100.23"]
+
+
+def test_the_confirmation_link_of_the_email_confirms_end_to_end(ann, settings):
+    # Given the double opt-in email sent to Ann
+    settings.PUBLIC_BASE_URL = "https://news.example.com"
+    double_opt_in_send(customer=ann, purpose_code="email_marketing")
+    link = re.search(r"https://news\.example\.com(/confirm/[^/\s]+/)", mail.outbox[0].body)
+    assert link, mail.outbox[0].body
+    browser = Client(enforce_csrf_checks=True, **BROWSER)
+
+    # When she opens its link, signed out, and confirms
+    shown = browser.get(link.group(1))
+    confirmed = browser.post(link.group(1))
+
+    # Then the site's own address answers both and her consent is recorded
+    assert (shown.status_code, confirmed.status_code) == (200, 200)
+    assert "is confirmed" in confirmed.content.decode()
+    assert list(ConsentEvent.objects.values_list("purpose__code", "status", "source")) == [
+        ("email_marketing", "granted", "double_opt_in"),
+    ]
+    assert consents_allow([ann.pk], "email_marketing", "email") == {ann.pk}
