@@ -26,20 +26,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers.api.imports import import_report_response
 from customers.forms_imports import (
     ImportMappingForm,
     ImportUploadForm,
     TemplateChoiceForm,
     field_label,
 )
+from customers.masking import customer_masks
 from customers.models import ImportJob, ImportStatus, ImportTemplate
 from customers.selectors import (
     import_jobs_for_user,
     import_problem_rows,
     import_templates_for_user,
 )
-from customers.serializers import PERSONAL_FIELD_MASKS
+from customers.services.csv_exports import import_report_csv_export
 from customers.services.csv_files import (
     HEADER_SYNONYMS,
     FileProblem,
@@ -54,12 +54,14 @@ from customers.services.imports import (
     import_template_save,
 )
 from privacy.core.access import (
-    EXPORT_PERSONAL_DATA,
     NotFound,
+    can_export_personal_data,
+    can_view_personal_data,
     get_for_user,
     permission_name,
-    user_teams,
+    teams_for_user,
 )
+from privacy.core.exports import csv_response
 from privacy.core.masking import mask_name
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 from privacy.models import Team
@@ -72,8 +74,7 @@ FINISHED_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.FAILED})
 
 # --- Reads (the lead may move these to customers/selectors.py) ----------------------------------
 def _teams_for(user: AbstractBaseUser) -> QuerySet[Team]:
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
-    return teams.select_related("group").order_by("group__name")
+    return teams_for_user(user).select_related("group").order_by("group__name")
 
 
 # --- The draft: the uploaded file and the wizard's choices, kept in the session ------------------
@@ -229,6 +230,7 @@ def preview_table(
 ) -> tuple[list[dict], list[dict]]:
     """Columns and rows of the preview: normalised values, masked unless the user may see them."""
     mapped = set(mapping.values())
+    masks = {} if can_see_personal_data else customer_masks()
     columns = [
         {"key": key, "label": field_label(key)}
         for key, sources in _PREVIEW_COLUMNS
@@ -250,9 +252,7 @@ def preview_table(
                 value = _external_ids_display(record.external_ids, can_see_personal_data)
             else:
                 value = record.fields.get(key)
-                if not can_see_personal_data and key in PERSONAL_FIELD_MASKS:
-                    value = PERSONAL_FIELD_MASKS[key](value)
-                value = _display(value)
+                value = _display(masks[key](value) if key in masks else value)
             cells.append({"key": key, "value": value, "warning": warned.get(key, "")})
         rows.append(
             {
@@ -463,7 +463,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     columns, rows = preview_table(
         prepared,
         mapping=draft.mapping,
-        can_see_personal_data=request.user.has_perm("privacy.view_personal_data"),
+        can_see_personal_data=can_view_personal_data(request.user),
     )
     team = _teams_for(request.user).filter(pk=draft.team_id).first()
     return render(
@@ -501,7 +501,7 @@ def _job_for(request: HttpRequest, pk: int) -> ImportJob:
 def _progress_context(request: HttpRequest, job: ImportJob) -> dict:
     return {
         "job": job,
-        "can_download_report": request.user.has_perm(EXPORT_PERSONAL_DATA),
+        "can_download_report": can_export_personal_data(request.user),
         "is_finished": job.status in FINISHED_STATUSES,
         "problem_rows": import_problem_rows(job, limit=PROBLEM_ROWS_SHOWN),
         "problem_count": job.rejected_count + job.warning_count,
@@ -529,9 +529,10 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     Needs ``privacy.export_personal_data`` and a recent re-authentication (asked for after the
     permission check, so nobody is asked in vain), like the customer and audit exports.
     """
-    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+    if not can_export_personal_data(request.user):
         raise NotFound
     if not reauth_is_recent(request):
         return reauth_redirect(request)
     job = _job_for(request, pk)
-    return import_report_response(job, actor=request.user)
+    lines = import_report_csv_export(actor=request.user, job=job)
+    return csv_response(lines, filename=f"import-{job.pk}-report.csv")
