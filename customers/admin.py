@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from customers.masking import customer_masks
 from customers.models import (
     Customer,
     DuplicateCandidate,
@@ -14,37 +15,27 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
-from customers.serializers import PERSONAL_FIELD_MASKS
-from privacy.core.access import VIEW_PERSONAL_DATA, scope_queryset
-from privacy.core.admin.base import ScopedModelAdmin
+from privacy.core.access import can_view_personal_data, scope_queryset
+from privacy.core.admin.base import ScopedModelAdmin, masked_display
 from privacy.erasure.services.erasure import subject_erase
 from privacy.models import Team
 
-# The customer's own columns among the masked fields (display_name is a property of two).
-_MASKED_COLUMNS = tuple(
-    field.name for field in Customer._meta.concrete_fields if field.name in PERSONAL_FIELD_MASKS
-)
 _MASKED_PREFIX = "masked_"
 
 
 def _can_see_personal_data(request) -> bool:
-    return request.user.has_perm(VIEW_PERSONAL_DATA)
+    return can_view_personal_data(request.user)
 
 
-def _masked_display(name: str, label):
-    """A read-only admin column or form row showing field ``name`` masked as the API does."""
-    mask = PERSONAL_FIELD_MASKS[name]
-
-    @admin.display(description=label)
-    def masked(modeladmin, obj):
-        return mask(getattr(obj, name))
-
-    return masked
+def _masked_columns() -> list[str]:
+    """The customer's own columns among the masked fields (display_name is a property of two)."""
+    masks = customer_masks()
+    return [field.name for field in Customer._meta.concrete_fields if field.name in masks]
 
 
 def _is_masked_lookup(lookup: str) -> bool:
     """Whether a search field or filter lookup reaches a masked column of the customer."""
-    return lookup.lstrip("^=@").split("__")[0] in PERSONAL_FIELD_MASKS
+    return lookup.lstrip("^=@").split("__")[0] in customer_masks()
 
 
 class IdentityInline(admin.TabularInline):
@@ -66,9 +57,10 @@ class IdentityInline(admin.TabularInline):
 class CustomerAdmin(ScopedModelAdmin):
     """Customers: masked contact details without "view personal data".
 
-    What is masked, and how, is the API's list (``PERSONAL_FIELD_MASKS``): in the list, on the
-    change form (a read-only masked value instead of an input), and in search and filters (a
-    masked column can be neither searched nor filtered on, not even through the address bar).
+    What is masked, and how, is what the record of processing says
+    (``customers.masking.customer_masks``), as in the API: in the list, on the change form (a
+    read-only masked value instead of an input), and in search and filters (a masked column
+    can be neither searched nor filtered on, not even through the address bar).
 
     Deleting a customer, one by one or with the bulk action, erases the person through
     ``subject_erase``: everything personal attached goes and the email and phone are suppressed.
@@ -113,18 +105,28 @@ class CustomerAdmin(ScopedModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(merged_into__isnull=True)
 
-    masked_display_name = _masked_display("display_name", _("name"))
+    def __getattr__(self, name: str):
+        # ``masked_<field>``: the column or form row of a field the record of processing masks.
+        field_name = name.removeprefix(_MASKED_PREFIX)
+        if name != field_name and field_name in customer_masks():
+            label = (
+                _("name")
+                if field_name == "display_name"
+                else Customer._meta.get_field(field_name).verbose_name
+            )
+            return masked_display(field_name, label, customer_masks)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def get_exclude(self, request, obj=None):
         hidden = list(self.exclude)
         if not _can_see_personal_data(request):
-            hidden += list(_MASKED_COLUMNS)
+            hidden += _masked_columns()
         return hidden
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(self.readonly_fields)
         if not _can_see_personal_data(request):
-            readonly += [f"{_MASKED_PREFIX}{name}" for name in _MASKED_COLUMNS]
+            readonly += [f"{_MASKED_PREFIX}{name}" for name in _masked_columns()]
         return readonly
 
     def get_list_display(self, request):
@@ -224,14 +226,6 @@ class CustomerAdmin(ScopedModelAdmin):
         }
         customer = Customer.objects.get(pk=obj.pk)
         customer_update(actor=request.user, customer=customer, changes=changes)
-
-
-for _name in _MASKED_COLUMNS:
-    setattr(
-        CustomerAdmin,
-        f"{_MASKED_PREFIX}{_name}",
-        _masked_display(_name, Customer._meta.get_field(_name).verbose_name),
-    )
 
 
 class ReadOnlyScopedAdmin(ScopedModelAdmin):

@@ -10,17 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from customers.masking import customer_masks
 from customers.models import Channel, Customer, Gender, LifecycleStatus
 from customers.normalisation import NormalisationError, normalise_country
 from customers.selectors import TimelineCursorError, timeline_cursor_parse
 from customers.services.customers import EDITABLE_FIELDS
 from customers.services.enrichment import RFM_GROUP_RULES
 from privacy.models import Team
-
-# Fields only people with "view personal data" may see, so only they may edit them.
-PERSONAL_FIELDS = frozenset(
-    {"email", "phone", "given_name", "family_name", "postal_address", "birth_date"}
-)
 
 # Sort keys of the customer list and their ORDER BY; "-id" breaks ties so pages are stable.
 SORT_ORDERS = {
@@ -200,8 +196,10 @@ class CustomerEditForm(forms.Form):
     def __init__(self, *args, customer: Customer, include_personal: bool, **kwargs) -> None:
         kwargs.setdefault("initial", self.initial_for(customer))
         super().__init__(*args, **kwargs)
+        # Fields only people with "view personal data" may see, so only they may edit them.
+        hidden = set() if include_personal else customer_masks().keys()
         for name in list(self.fields):
-            if name not in EDITABLE_FIELDS or (name in PERSONAL_FIELDS and not include_personal):
+            if name not in EDITABLE_FIELDS or name in hidden:
                 del self.fields[name]
 
     @staticmethod

@@ -21,7 +21,7 @@ from customers.models import (
     Purchase,
     RowOutcome,
 )
-from privacy.core.access import scope_queryset, user_teams
+from privacy.core.access import scope_queryset, teams_for_user
 from privacy.core.crypto import blind_index, name_index
 from privacy.models import ConsentEvent, ConsentStatus, Suppression, Team
 
@@ -50,10 +50,9 @@ def customers_matching_name(queryset: QuerySet[Customer], text: str) -> QuerySet
     return queryset.filter(name_index__contains=tokens) if tokens else queryset.none()
 
 
-def teams_for_user(user: AbstractBaseUser) -> QuerySet[Team]:
+def teams_by_name(user: AbstractBaseUser) -> QuerySet[Team]:
     """The teams whose data the user works on (every team for a superuser), by name."""
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
-    return teams.select_related("group").order_by("group__name")
+    return teams_for_user(user).select_related("group").order_by("group__name")
 
 
 def import_jobs_for_user(user: AbstractBaseUser) -> QuerySet[ImportJob]:

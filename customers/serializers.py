@@ -1,27 +1,16 @@
 from rest_framework import serializers
 
+from customers.masking import customer_masks
 from customers.models import Customer, ImportJob, ImportKind
 from customers.services.customers import EDITABLE_FIELDS
-from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
 from privacy.core.rest.fields import BlankChoicesAsNullMixin
 from privacy.core.rest.parsers import storable_text_check
 
-# What a person without "view personal data" may not see of a customer, each with its masked
-# form. The API, the admin and the import preview all mask from this one list.
-PERSONAL_FIELD_MASKS = {
-    "email": mask_email,
-    "phone": mask_phone,
-    "given_name": mask_name,
-    "family_name": mask_name,
-    "display_name": mask_name,
-    "postal_address": mask_text,
-    "birth_date": mask_text,
-    "notes": mask_text,
-}
-
 
 class CustomerSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
-    """A customer as the API shows it; contact details masked without "view personal data"."""
+    """A customer as the API shows it; without "view personal data" the fields the record of
+    processing masks are masked (``customers.masking.customer_masks``), as in the staff UI,
+    the admin and the import preview."""
 
     display_name = serializers.CharField(read_only=True)
     owner_team = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -71,7 +60,7 @@ class CustomerSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if not self.context.get("can_view_personal_data"):
-            for name, mask in PERSONAL_FIELD_MASKS.items():
+            for name, mask in customer_masks().items():
                 if name not in data:
                     continue
                 # A masked date is null: the schema says the field holds a date.

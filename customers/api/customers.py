@@ -8,9 +8,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from customers.filters import CustomerFilter
+from customers.masking import customer_masks
 from customers.models import Customer
 from customers.serializers import (
-    PERSONAL_FIELD_MASKS,
     CustomerChangeSerializer,
     CustomerItemSerializer,
     CustomerSerializer,
@@ -23,7 +23,7 @@ from customers.serializers import (
 )
 from customers.services.customers import InvalidChanges, customer_update, customers_upsert_items
 from customers.services.merge import customer_merge
-from privacy.core.access import get_for_user, team_for_user
+from privacy.core.access import can_view_personal_data, get_for_user, team_for_user
 from privacy.core.rest.reauth import reauth_check_for_session
 from privacy.core.rest.viewsets import ScopedModelViewSet
 from privacy.core.services.audit import audit_record
@@ -86,7 +86,7 @@ class CustomerViewSet(ScopedModelViewSet):
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
-        context["can_view_personal_data"] = self.request.user.has_perm("privacy.view_personal_data")
+        context["can_view_personal_data"] = can_view_personal_data(self.request.user)
         return context
 
     def retrieve(self, request, *args, **kwargs):
@@ -132,7 +132,7 @@ class CustomerViewSet(ScopedModelViewSet):
             )
         if not self.get_serializer_context()["can_view_personal_data"]:
             # As in the staff UI and the admin: nobody changes what they may not see.
-            hidden = sorted(set(request.data) & set(PERSONAL_FIELD_MASKS))
+            hidden = sorted(set(request.data) & customer_masks().keys())
             if hidden:
                 raise exceptions.ValidationError(
                     {

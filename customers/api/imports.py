@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from customers.api.customers import owner_team_for_request
-from customers.models import ImportJob, ImportRow
+from customers.models import ImportJob
 from customers.serializers import ImportJobSerializer, ImportUploadSerializer
+from customers.services.csv_exports import import_report_csv_export
 from customers.services.csv_files import MAX_UPLOAD_BYTES
 from customers.services.imports import import_job_create
-from privacy.core.access import EXPORT_PERSONAL_DATA
-from privacy.core.exports import csv_lines
+from privacy.core.access import can_export_personal_data
+from privacy.core.exports import csv_response
 from privacy.core.rest.parsers import FormParser, JSONParser, MultiPartParser
 from privacy.core.rest.reauth import reauth_check_for_session
 from privacy.core.rest.viewsets import ScopedViewSetMixin
-from privacy.core.services.audit import audit_record
 
 
 @extend_schema_view(
@@ -91,41 +90,10 @@ class ImportJobViewSet(
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):
         job = self.get_object()
-        if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+        if not can_export_personal_data(request.user):
             raise exceptions.PermissionDenied(
                 "Downloading the row report needs the permission to export personal data."
             )
         reauth_check_for_session(request)
-        return import_report_response(job, actor=request.user)
-
-
-REPORT_COLUMNS = ("line", "outcome", "warnings", "reason", "customer")
-REPORT_CHUNK_SIZE = 5000
-
-
-def import_report_response(job: ImportJob, *, actor) -> StreamingHttpResponse:
-    """The per-row report of an import as a CSV download: which customer each line of the file
-    became, so an export of personal data. Streamed and formula-safe like the other exports,
-    and audited with its row count before it starts; the caller checks the export permission
-    and the re-authentication."""
-    rows = ImportRow.objects.filter(job=job).order_by("line_number")
-    # Audit first: a download the client abandons half-way was still a disclosure.
-    audit_record(
-        action="import.report_download",
-        actor=actor,
-        target=job,
-        metadata={"row_count": rows.count()},
-    )
-    lines = csv_lines(
-        REPORT_COLUMNS,
-        (
-            [line, outcome, "; ".join(warnings), reason, customer_id or ""]
-            for line, outcome, warnings, reason, customer_id in rows.values_list(
-                "line_number", "outcome", "warnings", "reason", "customer_id"
-            ).iterator(chunk_size=REPORT_CHUNK_SIZE)
-        ),
-    )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+        lines = import_report_csv_export(actor=request.user, job=job)
+        return csv_response(lines, filename=f"import-{job.pk}-report.csv")

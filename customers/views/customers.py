@@ -1,22 +1,19 @@
 """Customer list, CSV export, 360-degree profile, edit, merge and the duplicates queue.
 
 Views parse input, fetch objects through the access layer (missing and forbidden both 404) and
-call one service. Contact details are masked unless the user may view personal data.
-
-Over 600 lines because the customer screens share their list, masking and access helpers.
+call one service. Contact details are masked unless the user may view personal data
+(``customers.masking``); the export's lines come from ``customers.services.csv_exports``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,16 +27,16 @@ from customers.forms import (
     CustomerSearchForm,
     TimelineCursorForm,
 )
+from customers.masking import contact_for, identity_value
 from customers.models import (
     Channel,
     Customer,
     DuplicateCandidate,
     DuplicateStatus,
-    Identity,
-    IdentityKind,
     MergeRecord,
 )
-from customers.selectors import customer_timeline, customers_for_user, teams_for_user
+from customers.selectors import customer_timeline, customers_for_user, teams_by_name
+from customers.services.csv_exports import customers_csv_export
 from customers.services.customers import InvalidChanges, customer_update
 from customers.services.duplicates import (
     REASON_BIRTH_DATE,
@@ -49,14 +46,14 @@ from customers.services.duplicates import (
 from customers.services.merge import customer_merge, customer_merge_undo
 from privacy.consent.selectors import consent_history, consent_state
 from privacy.core.access import (
-    EXPORT_PERSONAL_DATA,
-    VIEW_PERSONAL_DATA,
     NotFound,
+    can_export_personal_data,
+    can_view_personal_data,
     get_for_user,
+    permission_name,
     scope_queryset,
 )
-from privacy.core.exports import csv_lines
-from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.core.exports import csv_response
 from privacy.core.reauth import reauth_required
 from privacy.core.refusals import OUT_OF_SCOPE, PERMISSION, access_denied_record
 from privacy.core.services.audit import audit_record
@@ -68,60 +65,9 @@ COUNT_LIMIT = 10_000
 # Deep offsets are slow and a huge page number would overflow the OFFSET; search instead.
 MAX_PAGE = 10_000
 TIMELINE_PAGE_SIZE = 50
-EXPORT_CHUNK_SIZE = 2000
 
 
 # --- Presentation helpers ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Contact:
-    """A customer's contact details as this user may see them."""
-
-    display_name: str
-    given_name: str
-    family_name: str
-    email: str
-    phone: str
-    postal_address: str
-    birth_date: Any
-    notes: str
-    is_masked: bool
-
-
-def contact_for(customer: Customer, *, can_view_personal_data: bool) -> Contact:
-    if can_view_personal_data:
-        return Contact(
-            display_name=customer.display_name,
-            given_name=customer.given_name or "",
-            family_name=customer.family_name or "",
-            email=customer.email or "",
-            phone=customer.phone or "",
-            postal_address=customer.postal_address or "",
-            birth_date=customer.birth_date,
-            notes=customer.notes or "",
-            is_masked=False,
-        )
-    return Contact(
-        display_name=mask_name(customer.display_name),
-        given_name=mask_name(customer.given_name),
-        family_name=mask_name(customer.family_name),
-        email=mask_email(customer.email),
-        phone=mask_phone(customer.phone),
-        postal_address=mask_text(customer.postal_address),
-        birth_date=None,
-        notes=mask_text(customer.notes),
-        is_masked=True,
-    )
-
-
-def identity_value(identity: Identity, *, can_view_personal_data: bool) -> str:
-    if identity.kind == IdentityKind.EXTERNAL:
-        return identity.lookup_key
-    if can_view_personal_data:
-        return identity.value or ""
-    mask = mask_email if identity.kind == IdentityKind.EMAIL else mask_phone
-    return mask(identity.value)
 
 
 @dataclass(frozen=True)
@@ -213,12 +159,12 @@ def filtered_customers(
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     """Searchable, filterable list of the customers the user may see, 50 a page."""
-    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    form = CustomerSearchForm(request.GET or None, teams=teams_for_user(request.user))
+    unmasked = can_view_personal_data(request.user)
+    form = CustomerSearchForm(request.GET or None, teams=teams_by_name(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     window = page_window(customers, request.GET.get("page"))
     rows = [
-        (customer, contact_for(customer, can_view_personal_data=can_view_personal_data))
+        (customer, contact_for(customer, can_view_personal_data=unmasked))
         for customer in window.rows
     ]
     return render(
@@ -231,121 +177,27 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "is_filtered": bool(filter_names) or bool(form.errors),
             "query": query_without_page(request),
             "export_query": request.GET.urlencode(),
-            "can_export": request.user.has_perm(EXPORT_PERSONAL_DATA),
+            "can_export": can_export_personal_data(request.user),
             "show_team": len(form.teams) > 1,
             "channels": Channel.choices,
         },
     )
 
 
-EXPORT_COLUMNS = (
-    "id",
-    "name",
-    "email",
-    "phone",
-    "country",
-    "city",
-    "company",
-    "industry",
-    "job_title",
-    "source",
-    "tags",
-    "lifecycle_status",
-    "orders",
-    "total_spend",
-    "last_purchase_at",
-    "rfm_group",
-    "team",
-    "created_at",
-)
-_EXPORT_FIELDS = (
-    "id",
-    "owner_team__group__name",
-    "given_name",
-    "family_name",
-    "email",
-    "phone",
-    "country",
-    "city",
-    "company",
-    "industry",
-    "job_title",
-    "source_channel",
-    "tags",
-    "lifecycle_status",
-    "order_count",
-    "total_spend",
-    "last_purchase_at",
-    "rfm_group",
-    "created_at",
-)
-
-
-def export_rows(
-    customers: Iterable[Customer], *, can_view_personal_data: bool
-) -> Iterator[list[object]]:
-    """The export's rows (``csv_lines`` makes them formula-safe)."""
-    for customer in customers:
-        contact = contact_for(customer, can_view_personal_data=can_view_personal_data)
-        row = [
-            customer.pk,
-            contact.display_name,
-            contact.email,
-            contact.phone,
-            customer.country,
-            customer.city,
-            customer.company,
-            customer.industry,
-            customer.job_title,
-            customer.source_channel,
-            ";".join(customer.tags),
-            customer.lifecycle_status,
-            customer.order_count,
-            customer.total_spend,
-            customer.last_purchase_at.isoformat() if customer.last_purchase_at else "",
-            customer.rfm_group,
-            customer.owner_team.group.name,
-            customer.created_at.isoformat(),
-        ]
-        yield row
-
-
 @require_GET
 @reauth_required
 def customer_export(request: HttpRequest) -> HttpResponse:
     """The current filtered list as CSV, streamed, formula-safe, audited before it starts."""
-    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+    if not can_export_personal_data(request.user):
         raise NotFound
-    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    form = CustomerSearchForm(request.GET or None, teams=teams_for_user(request.user))
+    form = CustomerSearchForm(request.GET or None, teams=teams_by_name(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     if form.is_bound and form.errors:
         messages.error(request, _("Correct the search before exporting."))
         return redirect(f"{reverse('customers-home')}?{request.GET.urlencode()}")
-    customers = customers.select_related("owner_team__group").only(*_EXPORT_FIELDS)
-    # Audit first: a download the client abandons half-way was still a disclosure.
-    audit_record(
-        action="customer.export",
-        actor=request.user,
-        object_type="customers.customer",
-        metadata={
-            "row_count": customers.order_by().count(),
-            "filters": filter_names,
-            "masked": not can_view_personal_data,
-        },
-    )
-    lines = csv_lines(
-        EXPORT_COLUMNS,
-        export_rows(
-            customers.iterator(chunk_size=EXPORT_CHUNK_SIZE),
-            can_view_personal_data=can_view_personal_data,
-        ),
-    )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    lines = customers_csv_export(actor=request.user, customers=customers, filters=filter_names)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_response(lines, filename=f"customers-{stamp}.csv")
 
 
 # --- Profile ----------------------------------------------------------------------------------
@@ -380,14 +232,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             _("Customer #%(merged)s was merged into this profile.") % {"merged": customer.pk},
         )
         return redirect("customer-detail", pk=customer.merged_into_id)
-    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    unmasked = can_view_personal_data(request.user)
     can_change = (
         scope_queryset(request.user, Customer.objects.filter(pk=customer.pk), action="change")
         .only("pk")
         .exists()
     )
     identities = [
-        (identity, identity_value(identity, can_view_personal_data=can_view_personal_data))
+        (identity, identity_value(identity, can_view_personal_data=unmasked))
         for identity in customer.identities.order_by("kind", "channel", "pk")
     ]
     merges = list(
@@ -408,14 +260,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             _("The timeline position in the address is not valid; the newest entries are shown."),
         )
     entries, next_before = _timeline_page(customer, before)
-    if can_view_personal_data:
+    if unmasked:
         audit_record(action="customer.view_personal_data", actor=request.user, target=customer)
     return render(
         request,
         "customers/customer_detail.html",
         {
             "customer": customer,
-            "contact": contact_for(customer, can_view_personal_data=can_view_personal_data),
+            "contact": contact_for(customer, can_view_personal_data=unmasked),
             "identities": identities,
             "attributes": sorted(customer.attributes.items()),
             "merges": merges,
@@ -456,11 +308,11 @@ def customer_timeline_rows(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct a profile: only the changed fields go to ``customer_update``."""
     customer = _customer_to_change(request, pk)
-    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    unmasked = can_view_personal_data(request.user)
     form = CustomerEditForm(
         request.POST if request.method == "POST" else None,
         customer=customer,
-        include_personal=can_view_personal_data,
+        include_personal=unmasked,
     )
     if request.method == "POST" and form.is_valid():
         changes = form.changes()
@@ -475,7 +327,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The profile was saved."))
             return redirect("customer-detail", pk=customer.pk)
-    elif request.method == "GET" and can_view_personal_data:
+    elif request.method == "GET" and unmasked:
         # The form shows the contact details unmasked.
         audit_record(action="customer.view_personal_data", actor=request.user, target=customer)
     return render(
@@ -484,8 +336,8 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "customer": customer,
             "form": form,
-            "contact": contact_for(customer, can_view_personal_data=can_view_personal_data),
-            "personal_fields_hidden": not can_view_personal_data,
+            "contact": contact_for(customer, can_view_personal_data=unmasked),
+            "personal_fields_hidden": not unmasked,
         },
     )
 
@@ -583,7 +435,7 @@ def _open_duplicates() -> QuerySet[DuplicateCandidate]:
 @require_GET
 def duplicate_list(request: HttpRequest) -> HttpResponse:
     """Pairs that may be one person, side by side, to merge or dismiss."""
-    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
+    unmasked = can_view_personal_data(request.user)
     candidates = (
         scope_queryset(request.user, _open_duplicates(), action="view")
         .select_related("first", "second", "owner_team__group")
@@ -598,14 +450,12 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         (
             candidate,
             reasons.get(candidate.reason, candidate.reason),
-            contact_for(candidate.first, can_view_personal_data=can_view_personal_data),
-            contact_for(candidate.second, can_view_personal_data=can_view_personal_data),
+            contact_for(candidate.first, can_view_personal_data=unmasked),
+            contact_for(candidate.second, can_view_personal_data=unmasked),
         )
         for candidate in window.rows
     ]
-    can_decide = request.user.is_superuser or request.user.has_perm(
-        "customers.change_duplicatecandidate"
-    )
+    can_decide = request.user.has_perm(permission_name(DuplicateCandidate, "change"))
     return render(
         request,
         "customers/duplicate_list.html",

@@ -25,21 +25,21 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers.api.imports import import_report_response
 from customers.forms_imports import (
     ImportMappingForm,
     ImportUploadForm,
     TemplateChoiceForm,
     field_label,
 )
+from customers.masking import customer_masks
 from customers.models import ImportJob, ImportStatus, ImportTemplate
 from customers.selectors import (
     import_jobs_for_user,
     import_problem_rows,
     import_templates_for_user,
-    teams_for_user,
+    teams_by_name,
 )
-from customers.serializers import PERSONAL_FIELD_MASKS
+from customers.services.csv_exports import import_report_csv_export
 from customers.services.csv_files import (
     HEADER_SYNONYMS,
     FileProblem,
@@ -54,11 +54,13 @@ from customers.services.imports import (
     import_template_save,
 )
 from privacy.core.access import (
-    EXPORT_PERSONAL_DATA,
     NotFound,
+    can_export_personal_data,
+    can_view_personal_data,
     get_for_user,
     permission_name,
 )
+from privacy.core.exports import csv_response
 from privacy.core.masking import mask_name
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 
@@ -221,6 +223,7 @@ def preview_table(
 ) -> tuple[list[dict], list[dict]]:
     """Columns and rows of the preview: normalised values, masked unless the user may see them."""
     mapped = set(mapping.values())
+    masks = {} if can_see_personal_data else customer_masks()
     columns = [
         {"key": key, "label": field_label(key)}
         for key, sources in _PREVIEW_COLUMNS
@@ -242,9 +245,7 @@ def preview_table(
                 value = _external_ids_display(record.external_ids, can_see_personal_data)
             else:
                 value = record.fields.get(key)
-                if not can_see_personal_data and key in PERSONAL_FIELD_MASKS:
-                    value = PERSONAL_FIELD_MASKS[key](value)
-                value = _display(value)
+                value = _display(masks[key](value) if key in masks else value)
             cells.append({"key": key, "value": value, "warning": warned.get(key, "")})
         rows.append(
             {
@@ -283,7 +284,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     """Step 1: upload the file and say how to read it."""
     _require_import_permission(request.user)
     draft = _draft_load(request)
-    teams = teams_for_user(request.user)
+    teams = teams_by_name(request.user)
     if request.method == "POST":
         form = ImportUploadForm(request.POST, request.FILES, teams=teams)
         if form.is_valid():
@@ -346,7 +347,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         messages.error(request, problem.translated())
         return redirect("import-start")
     templates = import_templates_for_user(request.user, kind=draft.kind)
-    show_team = teams_for_user(request.user)[:2].count() > 1
+    show_team = teams_by_name(request.user)[:2].count() > 1
     template_form = TemplateChoiceForm(
         request.GET if "template" in request.GET else None, templates=templates, show_team=show_team
     )
@@ -367,7 +368,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         _draft_keep(request, draft)
         name = form.cleaned_data.get("template_name")
         if name:
-            team = teams_for_user(request.user).filter(pk=draft.team_id).first()
+            team = teams_by_name(request.user).filter(pk=draft.team_id).first()
             if team is None:
                 raise NotFound("No team matches the given query.")
             import_template_save(
@@ -417,7 +418,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         if action not in {"import", "dry-run"}:
             errors.append(_("Choose “Dry run” or “Import”."))
         else:
-            team = teams_for_user(request.user).filter(pk=draft.team_id).first()
+            team = teams_by_name(request.user).filter(pk=draft.team_id).first()
             if team is None:
                 raise NotFound("No team matches the given query.")
             try:
@@ -455,9 +456,9 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     columns, rows = preview_table(
         prepared,
         mapping=draft.mapping,
-        can_see_personal_data=request.user.has_perm("privacy.view_personal_data"),
+        can_see_personal_data=can_view_personal_data(request.user),
     )
-    team = teams_for_user(request.user).filter(pk=draft.team_id).first()
+    team = teams_by_name(request.user).filter(pk=draft.team_id).first()
     return render(
         request,
         "customers/imports/preview.html",
@@ -493,7 +494,7 @@ def _job_for(request: HttpRequest, pk: int) -> ImportJob:
 def _progress_context(request: HttpRequest, job: ImportJob) -> dict:
     return {
         "job": job,
-        "can_download_report": request.user.has_perm(EXPORT_PERSONAL_DATA),
+        "can_download_report": can_export_personal_data(request.user),
         "is_finished": job.status in FINISHED_STATUSES,
         "problem_rows": import_problem_rows(job, limit=PROBLEM_ROWS_SHOWN),
         "problem_count": job.rejected_count + job.warning_count,
@@ -521,9 +522,10 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     Needs ``privacy.export_personal_data`` and a recent re-authentication (asked for after the
     permission check, so nobody is asked in vain), like the customer and audit exports.
     """
-    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+    if not can_export_personal_data(request.user):
         raise NotFound
     if not reauth_is_recent(request):
         return reauth_redirect(request)
     job = _job_for(request, pk)
-    return import_report_response(job, actor=request.user)
+    lines = import_report_csv_export(actor=request.user, job=job)
+    return csv_response(lines, filename=f"import-{job.pk}-report.csv")

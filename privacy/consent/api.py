@@ -24,7 +24,7 @@ from privacy.consent.selectors import subject_model
 from privacy.consent.services.double_opt_in import double_opt_in_send
 from privacy.consent.services.notices import notice_publish
 from privacy.consent.services.records import EVIDENCE_FIELDS, ConsentError, consent_record
-from privacy.core.access import get_for_user
+from privacy.core.access import can_view_personal_data, get_for_user
 from privacy.core.filters import IdFilter
 from privacy.core.masking import MASK
 from privacy.core.rest.viewsets import ScopedViewSetMixin
@@ -38,7 +38,6 @@ from privacy.models import (
     PrivacyNotice,
 )
 
-VIEW_PERSONAL_DATA = "privacy.view_personal_data"
 # Sources an API client may claim; the others belong to their own paths (imports, the
 # preference centre, one-click unsubscribe, double opt-in).
 API_SOURCES = (ConsentSource.FORM, ConsentSource.API, ConsentSource.STAFF)
@@ -212,7 +211,7 @@ class ConsentEventViewSet(
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
-        context["can_view_personal_data"] = self.request.user.has_perm(VIEW_PERSONAL_DATA)
+        context["can_view_personal_data"] = can_view_personal_data(self.request.user)
         return context
 
     def create(self, request, *args, **kwargs):

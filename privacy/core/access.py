@@ -92,9 +92,32 @@ def permission_name(model: type[models.Model], action: str) -> str:
 
 
 def user_teams(user: User) -> QuerySet[Team]:
+    """The teams ``user`` is a member of (a superuser's own teams too: see ``teams_for_user``)."""
     if not user.is_authenticated:
         return Team.objects.none()
     return Team.objects.filter(group__user=user)
+
+
+def teams_for_user(user: User) -> QuerySet[Team]:
+    """The teams ``user`` may use: pick for a new record, filter a list by, manage members of.
+
+    Every team for an active superuser (who reaches every team's objects, see
+    ``scope_queryset``), the user's own teams for anybody else.
+    """
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return Team.objects.all()
+    return user_teams(user)
+
+
+def can_view_personal_data(user: User) -> bool:
+    """Whether ``user`` sees contact details unmasked (``VIEW_PERSONAL_DATA``)."""
+    return user.has_perm(VIEW_PERSONAL_DATA)
+
+
+def can_export_personal_data(user: User) -> bool:
+    """Whether ``user`` may take a copy of personal data away: every download of it checks this
+    first (``EXPORT_PERSONAL_DATA``), in the staff UI, the admin and the API."""
+    return user.has_perm(EXPORT_PERSONAL_DATA)
 
 
 def _granted_object_ids(user: User, model: type[models.Model], action: str) -> Q:
@@ -205,7 +228,7 @@ def team_for_user(user: User, team_id: int | None = None) -> Team:
     the user must belong to exactly one team. Raises ``NotFound`` or ``ValueError`` with a
     message for a person.
     """
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
+    teams = teams_for_user(user)
     if team_id is not None:
         team = teams.filter(pk=team_id).first()
         if team is None:

@@ -6,6 +6,8 @@ import csv
 import unicodedata
 from collections.abc import Iterable, Iterator
 
+from django.http import StreamingHttpResponse
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Characters that Unicode NFKC normalisation turns into a formula start (FULLWIDTH EQUALS SIGN
 # U+FF1D, SMALL COMMERCIAL AT U+FE6B, SUPERSCRIPT PLUS SIGN U+207A …), as of the Unicode
@@ -52,3 +54,11 @@ def csv_lines(header: Iterable[object], rows: Iterable[Iterable[object]]) -> Ite
     yield writer.writerow([csv_safe(cell) for cell in header])
     for row in rows:
         yield writer.writerow([csv_safe(cell) for cell in row])
+
+
+def csv_response(lines: Iterable[str], *, filename: str) -> StreamingHttpResponse:
+    """A download of the CSV ``lines``, streamed, never kept by a cache."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -8,6 +8,13 @@ name, local part or number.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+
+from django.db import models
+
+from privacy.core.processing import masked_fields
+
+Mask = Callable[[object], str]
 
 MASK = "•••"
 
@@ -84,3 +91,34 @@ def mask_name(name: str | None) -> str:
 
 def mask_text(text: str | None) -> str:
     return MASK if text else ""
+
+
+# How a masked field is masked, by the kind of value it holds. The fields that are masked are
+# those the record of processing says (``privacy.core.processing.masked_fields``).
+MASKS: dict[str, Mask] = {
+    "email": mask_email,
+    "phone": mask_phone,
+    "name": mask_name,
+    # a postal address, a date, free text: hidden whole
+    "text": mask_text,
+}
+
+
+def value_kind(name: str) -> str:
+    """The kind of value (a key of ``MASKS``) a masked field holds, by what its name ends with:
+    ``email`` and ``subject_email`` hold an email, ``display_name`` a name; anything else is
+    text, hidden whole."""
+    return next(
+        (kind for kind in ("email", "phone", "name") if name == kind or name.endswith(f"_{kind}")),
+        "text",
+    )
+
+
+def field_mask(name: str) -> Mask:
+    """The masking function of the masked field (or property) called ``name``."""
+    return MASKS[value_kind(name)]
+
+
+def masks_for(model: type[models.Model]) -> dict[str, Mask]:
+    """Each field of ``model`` the record of processing masks, with its masking function."""
+    return {name: field_mask(name) for name in masked_fields(model)}

@@ -29,6 +29,8 @@ from __future__ import annotations
 from django.apps import apps
 from django.db import models
 
+from privacy.core.fields import EncryptedTextField
+
 PROJECT_APPS = ("privacy", "customers", "segments", "campaigns", "config")  # LAYERING
 
 CATEGORIES = {
@@ -429,4 +431,36 @@ def personal_fields(model: type[models.Model]) -> dict[str, tuple[str, str]]:
         name: entry
         for name, entry in PERSONAL_DATA.get(model._meta.label, {}).items()
         if entry != NOT_PERSONAL
+    }
+
+
+# Staff without the permission to view personal data see these categories masked.
+MASKED_CATEGORIES = ("contact", "identity")
+
+
+def _holds_written_value(field: models.Field) -> bool:
+    """Whether ``field`` holds a value as it was written about the person (text, encrypted or
+    not, and calendar dates), rather than a key, a link, a keyed hash, a file, structured data
+    or a short plain value kept for segments (a country, a city, a company)."""
+    if isinstance(field, models.DateField):
+        return not isinstance(field, models.DateTimeField)
+    return isinstance(field, EncryptedTextField | models.TextField)
+
+
+def masked_fields(model: type[models.Model]) -> dict[str, str]:
+    """The fields of ``model`` that staff without "view personal data" see masked: name →
+    category.
+
+    They are the personal fields of the categories ``MASKED_CATEGORIES`` whose value is written
+    about the person: text and dates. Keys and links to records (the customer number, an
+    account), keyed hashes and indexes (never shown), and the plain short values of these
+    categories that segments select on (country, city, postal code, gender, language, company,
+    industry, job title) are shown as they are. How each one is masked is
+    ``privacy.core.masking.field_mask``.
+    """
+    fields = {field.name: field for field in model_fields(model)}
+    return {
+        name: category
+        for name, (category, _retention) in personal_fields(model).items()
+        if category in MASKED_CATEGORIES and name in fields and _holds_written_value(fields[name])
     }

@@ -10,8 +10,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django_otp import devices_for_user
 
 from privacy.core import roles
-from privacy.core.access import scope_queryset, user_teams
-from privacy.models import ApiToken, AuditEntry, Team, api_key_digest
+from privacy.core.access import scope_queryset, teams_for_user
+from privacy.models import ApiToken, AuditEntry, api_key_digest
 
 
 def audit_entries_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[AuditEntry]:
@@ -44,20 +44,13 @@ def api_token_for_key(key: str) -> ApiToken | None:
     return token
 
 
-def visible_teams(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Team]:
-    """Teams whose membership the user may see on an account: all for a superuser, else theirs."""
-    if user.is_active and user.is_superuser:
-        return Team.objects.all()
-    return user_teams(user)
-
-
 def account_prefetches(user: AbstractBaseUser | AnonymousUser) -> list[Prefetch]:
     """What lists of accounts show, fetched with them: ``shown_team_groups`` (the groups of the
     account's teams that ``user`` may see) and ``role_groups``."""
     return [
         Prefetch(
             "groups",
-            queryset=Group.objects.filter(team__in=visible_teams(user)).order_by("name"),
+            queryset=Group.objects.filter(team__in=teams_for_user(user)).order_by("name"),
             to_attr="shown_team_groups",
         ),
         Prefetch(

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model, logout
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
 
-from privacy.core.access import EXPORT_PERSONAL_DATA, NotFound, permission_name
-from privacy.core.exports import csv_lines
+from privacy.core.access import NotFound, can_export_personal_data, permission_name
+from privacy.core.exports import csv_lines, csv_response
 from privacy.core.filters import AuditEntryFilter
 from privacy.core.forms import PreferencesForm, ReauthForm, TokenForm
 from privacy.core.reauth import (
@@ -178,9 +178,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 def _can_export_audit(user) -> bool:
     # The log holds staff names and addresses: reading it is not enough to take a copy away.
-    return user.has_perm(permission_name(AuditEntry, "view")) and user.has_perm(
-        EXPORT_PERSONAL_DATA
-    )
+    return user.has_perm(permission_name(AuditEntry, "view")) and can_export_personal_data(user)
 
 
 def audit_list(request: HttpRequest) -> HttpResponse:
@@ -292,11 +290,8 @@ def audit_export(request: HttpRequest) -> HttpResponse:
             for occurred_at, *middle, metadata in rows
         ),
     )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_response(lines, filename=f"audit-log-{stamp}.csv")
 
 
 def privacy_home(request: HttpRequest) -> HttpResponse:

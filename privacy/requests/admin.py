@@ -1,5 +1,7 @@
 """Admin of data-subject requests: intake and the list, scoped by team."""
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -10,9 +12,10 @@ from django.utils.translation import ngettext
 
 from privacy.core.admin.base import (
     ScopedModelAdmin,
+    masked_display,
     team_choices,
 )
-from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.core.masking import masks_for
 from privacy.models import (
     DataSubjectRequest,
 )
@@ -24,6 +27,7 @@ from privacy.requests.services.lifecycle import RequestError, request_create
 
 
 _SERVICE_ERROR_ATTRIBUTE = "data_subject_request_intake_error"
+_masks = functools.partial(masks_for, DataSubjectRequest)
 
 
 class DataSubjectRequestIntakeForm(forms.ModelForm):
@@ -223,25 +227,14 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
             return _("%(date)s (overdue)") % {"date": obj.due_on.isoformat()}
         return obj.due_on.isoformat()
 
-    @admin.display(description=_("email"))
-    def masked_email(self, obj):
-        return mask_email(obj.subject_email)
-
-    @admin.display(description=_("phone"))
-    def masked_phone(self, obj):
-        return mask_phone(obj.subject_phone)
-
-    @admin.display(description=_("name"))
-    def masked_name(self, obj):
-        return mask_name(obj.subject_name)
-
-    @admin.display(description=_("reason for the extension"))
-    def masked_extension_reason(self, obj):
-        return mask_text(obj.extension_reason)
-
-    @admin.display(description=_("answer note"))
-    def masked_outcome_note(self, obj):
-        return mask_text(obj.outcome_note)
+    # The person's details and the staff's notes as the record of processing masks them.
+    masked_email = staticmethod(masked_display("subject_email", _("email"), _masks))
+    masked_phone = staticmethod(masked_display("subject_phone", _("phone"), _masks))
+    masked_name = staticmethod(masked_display("subject_name", _("name"), _masks))
+    masked_extension_reason = staticmethod(
+        masked_display("extension_reason", _("reason for the extension"), _masks)
+    )
+    masked_outcome_note = staticmethod(masked_display("outcome_note", _("answer note"), _masks))
 
     @admin.display(description=_("steps"))
     def staff_page(self, obj):

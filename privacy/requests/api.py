@@ -14,6 +14,7 @@ read is audited as ``request.view_personal_data``.
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 import django_filters
@@ -24,9 +25,9 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from privacy.core.access import EXPORT_PERSONAL_DATA, team_for_user
+from privacy.core.access import can_export_personal_data, can_view_personal_data, team_for_user
 from privacy.core.filters import MAX_ID
-from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.core.masking import masks_for
 from privacy.core.rest.fields import BlankChoicesAsNullMixin
 from privacy.core.rest.reauth import reauth_check_for_session
 from privacy.core.rest.viewsets import ScopedViewSetMixin
@@ -52,7 +53,6 @@ from privacy.requests.services.lifecycle import (
 )
 from privacy.requests.services.package import request_package_open
 
-VIEW_PERSONAL_DATA = "privacy.view_personal_data"
 MAX_CUSTOMERS = 100
 TAG = "privacy"
 
@@ -73,16 +73,9 @@ def _request_errors():
 # --- Serializers --------------------------------------------------------------------------------
 
 
-_MASKS = {
-    "subject_email": mask_email,
-    "subject_phone": mask_phone,
-    "subject_name": mask_name,
-    "details": mask_text,
-    # Staff notes may repeat personal data (what was corrected, how the identity was checked).
-    "verification_note": mask_text,
-    "extension_reason": mask_text,
-    "outcome_note": mask_text,
-}
+# The person's details, and the staff's notes (they may repeat personal data: what was
+# corrected, how the identity was checked), as the record of processing masks them.
+_masks = functools.partial(masks_for, DataSubjectRequest)
 
 
 class DataSubjectRequestSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
@@ -150,8 +143,9 @@ class DataSubjectRequestSerializer(BlankChoicesAsNullMixin, serializers.ModelSer
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if not self.context.get("show_personal_data"):
-            for name, mask in _MASKS.items():
-                data[name] = mask(data.get(name))
+            for name, mask in _masks().items():
+                if name in data:
+                    data[name] = mask(data[name])
         return data
 
 
@@ -335,7 +329,7 @@ class DataSubjectRequestViewSet(
 
     def retrieve(self, request, *args, **kwargs):
         subject_request = self.get_object()
-        show = request.user.has_perm(VIEW_PERSONAL_DATA)
+        show = can_view_personal_data(request.user)
         if show:
             audit_record(
                 action="request.view_personal_data", actor=request.user, target=subject_request
@@ -480,7 +474,7 @@ class DataSubjectRequestViewSet(
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         subject_request = self.get_object()
-        if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+        if not can_export_personal_data(request.user):
             raise exceptions.PermissionDenied(
                 "Downloading the package needs the permission to export personal data."
             )

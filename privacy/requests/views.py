@@ -26,14 +26,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from privacy.core.access import (
-    EXPORT_PERSONAL_DATA,
     NotFound,
+    can_export_personal_data,
+    can_view_personal_data,
     get_for_user,
     permission_name,
     scope_queryset,
-    user_teams,
+    teams_for_user,
 )
-from privacy.core.masking import mask_email, mask_name, mask_phone, mask_text
+from privacy.core.masking import masks_for
 from privacy.core.reauth import reauth_is_recent, reauth_redirect, reauth_required
 from privacy.core.services.audit import audit_record
 from privacy.models import (
@@ -75,7 +76,6 @@ from privacy.requests.services.lifecycle import (
 )
 from privacy.requests.services.package import request_package_open
 
-VIEW_PERSONAL_DATA = "privacy.view_personal_data"
 PAGE_SIZE = 50
 
 
@@ -93,8 +93,7 @@ def _request_for(request: HttpRequest, pk: int, *, action: str = "view") -> Data
 
 
 def _teams_for(user: AbstractBaseUser) -> QuerySet[Team]:
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
-    return teams.select_related("group").order_by("group__name")
+    return teams_for_user(user).select_related("group").order_by("group__name")
 
 
 def _can_change(user: AbstractBaseUser, subject_request: DataSubjectRequest) -> bool:
@@ -109,28 +108,26 @@ def _can_change(user: AbstractBaseUser, subject_request: DataSubjectRequest) -> 
 # The staff's free-text notes: they may repeat personal data (what was corrected, how the
 # identity was checked), so they are shown like the person's own words.
 NOTE_FIELDS = ("verification_note", "extension_reason", "outcome_note")
-PERSONAL_FIELDS = ("email", "phone", "name", "details", *NOTE_FIELDS)
+# What the page calls each detail of the person, and the field it comes from.
+SUBJECT_FIELDS = {
+    "email": "subject_email",
+    "phone": "subject_phone",
+    "name": "subject_name",
+    "details": "details",
+    **{name: name for name in NOTE_FIELDS},
+}
+PERSONAL_FIELDS = tuple(SUBJECT_FIELDS)
 
 
 def subject_for(subject_request: DataSubjectRequest, *, can_view_personal_data: bool) -> dict:
-    """The person's details and the staff's notes as this user may see them."""
-    values = {
-        "email": subject_request.subject_email or "",
-        "phone": subject_request.subject_phone or "",
-        "name": subject_request.subject_name or "",
-        "details": subject_request.details or "",
-        **{name: getattr(subject_request, name) or "" for name in NOTE_FIELDS},
-    }
-    if can_view_personal_data:
-        return {**values, "is_masked": False}
-    return {
-        "email": mask_email(values["email"]),
-        "phone": mask_phone(values["phone"]),
-        "name": mask_name(values["name"]),
-        "details": mask_text(values["details"]),
-        **{name: mask_text(values[name]) for name in NOTE_FIELDS},
-        "is_masked": True,
-    }
+    """The person's details and the staff's notes as this user may see them: masked as the
+    record of processing says unless the user may view personal data."""
+    masks = {} if can_view_personal_data else masks_for(DataSubjectRequest)
+    shown: dict[str, object] = {}
+    for key, name in SUBJECT_FIELDS.items():
+        value = getattr(subject_request, name) or ""
+        shown[key] = masks[name](value) if name in masks else value
+    return {**shown, "is_masked": not can_view_personal_data}
 
 
 def fulfil_label(kind: str, count: int) -> str:
@@ -353,9 +350,9 @@ def _detail_context(request: HttpRequest, subject_request: DataSubjectRequest) -
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """What was asked, the deadline, the customers, the steps so far and the next ones."""
     subject_request = _request_for(request, pk)
-    can_view_personal_data = request.user.has_perm(VIEW_PERSONAL_DATA)
-    subject = subject_for(subject_request, can_view_personal_data=can_view_personal_data)
-    if can_view_personal_data and any(subject[name] for name in PERSONAL_FIELDS):
+    unmasked = can_view_personal_data(request.user)
+    subject = subject_for(subject_request, can_view_personal_data=unmasked)
+    if unmasked and any(subject[name] for name in PERSONAL_FIELDS):
         audit_record(
             action="request.view_personal_data", actor=request.user, target=subject_request
         )
@@ -537,7 +534,7 @@ def request_download(request: HttpRequest, pk: int) -> HttpResponse:
     An export of personal data: it needs ``privacy.export_personal_data`` as well as the
     request, and a recent re-authentication (asked for after the permission checks).
     """
-    if not request.user.has_perm(EXPORT_PERSONAL_DATA):
+    if not can_export_personal_data(request.user):
         raise NotFound
     if not reauth_is_recent(request):
         return reauth_redirect(request)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from privacy.consent.forms import NoticeForm
 from privacy.consent.services.notices import notice_publish
 from privacy.consent.services.records import ConsentError
-from privacy.core.access import NotFound, permission_name, user_teams
+from privacy.core.access import NotFound, permission_name, teams_for_user
 from privacy.models import ConsentEvent, PrivacyNotice
 
 
@@ -44,7 +44,9 @@ def notice_list(request: HttpRequest) -> HttpResponse:
                 return redirect("notice-detail", pk=notice.pk)
     # How often each version was shown with a consent change, in the user's teams only.
     citations = (
-        ConsentEvent.objects.filter(notice=OuterRef("pk"), owner_team__in=user_teams(request.user))
+        ConsentEvent.objects.filter(
+            notice=OuterRef("pk"), owner_team__in=teams_for_user(request.user)
+        )
         .values("notice")
         .annotate(count=Count("pk"))
         .values("count")

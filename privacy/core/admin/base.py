@@ -6,6 +6,7 @@ ask for a recent re-authentication before deleting.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -17,7 +18,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
-from privacy.core.access import scope_queryset, user_teams
+from privacy.core.access import scope_queryset, teams_for_user, user_teams
+from privacy.core.masking import Mask
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 from privacy.core.refusals import OUT_OF_SCOPE, access_denied_record
 from privacy.core.services.audit import audit_record
@@ -60,10 +62,23 @@ def _after_reauth(action):
     return guarded
 
 
+def masked_display(name: str, label: object, masks: Callable[[], dict[str, Mask]]):
+    """A read-only admin column or form row showing field ``name`` of an object as ``masks()``
+    (read when shown: what the record of processing masks) says, or as it is when it is not
+    masked. A ``staticmethod`` of the model admin, or returned by its ``__getattr__``."""
+
+    @admin.display(description=label)
+    def masked(obj):
+        mask = masks().get(name)
+        value = getattr(obj, name)
+        return mask(value) if mask else value
+
+    return masked
+
+
 def team_choices(user: AbstractBaseUser) -> QuerySet[Team]:
     """Teams the user may pick in an admin form: the user's own (every team for a superuser)."""
-    teams = Team.objects.all() if user.is_superuser else user_teams(user)
-    return teams.select_related("group")
+    return teams_for_user(user).select_related("group")
 
 
 def colleague_choices(user: AbstractBaseUser) -> QuerySet:

@@ -4,12 +4,12 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from privacy.core.access import teams_for_user
 from privacy.core.admin.base import (
     OwnChoicesMixin,
     colleague_choices,
 )
 from privacy.core.forms import PreferencesForm
-from privacy.core.selectors import visible_teams
 from privacy.core.services.staff import staff_profile_update, staff_profiles_delete, team_create
 from privacy.models import (
     StaffProfile,
@@ -36,7 +36,9 @@ class TeamAdmin(admin.ModelAdmin):
 
         # Superusers see every team; anyone else who may view teams sees their own.
         user = request.user
-        visible = visible_teams(user) if user.has_perm("privacy.view_team") else Team.objects.none()
+        visible = (
+            teams_for_user(user) if user.has_perm("privacy.view_team") else Team.objects.none()
+        )
         return (
             super()
             .get_queryset(request)

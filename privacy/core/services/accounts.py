@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from privacy.core import roles
-from privacy.core.access import scope_queryset, user_teams
+from privacy.core.access import scope_queryset, teams_for_user
 from privacy.core.services.audit import audit_record
 from privacy.models import ApiToken, AuditEntry, Team, api_key_digest
 from privacy.models.accounts import KEY_PREFIX_LENGTH
@@ -120,7 +120,9 @@ def _is_operator(actor: Actor) -> bool:
 
 def actor_teams(actor: Actor) -> models.QuerySet[Team]:
     """The teams whose membership the actor manages."""
-    return Team.objects.all() if _is_operator(actor) else user_teams(actor)
+    if actor is None:  # the command line
+        return Team.objects.all()
+    return teams_for_user(actor)
 
 
 def assignable_roles(actor: Actor) -> tuple[str, ...]:
