@@ -30,6 +30,7 @@ from privacy.core.access import EXPORT_PERSONAL_DATA, NotFound, permission_name
 from privacy.core.exports import csv_lines
 from privacy.core.filters import AuditEntryFilter
 from privacy.core.forms import PreferencesForm, ReauthForm, TokenForm
+from privacy.core.middleware import public_page
 from privacy.core.reauth import (
     reauth_confirm,
     reauth_is_locked,
@@ -60,6 +61,7 @@ def _redirect_keeping_next(request: HttpRequest, url_name: str) -> HttpResponse:
     return redirect(f"{reverse(url_name)}?{urlencode({'next': _safe_next(request)})}")
 
 
+@public_page
 class LoginView(auth_views.LoginView):
     """First factor. A correct password leads to the TOTP step (or to enrolment)."""
 
