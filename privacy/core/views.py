@@ -43,7 +43,6 @@ from privacy.core.services.audit import audit_record
 from privacy.core.services.sign_in import totp_device_confirm, totp_device_start
 from privacy.core.services.staff import staff_profile_update
 from privacy.models import AuditEntry
-from privacy.requests.selectors import request_counts  # LAYERING: core imports requests
 
 EXPORT_CHUNK_SIZE = 2000
 
@@ -299,13 +298,3 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def privacy_home(request: HttpRequest) -> HttpResponse:
-    # LAYERING: the privacy home shows the requests package's counts (perm and selector).
-    can_handle_requests = request.user.has_perm("privacy.view_datasubjectrequest")
-    return render(
-        request,
-        "privacy/home.html",
-        {"request_counts": request_counts(request.user) if can_handle_requests else None},
-    )

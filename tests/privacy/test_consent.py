@@ -15,7 +15,6 @@ from customers.services.merge import customer_merge, customer_merge_undo
 from privacy.consent.selectors import consent_history, consent_state, consents_allow
 from privacy.consent.services.double_opt_in import double_opt_in_confirm, double_opt_in_send
 from privacy.consent.services.links import DOUBLE_OPT_IN_SALT, InvalidLink
-from privacy.consent.services.merge import consent_merge_hook, consent_merge_undo_hook
 from privacy.consent.services.notices import notice_publish
 from privacy.consent.services.records import (
     ConsentError,
@@ -521,17 +520,7 @@ def test_double_opt_in_needs_an_email_purpose_and_address(team_a, public_site):
 # --- Merges of customer profiles -----------------------------------------------------------
 
 
-@pytest.fixture
-def consent_merge_registered(monkeypatch):
-    """What ``CustomersConfig.ready()`` registers once the lead wires it (a no-op then)."""
-    from customers.services import merge
-
-    hooks = (consent_merge_hook, consent_merge_undo_hook)
-    if hooks not in merge._merge_hooks:
-        monkeypatch.setattr(merge, "_merge_hooks", [*merge._merge_hooks, hooks])
-
-
-def test_a_merge_carries_the_latest_decision_of_either_profile(team_a, consent_merge_registered):
+def test_a_merge_carries_the_latest_decision_of_either_profile(team_a):
     survivor = CustomerFactory(owner_team=team_a)
     merged = CustomerFactory(owner_team=team_a)
     record(survivor, ConsentStatus.GRANTED)
@@ -558,7 +547,7 @@ def test_a_merge_carries_the_latest_decision_of_either_profile(team_a, consent_m
     }
 
 
-def test_undoing_a_merge_takes_the_other_persons_consent_away(team_a, consent_merge_registered):
+def test_undoing_a_merge_takes_the_other_persons_consent_away(team_a):
     survivor = CustomerFactory(owner_team=team_a)
     merged = CustomerFactory(owner_team=team_a)
     record(survivor, ConsentStatus.GRANTED, purpose="profiling", channel="any")
