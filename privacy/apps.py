@@ -12,15 +12,20 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from axes.signals import user_locked_out
 
+        from privacy.consent.registrations import consent_register
         from privacy.core import refusals, roles
-        from privacy.erasure.services.erasure import register_eraser
-        from privacy.requests.services.eraser import requests_erase
-        from privacy.retention.services import privacy_purgers_register
+        from privacy.core.registrations import core_register
+        from privacy.erasure.registrations import erasure_register
+        from privacy.requests.registrations import requests_register
+        from privacy.retention.registrations import retention_register
 
         # Permissions are created by post_migrate; roles pick up the ones later apps add.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="privacy_roles_sync")
         # django-axes announces lockouts only by this signal; the receiver just audits them.
         user_locked_out.connect(refusals.locked_out_record, dispatch_uid="privacy_locked_out")
-        privacy_purgers_register()
-        # Requests about an erased person forget their contact details and access packages.
-        register_eraser("privacy.requests", requests_erase)
+        # Each package's part in the core's registries (docs/registries.md).
+        core_register()
+        consent_register()
+        erasure_register()
+        requests_register()
+        retention_register()

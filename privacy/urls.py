@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from privacy import views
+
 urlpatterns = [
+    path("", views.privacy_home, name="privacy-home"),
     path("", include("privacy.core.urls")),
     path("retention/", include("privacy.retention.urls")),
     path("requests/", include("privacy.requests.urls")),

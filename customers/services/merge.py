@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, Event, Identity, ImportRow, MergeRecord, Purchase
+from privacy.core.registry import Registry
 from privacy.core.services.audit import audit_record
 
 # Profile fields survivorship decides when two profiles become one.
@@ -43,19 +44,16 @@ _SNAPSHOT_EXTRA = ("tags", "attributes", "name_index", "provenance")
 # (survivor, merged) and returns {"label": [moved ids]}; its undo partner gets those ids back.
 MergeHook = Callable[[Customer, Customer], dict[str, list[int]]]
 UndoHook = Callable[[Customer, Customer, dict[str, list[int]]], None]
-_merge_hooks: list[tuple[MergeHook, UndoHook]] = []
+_merge_hooks: Registry[tuple[MergeHook, UndoHook]] = Registry("customer merge hooks")
 
 
-def register_merge_hook(on_merge: MergeHook, on_undo: UndoHook) -> None:
-    """Let an app move its rows with a merge (call it from ``AppConfig.ready()``).
-
-    Hooks run in the order of registration.
-    """
-    _merge_hooks.append((on_merge, on_undo))
+def register_merge_hook(label: str, on_merge: MergeHook, on_undo: UndoHook) -> None:
+    """Let ``label`` move its rows with a merge and back with its undo (from ``ready()``)."""
+    _merge_hooks.register(label, (on_merge, on_undo))
 
 
-def merge_hooks() -> list[tuple[MergeHook, UndoHook]]:
-    return list(_merge_hooks)
+def merge_hooks() -> dict[str, tuple[MergeHook, UndoHook]]:
+    return dict(_merge_hooks)
 
 
 def _rule(field: str) -> str:
@@ -175,7 +173,7 @@ def customer_merge(
         "purchase": _move(Purchase, merged, survivor),
         "import_row": _move(ImportRow, merged, survivor),
     }
-    for on_merge, _on_undo in _merge_hooks:
+    for on_merge, _on_undo in _merge_hooks.values():
         moved.update(on_merge(survivor, merged))
     merged.merged_into = survivor
     merged.save(update_fields=["merged_into", "updated_at"])
@@ -237,7 +235,7 @@ def customer_merge_undo(
         ids = record.moved.get(label, [])
         if ids:
             model.objects.filter(pk__in=ids, customer=survivor).update(customer=merged)
-    for _on_merge, on_undo in _merge_hooks:
+    for _on_merge, on_undo in _merge_hooks.values():
         on_undo(survivor, merged, record.moved)
     _restore(survivor, record.survivor_before)
     survivor.save()

@@ -1,14 +1,17 @@
-"""The customers app's side of data-subject requests, registered into the privacy core.
+"""The customers app's side of privacy code: the subject directory registered into the core.
 
 ``CustomerDirectory`` finds the customers a person means by the email or phone they gave (the
-blind index of the normalised value, through the identity table), and sets the restriction and
-objection marks that keep a customer out of segments and campaigns.
+blind index of the normalised value, through the identity table), sets the restriction and
+objection marks that keep a customer out of segments and campaigns, and gives consent code the
+customers its events and signed links are about.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +22,10 @@ from privacy.models import Team
 from privacy.requests.services.lifecycle import RequestError
 
 
+@dataclass(frozen=True)
 class CustomerDirectory:
+    """``privacy.core.subjects.SubjectDirectory`` over the customers table (stateless)."""
+
     def find(self, *, team: Team, email: str | None, phone: str | None) -> list[int]:
         keys: list[tuple[str, str]] = []
         try:
@@ -73,3 +79,17 @@ class CustomerDirectory:
             .filter(marketing_objection_at__isnull=True)
             .update(marketing_objection_at=timezone.now())
         )
+
+    def emails(self, *, team: Team, customer_ids: Iterable[int]) -> dict[int, str | None]:
+        return dict(
+            Customer.objects.filter(pk__in=list(customer_ids), owner_team=team).values_list(
+                "pk", "email"
+            )
+        )
+
+    def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None:
+        customers = Customer.objects.select_for_update() if for_update else Customer.objects.all()
+        return customers.filter(pk=customer_id).first()
+
+    def active(self) -> QuerySet[Customer]:
+        return Customer.objects.active()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import itertools
 from collections import Counter
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 
@@ -59,6 +60,7 @@ _OLD_JOBS = (
 )
 
 
+@dataclass(frozen=True)
 class ImportFilesPurger:
     """Row reports and stored files of imports finished before the cut-off."""
 
@@ -178,6 +180,7 @@ def _params(before: datetime.datetime) -> dict:
     return {"before": before, "open": [str(status) for status in OPEN_STATUSES]}
 
 
+@dataclass(frozen=True)
 class InactiveCustomersPurger:
     """Erases customers without activity since the cut-off, through the erasure service."""
 

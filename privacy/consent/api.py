@@ -20,7 +20,6 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from privacy.consent.selectors import subject_model
 from privacy.consent.services.double_opt_in import double_opt_in_send
 from privacy.consent.services.notices import notice_publish
 from privacy.consent.services.records import EVIDENCE_FIELDS, ConsentError, consent_record
@@ -28,6 +27,7 @@ from privacy.core.access import can_view_personal_data, get_for_user
 from privacy.core.filters import IdFilter
 from privacy.core.masking import MASK
 from privacy.core.rest.viewsets import ScopedViewSetMixin
+from privacy.core.subjects import subject_directory
 from privacy.models import (
     ConsentChannel,
     ConsentEvent,
@@ -49,7 +49,7 @@ def _invalid(error: ConsentError) -> exceptions.ValidationError:
 
 def _customer_to_change(request, pk: int):
     """The active customer the user may change; a missing or forbidden one is a 404."""
-    return get_for_user(request.user, subject_model().objects.active(), pk=pk, action="change")
+    return get_for_user(request.user, subject_directory().active(), pk=pk, action="change")
 
 
 # --- Consents -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Public pages opened from emails, no login: the preference centre, one-click unsubscribe
 and double opt-in confirmation. Included at the site root (``/preferences/``, ``/confirm/``);
-``privacy.core.middleware.StaffAccessMiddleware`` must let both prefixes through."""
+each view is marked ``public_page``, so ``privacy.core.middleware.StaffAccessMiddleware`` lets
+it through."""
 
 from django.urls import path
 

@@ -12,7 +12,6 @@ import datetime
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -33,12 +32,6 @@ class ConsentSubject(Protocol):
     pk: Any
     owner_team_id: int
     email: str | None
-
-
-def subject_model():
-    """The customer model. Privacy sits below the customers app and never imports it (consent
-    events keep the customer's id only), so the delivery layers resolve it through the registry."""
-    return apps.get_model("customers", "Customer")
 
 
 _STATE_SQL = """

@@ -28,6 +28,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from privacy.core.registry import Registry
+
 FORMAT_VERSION = 1
 _HEADER = 1 + 4 + 12
 INDEX_LENGTH = 32  # hex characters (128 bits) kept of each HMAC
@@ -143,11 +145,11 @@ def name_index(*parts: str) -> list[str]:
 
 # Apps register how to rebuild their blind indexes from plaintext after BLIND_INDEX_KEY changes:
 # a callable taking a batch size and returning the number of rows re-indexed.
-_reindexers: dict[str, object] = {}
+_reindexers: Registry[object] = Registry("blind index re-indexers")
 
 
 def register_reindexer(label: str, reindex) -> None:
-    _reindexers[label] = reindex
+    _reindexers.register(label, reindex)
 
 
 def reindexers() -> dict[str, object]:

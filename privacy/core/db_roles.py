@@ -3,12 +3,14 @@
 Migrations run as the role that owns the tables. The web server and workers should connect as
 a second role that owns nothing, so that no bug and no stolen credential of the running app can
 rewrite history: ``db_grants_apply`` gives that role the rights to read and write the app's
-tables, except
+tables, except the ones registered with ``db_restriction_register`` by the package that owns
+them (``docs/registries.md``):
 
-- the audit log (``privacy_auditentry``) and suppression entries: SELECT and INSERT only — no
+- ``APPEND_ONLY`` tables (the audit log, suppression entries): SELECT and INSERT only — no
   UPDATE, DELETE or TRUNCATE;
-- consent events: SELECT, INSERT and DELETE (for erasure; the table's trigger refuses a DELETE
-  outside the erasure service's transaction setting), never UPDATE or TRUNCATE.
+- ``INSERT_AND_ERASE_ONLY`` tables (consent events): SELECT, INSERT and DELETE (for erasure;
+  the table's trigger refuses a DELETE outside the erasure service's transaction setting),
+  never UPDATE or TRUNCATE.
 
 A role that does not own a table cannot drop or disable its triggers either, so the
 append-only triggers hold against the app. Run ``manage.py db_grants --role NAME`` as the owner
@@ -17,12 +19,29 @@ after each ``migrate``; the grants also cover tables later migrations add (defau
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db import connection
 
-from privacy.models import AuditEntry, ConsentEvent, Suppression
+from privacy.core.registry import Registry
 
-APPEND_ONLY = (AuditEntry, Suppression)  # LAYERING: Suppression belongs to erasure
-INSERT_AND_ERASE_ONLY = (ConsentEvent,)  # LAYERING: ConsentEvent belongs to consent
+# The rights the app's role loses on a restricted table.
+APPEND_ONLY = ("UPDATE", "DELETE", "TRUNCATE")
+INSERT_AND_ERASE_ONLY = ("UPDATE", "TRUNCATE")
+
+# Model label -> the rights revoked on its table.
+_restrictions: Registry[tuple[str, ...]] = Registry("database restrictions")
+
+
+def db_restriction_register(model_label: str, revoked: tuple[str, ...]) -> None:
+    """Revoke ``revoked`` (``APPEND_ONLY`` or ``INSERT_AND_ERASE_ONLY``) on the table of
+    ``model_label`` from the app's role; called from ``AppConfig.ready()``."""
+    if revoked not in (APPEND_ONLY, INSERT_AND_ERASE_ONLY):
+        raise ValueError(f"Unknown restriction {revoked!r}")
+    _restrictions.register(model_label, revoked)
+
+
+def db_restrictions() -> dict[str, tuple[str, ...]]:
+    return dict(_restrictions)
 
 
 def _quote(name: str) -> str:
@@ -52,14 +71,9 @@ def db_grants_apply(*, role: str) -> list[str]:
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quoted}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",
     ]
-    for model in APPEND_ONLY:
-        statements.append(
-            f"REVOKE UPDATE, DELETE, TRUNCATE ON {_quote(model._meta.db_table)} FROM {quoted}"
-        )
-    for model in INSERT_AND_ERASE_ONLY:
-        statements.append(
-            f"REVOKE UPDATE, TRUNCATE ON {_quote(model._meta.db_table)} FROM {quoted}"
-        )
+    for label, revoked in _restrictions.items():
+        table = _quote(apps.get_model(label)._meta.db_table)
+        statements.append(f"REVOKE {', '.join(revoked)} ON {table} FROM {quoted}")
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)

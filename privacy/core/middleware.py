@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 import zoneinfo
 from urllib.parse import urlencode
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from privacy.core import context, refusals
@@ -49,25 +51,53 @@ class RequestContextMiddleware:
         return response
 
 
-# Paths a person reaches before being fully signed in. The API authenticates by itself (tokens,
-# or sessions that passed MFA), and static files are public.
-_OPEN_PREFIXES = (
-    "/static/",
-    "/api/",
-    "/i18n/",
-    "/accounts/login/",
-    "/favicon.ico",
-    # Opened from emails without signing in; the signed token in the address is the authority.
-    "/preferences/",  # LAYERING: consent's public URL prefix hard-coded in the core
-    "/confirm/",  # LAYERING: consent's public URL prefix hard-coded in the core
-)
+# Areas that are not staff pages: static files (served before this middleware; a missing one is
+# a 404) and the API, which authenticates by itself (tokens, or sessions that passed MFA) and
+# answers its own 404s. Every other page a person reaches before signing in is marked by its view
+# (``public_page``).
+_OWN_RULES_PREFIXES = ("/static/", "/api/")
+PUBLIC_PAGE = "public_page"
+
+
+def public_page(view):
+    """Mark a view (a function, or a class-based view's class) as open to visitors who have not
+    signed in: sign-in itself, and pages opened from emails whose signed token is the authority.
+
+    ``StaffAccessMiddleware`` reads the mark from the view the address resolves to, so a page is
+    public by what it is, never by where it is mounted. A function is wrapped, not changed, so
+    marking a view of another package (Django's ``set_language``) marks only this route.
+    """
+    if isinstance(view, type):
+        setattr(view, PUBLIC_PAGE, True)
+        return view
+
+    @functools.wraps(view)
+    def public(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    if iscoroutinefunction(view):
+        markcoroutinefunction(public)
+    setattr(public, PUBLIC_PAGE, True)
+    return public
+
+
+def _is_public_page(request) -> bool:
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None)
+    return bool(getattr(match.func, PUBLIC_PAGE, False) or getattr(view_class, PUBLIC_PAGE, False))
+
+
 _MFA_PREFIXES = ("/accounts/mfa/", "/accounts/logout/")
 
 
 class StaffAccessMiddleware:
     """Every staff page and the admin need a signed-in user who passed the TOTP check.
 
-    Enforced here rather than per view, so a new view cannot forget it.
+    Enforced here rather than per view, so a new view cannot forget it: only views marked
+    ``public_page`` are open, and an address that resolves to no view is not.
     """
 
     def __init__(self, get_response):
@@ -75,7 +105,11 @@ class StaffAccessMiddleware:
 
     def __call__(self, request):
         path = request.path_info
-        if path.startswith(_OPEN_PREFIXES) or path in getattr(settings, "PUBLIC_PATHS", ()):
+        if (
+            path.startswith(_OWN_RULES_PREFIXES)
+            or path in getattr(settings, "PUBLIC_PATHS", ())
+            or _is_public_page(request)
+        ):
             return self.get_response(request)
         user = request.user
         if not user.is_authenticated:

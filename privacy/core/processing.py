@@ -1,7 +1,7 @@
 """The record of processing: every field of every model, with its category and retention class.
 
-``PERSONAL_DATA`` lists each model of the project's apps (``PROJECT_APPS``) by its label, and
-each of its fields (concrete fields and many-to-many fields) with
+``PERSONAL_DATA`` lists each model of the project's apps by its label, and each of its fields
+(concrete fields and many-to-many fields) with
 
 - a **category**: what kind of data about a person the field holds (``CATEGORIES``);
 - a **retention class**: how long it is kept (``RETENTION_CLASSES``).
@@ -9,6 +9,10 @@ each of its fields (concrete fields and many-to-many fields) with
 A field that is not personal data is registered too, as ``NOT_PERSONAL``, so a new field is
 never left out by accident: ``register_problems()`` names every field that is missing from the
 register or registered but gone, and a test fails while there is any.
+
+The core knows no model above it: the app or privacy package that owns a model registers its
+entries with ``processing_register`` in its ``AppConfig.ready()`` (``docs/registries.md``), and
+the register covers every model of each app that registered one (``covered_apps``).
 
 How fields are classed:
 
@@ -26,12 +30,13 @@ services of each app.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.apps import apps
 from django.db import models
 
 from privacy.core.fields import EncryptedTextField
-
-PROJECT_APPS = ("privacy", "customers", "segments", "campaigns", "config")  # LAYERING
+from privacy.core.registry import Registry
 
 CATEGORIES = {
     "contact": "Reaches the person: email, phone, postal address and its parts.",
@@ -68,323 +73,45 @@ RETENTION_CLASSES = {
 
 NOT_PERSONAL = ("none", "not_personal")
 
-_CUSTOMER = "customer_lifetime"
 
-
-def _fields(category: str, retention: str, *names: str) -> dict[str, tuple[str, str]]:
+def personal(category: str, retention: str, *names: str) -> dict[str, tuple[str, str]]:
+    """Entries of the fields ``names``, all of one category and retention class."""
     return dict.fromkeys(names, (category, retention))
 
 
-def _not_personal(*names: str) -> dict[str, tuple[str, str]]:
+def not_personal(*names: str) -> dict[str, tuple[str, str]]:
+    """Entries of the fields ``names``, none of them personal data."""
     return dict.fromkeys(names, NOT_PERSONAL)
 
 
-PERSONAL_DATA: dict[str, dict[str, tuple[str, str]]] = {
-    # --- privacy ---------------------------------------------------------------------------------
-    "privacy.Team": _not_personal("id", "group", "slug", "created_at"),
-    "privacy.StaffProfile": {
-        "id": NOT_PERSONAL,
-        "user": ("identity", "staff_account"),
-        "time_zone": ("technical", "staff_account"),
-    },
-    # An API token of a staff or integration account: its key is stored as a digest only.
-    "privacy.ApiToken": {
-        "id": NOT_PERSONAL,
-        **_fields("identity", "staff_account", "user", "created_by"),
-        **_fields(
-            "technical",
-            "staff_account",
-            "name",
-            "prefix",
-            "digest",
-            "created_at",
-            "expires_at",
-            "last_used_at",
-            "revoked_at",
-        ),
-    },
-    # Never holds personal-data values: who acted, on which object id, from where.
-    "privacy.AuditEntry": {
-        **_not_personal("id", "action", "object_type", "team"),
-        **_fields("identity", "audit_5y", "actor", "actor_label", "object_id"),
-        **_fields("technical", "audit_5y", "occurred_at", "ip_address", "request_id", "metadata"),
-    },
-    "privacy.ConsentPurpose": _not_personal(  # LAYERING: consent entry in the core
-        "id",
-        "code",
-        "name",
-        "description",
-        "channels",
-        "requires_double_opt_in",
-        "is_active",
-        "created_at",
-    ),
-    "privacy.PrivacyNotice": _not_personal(  # LAYERING: consent entry in the core
-        "id", "version", "language", "text", "text_sha256", "published_at"
-    ),
-    "privacy.ConsentEvent": {  # LAYERING: consent entry in the core
-        **_not_personal("id", "owner_team"),
-        # subject_key: a keyed hash of the email, so the proof still names the person after
-        # an erasure; recorded_by: the staff member who entered it.
-        **_fields("identity", "consent_proof", "customer_id", "subject_key", "recorded_by"),
-        **_fields(
-            "consent",
-            "consent_proof",
-            "purpose",
-            "channel",
-            "status",
-            "lawful_basis",
-            "source",
-            "source_reference",
-            "evidence",
-            "notice",
-            "occurred_at",
-            "expires_at",
-        ),
-    },
-    "privacy.Suppression": {  # LAYERING: erasure entry in the core
-        **_not_personal("id", "owner_team"),
-        "lookup_key": ("identity", "suppression_permanent"),
-        **_fields("technical", "suppression_permanent", "kind", "reason", "request_id"),
-        "created_at": ("technical", "suppression_permanent"),
-    },
-    "privacy.DataSubjectRequest": {  # LAYERING: requests entry in the core
-        **_not_personal(
-            "id",
-            "owner_team",
-            "kind",
-            "status",
-            "channel",
-            "due_on",
-            "extension_months",
-            "extended_at",
-            "verification_method",
-            "outcome",
-            "progress",
-            "last_overdue_alert_on",
-            "created_at",
-            "updated_at",
-        ),
-        **_fields("contact", "request_record", "subject_email", "subject_phone"),
-        **_fields(
-            "identity",
-            "request_record",
-            "subject_name",
-            "customer_ids",
-            "verified_by",
-            "created_by",
-            # staff notes and the person's own words may say anything about them
-            "details",
-            "verification_note",
-            "extension_reason",
-            "outcome_note",
-        ),
-        **_fields(
-            "technical",
-            "request_record",
-            "received_at",
-            "verified_at",
-            "completed_at",
-            "restriction_lifted_at",
-        ),
-        **_fields("identity", "export_package_7d", "package"),
-        **_fields("technical", "export_package_7d", "package_size", "package_expires_at"),
-    },
-    "privacy.RetentionPolicy": _not_personal(  # LAYERING: retention entry in the core
-        "id",
-        "category",
-        "retain_days",
-        "is_active",
-        "last_run_at",
-        "last_run_counts",
-        "updated_at",
-    ),
-    "privacy.ErasureWebhook": _not_personal(  # LAYERING: erasure entry in the core
-        "id", "owner_team", "name", "url", "channel", "secret", "is_active", "created_at"
-    ),
-    "privacy.ErasureNotification": {  # LAYERING: erasure entry in the core
-        **_not_personal(
-            "id",
-            "webhook",
-            "erasure_reference",
-            "status",
-            "attempts",
-            "response_status",
-            "last_error",
-            "created_at",
-            "delivered_at",
-        ),
-        # customer numbers and external ids until delivered
-        **_fields("identity", "webhook_log", "payload", "request_id"),
-    },
-    # LAYERING: the entries of the customers app (a higher app) live in the core.
-    # --- customers -------------------------------------------------------------------------------
-    "customers.Customer": {
-        "id": ("identity", _CUSTOMER),  # the customer number staff see and quote
-        "owner_team": NOT_PERSONAL,
-        **_fields("contact", _CUSTOMER, "email", "phone", "postal_address", "country", "city"),
-        "postal_code": ("contact", _CUSTOMER),
-        **_fields(
-            "identity",
-            _CUSTOMER,
-            "given_name",
-            "family_name",
-            "name_index",
-            "birth_date",
-            "gender",
-            "language",
-            "company",
-            "industry",
-            "job_title",
-            # free text and custom attributes may say anything about the person
-            "notes",
-            "attributes",
-            "merged_into",
-        ),
-        "signup_date": ("behaviour", _CUSTOMER),
-        **_fields(
-            "derived",
-            _CUSTOMER,
-            "email_domain",
-            "age_band",
-            "tags",
-            "lifecycle_status",
-            "first_purchase_at",
-            "last_purchase_at",
-            "order_count",
-            "total_spend",
-            "average_order_value",
-            "lifetime_value",
-            "rfm_recency",
-            "rfm_frequency",
-            "rfm_monetary",
-            "rfm_group",
-        ),
-        **_fields(
-            "technical",
-            _CUSTOMER,
-            "source_channel",
-            "provenance",
-            "metrics_updated_at",
-            "processing_restricted_at",
-            "marketing_objection_at",
-            "created_at",
-            "updated_at",
-        ),
-    },
-    "customers.CustomerUserObjectPermission": {
-        **_not_personal("id", "permission"),
-        "user": ("identity", "staff_account"),
-        "content_object": ("identity", _CUSTOMER),
-    },
-    "customers.CustomerGroupObjectPermission": {
-        **_not_personal("id", "permission", "group"),
-        "content_object": ("identity", _CUSTOMER),
-    },
-    "customers.Identity": {
-        **_not_personal("id", "owner_team"),
-        **_fields("identity", _CUSTOMER, "customer", "lookup_key"),
-        "value": ("contact", _CUSTOMER),  # the encrypted email or phone
-        **_fields("technical", _CUSTOMER, "kind", "channel", "source", "created_at"),
-    },
-    "customers.Event": {
-        **_not_personal("id", "owner_team"),
-        "customer": ("identity", "events_2y"),
-        **_fields("behaviour", "events_2y", "type", "occurred_at", "properties"),
-        **_fields("technical", "events_2y", "source", "client_id", "received_at"),
-    },
-    # Purchases feed the customer's metrics (RFM, lifetime value) and go with the customer;
-    # the shop keeps the accounting records.
-    "customers.Purchase": {
-        **_not_personal("id", "owner_team"),
-        "customer": ("identity", _CUSTOMER),
-        **_fields(
-            "transaction",
-            _CUSTOMER,
-            "order_reference",
-            "occurred_at",
-            "amount",
-            "currency",
-            "quantity",
-            "items",
-        ),
-        **_fields("technical", _CUSTOMER, "source", "received_at"),
-    },
-    "customers.ImportJob": {
-        **_not_personal(
-            "id",
-            "owner_team",
-            "kind",
-            "encoding",
-            "delimiter",
-            "mapping",
-            "options",
-            "is_dry_run",
-            "status",
-            "total_rows",
-            "processed_rows",
-            "next_line",
-            "created_count",
-            "updated_count",
-            "merged_count",
-            "unchanged_count",
-            "rejected_count",
-            "warning_count",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ),
-        "created_by": ("identity", "import_90d"),
-        "file": ("contact", "import_90d"),  # the uploaded file: everyone's contact details
-        # a file name or an error message may quote a person
-        **_fields("technical", "import_90d", "original_filename", "error"),
-    },
-    "customers.ImportJobUserObjectPermission": {
-        **_not_personal("id", "permission", "content_object"),
-        "user": ("identity", "staff_account"),
-    },
-    "customers.ImportJobGroupObjectPermission": _not_personal(
-        "id", "permission", "group", "content_object"
-    ),
-    # A report line holds no value from the file, only the verdict on it.
-    "customers.ImportRow": {
-        **_not_personal("id", "job", "line_number"),
-        # fingerprint: a keyed hash of the normalised record
-        **_fields("identity", "import_90d", "customer", "fingerprint"),
-        **_fields("technical", "import_90d", "outcome", "warnings", "reason"),
-    },
-    "customers.ImportTemplate": _not_personal(
-        "id", "owner_team", "name", "kind", "mapping", "created_at"
-    ),
-    "customers.MergeRecord": {
-        "id": NOT_PERSONAL,
-        # survivor_before: the survivor's encrypted profile before the merge, for undo
-        **_fields("identity", _CUSTOMER, "survivor", "merged", "performed_by", "survivor_before"),
-        **_fields(
-            "technical",
-            _CUSTOMER,
-            "reason",
-            "performed_at",
-            "overwritten_fields",
-            "moved",
-            "undone_at",
-        ),
-    },
-    "customers.DuplicateCandidate": {
-        **_not_personal("id", "owner_team"),
-        **_fields("identity", _CUSTOMER, "first", "second", "decided_by"),
-        "reason": ("derived", _CUSTOMER),
-        **_fields("technical", _CUSTOMER, "status", "decided_at", "created_at"),
-    },
-}
+Entry = dict[str, tuple[str, str]]
+
+# Model label ("customers.Customer") -> {field name: (category, retention class)}, registered by
+# the app or privacy package that owns the model, in its ``AppConfig.ready()``.
+PERSONAL_DATA: Registry[Entry] = Registry("record of processing")
+
+
+def processing_register(entries: Mapping[str, Mapping[str, tuple[str, str]]]) -> None:
+    """Register the record of processing of some models: ``{model label: {field: (category,
+    retention class)}}``. Call it from ``AppConfig.ready()`` of the app that owns the models."""
+    for label, fields in entries.items():
+        PERSONAL_DATA.register(label, dict(fields))
+
+
+def covered_apps() -> list[str]:
+    """The apps the record covers: every app that registered an entry, in registration order."""
+    return list(dict.fromkeys(label.split(".", 1)[0] for label in PERSONAL_DATA))
 
 
 def registered_models() -> list[type[models.Model]]:
-    """Every model of the project's apps that stores rows (unmanaged models store nothing)."""
+    """Every model of the apps the record covers that stores rows (unmanaged models store
+    nothing): a model of theirs without an entry is a problem, not a model left out."""
+    installed = {config.label: config for config in apps.get_app_configs()}
     return [
         model
-        for label in PROJECT_APPS
-        for model in apps.get_app_config(label).get_models(include_auto_created=True)
+        for label in covered_apps()
+        if label in installed
+        for model in installed[label].get_models(include_auto_created=True)
         if model._meta.managed and not model._meta.proxy
     ]
 
@@ -393,12 +120,12 @@ def model_fields(model: type[models.Model]) -> list[models.Field]:
     return [*model._meta.concrete_fields, *model._meta.local_many_to_many]
 
 
-def register_problems() -> list[str]:
+def register_problems(register: Mapping[str, Entry] = PERSONAL_DATA) -> list[str]:
     """Every way the register and the models disagree, one line each; empty when they agree."""
     problems: list[str] = []
     models_by_label = {model._meta.label: model for model in registered_models()}
     for label, model in models_by_label.items():
-        registered = PERSONAL_DATA.get(label, {})
+        registered = register.get(label, {})
         names = [field.name for field in model_fields(model)]
         problems += [f"{label}.{name}: not registered" for name in names if name not in registered]
         problems += [
@@ -408,10 +135,10 @@ def register_problems() -> list[str]:
         ]
     problems += [
         f"{label}: registered but no such model"
-        for label in PERSONAL_DATA
+        for label in register
         if label not in models_by_label
     ]
-    for label, fields in PERSONAL_DATA.items():
+    for label, fields in register.items():
         for name, (category, retention) in fields.items():
             if category not in CATEGORIES:
                 problems.append(f"{label}.{name}: unknown category {category!r}")

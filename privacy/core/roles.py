@@ -2,14 +2,20 @@
 
 A role is a Django group (teams are groups too, but a team has a ``Team`` row). Roles are
 created by a data migration and re-synced after every migrate, so permissions of models that
-later apps add join the roles that should have them.
+later apps add join the roles that should have them. The four roles are the core's; what each
+gets of an app's permissions, that app registers (``role_permissions_register``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from privacy.core.registry import Registry
 
 ADMINISTRATOR = "Administrator"
 DATA_STEWARD = "Data steward"
@@ -23,10 +29,11 @@ ROLE_LABELS = {
     ANALYST: _("Analyst"),
 }
 
-DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")  # LAYERING: names higher apps
+ROLES = (ADMINISTRATOR, DATA_STEWARD, MARKETER, ANALYST)
 
-# Each role: (app label, codename prefix) pairs; ("customers", "view_") = every view permission
-# of the customers app. Explicit codenames are given as (app label, full codename).
+# What each role gets of each app's permissions, as codename prefixes ("view_" = every view
+# permission of the app, "" = all of them). Each app registers its own in its
+# ``AppConfig.ready()`` (``role_permissions_register``); explicit codenames are below.
 #
 # Administrators manage the data of their teams, and the members of their teams: their details,
 # flags, team memberships, the Marketer, Analyst and Data steward roles, and API tokens, through
@@ -35,29 +42,43 @@ DOMAIN_APPS = ("customers", "segments", "campaigns", "privacy")  # LAYERING: nam
 # an administrator), change role and group definitions, create teams, and edit Celery beat
 # schedules (a schedule names any task with any arguments: as good as running code). An
 # administrator reads the sign-in lockouts and lifts one by deleting it.
-# LAYERING: the permission sets name the customers, segments and campaigns apps.
-ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    ADMINISTRATOR: [(app, "") for app in DOMAIN_APPS] + [("axes", "view_")],
-    DATA_STEWARD: [
-        ("privacy", ""),
-        ("customers", "view_"),
-        ("customers", "change_"),
-        ("segments", "view_"),
-        ("campaigns", "view_"),
-    ],
-    MARKETER: [
-        ("customers", "view_"),
-        ("customers", "add_"),
-        ("customers", "change_"),
-        ("segments", ""),
-        ("campaigns", ""),
-    ],
-    ANALYST: [
-        ("customers", "view_"),
-        ("segments", "view_"),
-        ("campaigns", "view_"),
-    ],
-}
+_APP_PERMISSIONS: Registry[dict[str, tuple[str, ...]]] = Registry("role permissions")
+
+
+def role_permissions_register(app_label: str, prefixes: Mapping[str, Sequence[str]]) -> None:
+    """Say what each role gets of ``app_label``'s permissions: ``{role: codename prefixes}``.
+
+    Called from ``AppConfig.ready()`` of the app that owns the permissions (before
+    ``roles_sync``, which runs after migrate); a role left out gets none of them.
+    """
+    unknown = set(prefixes) - set(ROLES)
+    if unknown:
+        raise ValueError(f"Unknown roles: {', '.join(sorted(unknown))}")
+    _APP_PERMISSIONS.register(
+        app_label, {role: tuple(prefixes[role]) for role in ROLES if prefixes.get(role)}
+    )
+
+
+class _RolePermissions(Mapping[str, list[tuple[str, str]]]):
+    """Each role's ``(app label, codename prefix)`` pairs, from what the apps registered."""
+
+    def __getitem__(self, role: str) -> list[tuple[str, str]]:
+        if role not in ROLES:
+            raise KeyError(role)
+        return [
+            (app_label, prefix)
+            for app_label, by_role in _APP_PERMISSIONS.items()
+            for prefix in by_role.get(role, ())
+        ]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ROLES)
+
+    def __len__(self) -> int:
+        return len(ROLES)
+
+
+ROLE_PERMISSIONS: Mapping[str, list[tuple[str, str]]] = _RolePermissions()
 
 # Permissions no role gets through a prefix match; they are granted explicitly below.
 _RESTRICTED = {
@@ -115,9 +136,10 @@ def roles_sync(*, group_model=Group, permission_model=Permission) -> None:
 
 
 def roles_sync_after_migrate(sender, **kwargs) -> None:
-    # post_migrate runs per app in INSTALLED_APPS order; "campaigns" is the last app with models,
-    # so every permission exists by then.
-    if sender.name == "campaigns":
+    # post_migrate runs per app with a models module, in INSTALLED_APPS order; after the last
+    # one every permission exists.
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if sender is with_models[-1]:
         roles_sync()
 
 

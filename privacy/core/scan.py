@@ -20,9 +20,10 @@ reported for "Jane Doe"; two people of exactly the same name are indistinguishab
 Phones are compared as given: pass them in E.164 (``+4915123456789``), the form the database
 uses, since the normalisation rules live in the customers app, above this one.
 
-The suppression list keeps blind indexes of erased people on purpose (and, with
-``ERASURE_KEEP_CONSENT_PROOF``, consent events keep ``subject_key``): those hits are reported
-as kept, not as found.
+Some columns keep blind indexes of erased people on purpose (the suppression list; with
+``ERASURE_KEEP_CONSENT_PROOF``, consent events' ``subject_key``): the package that keeps them
+registers them (``scan_kept_register``, ``docs/registries.md``), and those hits are reported as
+kept, not as found.
 """
 
 from __future__ import annotations
@@ -32,13 +33,40 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections
 
 from privacy.core.crypto import blind_index, name_index, name_tokens
-from privacy.models import ConsentEvent, Suppression  # LAYERING: consent and erasure tables
+from privacy.core.registry import Registry
 
 BLIND_INDEX = "blind index"
+
+
+@dataclass(frozen=True)
+class KeptColumn:
+    """A column that holds blind indexes of erased people by design: why, and under which
+    setting (``None``: always)."""
+
+    reason: str
+    setting: str | None = None
+
+
+# "model label.field name" -> why the column keeps blind indexes of erased people.
+_kept: Registry[KeptColumn] = Registry("columns the privacy scan reports as kept")
+
+
+def scan_kept_register(
+    model_label: str, field_name: str, *, reason: str, setting: str | None = None
+) -> None:
+    """Report blind-index hits in this column as kept on purpose (while ``setting`` is true,
+    when one is named); called from ``AppConfig.ready()`` of the package that keeps them."""
+    _kept.register(f"{model_label}.{field_name}", KeptColumn(reason=reason, setting=setting))
+
+
+def scan_kept() -> dict[str, KeptColumn]:
+    return dict(_kept)
+
 
 _COLUMNS_SQL = r"""
 SELECT n.nspname, c.relname, a.attname, t.typname = 'bytea' AS is_bytea,
@@ -142,14 +170,15 @@ def scan_needles(
 
 
 def _kept_on_purpose() -> dict[str, str]:
-    """Columns that hold blind indexes of erased people by design, and why."""
-    kept = {
-        f"{Suppression._meta.db_table}.lookup_key": "suppression list: blocks re-collection",
-    }
-    if getattr(settings, "ERASURE_KEEP_CONSENT_PROOF", False):
-        kept[f"{ConsentEvent._meta.db_table}.subject_key"] = (
-            "consent proof kept (ERASURE_KEEP_CONSENT_PROOF)"
-        )
+    """Columns (``table.column``) that hold blind indexes of erased people by design, and why."""
+    kept = {}
+    for key, column in _kept.items():
+        if column.setting is None or getattr(settings, column.setting, False):
+            model_label, field_name = key.rsplit(".", 1)
+            model = apps.get_model(model_label)
+            kept[f"{model._meta.db_table}.{model._meta.get_field(field_name).column}"] = (
+                column.reason
+            )
     return kept
 
 

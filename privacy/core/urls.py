@@ -1,11 +1,10 @@
-"""URLs of the privacy home and the audit log pages, included at /privacy/."""
+"""URLs of the audit log pages, included at /privacy/."""
 
 from django.urls import path
 
 from privacy.core import views
 
 urlpatterns = [
-    path("", views.privacy_home, name="privacy-home"),
     path("audit/", views.audit_list, name="audit-list"),
     path("audit/export/", views.audit_export, name="audit-export"),
 ]

@@ -30,6 +30,7 @@ from privacy.core.access import NotFound, can_export_personal_data, permission_n
 from privacy.core.exports import csv_lines, csv_response
 from privacy.core.filters import AuditEntryFilter
 from privacy.core.forms import PreferencesForm, ReauthForm, TokenForm
+from privacy.core.middleware import public_page
 from privacy.core.reauth import (
     reauth_confirm,
     reauth_is_locked,
@@ -42,7 +43,6 @@ from privacy.core.services.audit import audit_record
 from privacy.core.services.sign_in import totp_device_confirm, totp_device_start
 from privacy.core.services.staff import staff_profile_update
 from privacy.models import AuditEntry
-from privacy.requests.selectors import request_counts  # LAYERING: core imports requests
 
 EXPORT_CHUNK_SIZE = 2000
 
@@ -60,6 +60,7 @@ def _redirect_keeping_next(request: HttpRequest, url_name: str) -> HttpResponse:
     return redirect(f"{reverse(url_name)}?{urlencode({'next': _safe_next(request)})}")
 
 
+@public_page
 class LoginView(auth_views.LoginView):
     """First factor. A correct password leads to the TOTP step (or to enrolment)."""
 
@@ -292,13 +293,3 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(lines, filename=f"audit-log-{stamp}.csv")
-
-
-def privacy_home(request: HttpRequest) -> HttpResponse:
-    # LAYERING: the privacy home shows the requests package's counts (perm and selector).
-    can_handle_requests = request.user.has_perm("privacy.view_datasubjectrequest")
-    return render(
-        request,
-        "privacy/home.html",
-        {"request_counts": request_counts(request.user) if can_handle_requests else None},
-    )

@@ -15,6 +15,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from privacy.core.access import scope_queryset
+from privacy.core.subjects import subject_directory
 from privacy.models import (
     OPEN_STATUSES,
     AuditEntry,
@@ -23,7 +24,6 @@ from privacy.models import (
     RequestStatus,
     Team,
 )
-from privacy.requests.services.directory import subject_directory
 from privacy.requests.services.lifecycle import MAX_EXTENSION_MONTHS, request_due_on
 
 REQUEST_OBJECT_TYPE = DataSubjectRequest._meta.label_lower

@@ -38,6 +38,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from privacy.core.registry import Registry
 from privacy.core.services.audit import audit_record
 from privacy.models import AuditEntry, DataSubjectRequest, RetentionCategory, RetentionPolicy
 
@@ -67,17 +68,17 @@ class Purger(Protocol):
     def purge(self, *, before: datetime.datetime, batch_size: int) -> dict[str, int]: ...
 
 
-_purgers: dict[str, Purger] = {}
+_purgers: Registry[Purger] = Registry("retention purgers")
 
 
 def register_purger(category: str, purger: Purger) -> None:
     """Let an app purge one retention category (call it from ``AppConfig.ready()``).
 
-    Registering a category again replaces the earlier purger.
+    Registering a category again is a no-op with an equal purger and an error with another.
     """
     if category not in RetentionCategory.values:
         raise ValueError(f"Unknown retention category {category!r}")
-    _purgers[category] = purger
+    _purgers.register(category, purger)
 
 
 def purgers() -> dict[str, Purger]:
@@ -162,6 +163,7 @@ class TablePurger:
 # --- The privacy core's own categories ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class AuditEntryPurger:
     """Audit entries older than the cut-off and than the active audit policy.
 
@@ -194,6 +196,7 @@ class AuditEntryPurger:
         return {AUDIT_ENTRY_LABEL: deleted}
 
 
+@dataclass(frozen=True)
 class AccessPackagePurger:
     """Deletes the ZIP files of access packages whose request completed and whose download link
     expired before the cut-off (both, when both are known), and clears ``package``.
@@ -250,12 +253,6 @@ class AccessPackagePurger:
 def _files_delete(storage, names: list[str]) -> None:
     for name in names:
         storage.delete(name)
-
-
-def privacy_purgers_register() -> None:
-    """Register the privacy core's own purgers (from ``PrivacyConfig.ready()``)."""
-    register_purger(RetentionCategory.AUDIT_ENTRIES, AuditEntryPurger())
-    register_purger(RetentionCategory.EXPORT_PACKAGES, AccessPackagePurger())
 
 
 # --- Policies, preview and purge ------------------------------------------------------------------

@@ -30,10 +30,10 @@ from customers.services.retention import (
 from privacy.consent.services.merge import consent_merge_hook, consent_merge_undo_hook
 from privacy.core import refusals, roles
 from privacy.core.crypto import reindexers
+from privacy.core.subjects import subject_directory
 from privacy.erasure.services.erasure import erasers
 from privacy.models import RetentionCategory
 from privacy.requests.package.registry import exporters
-from privacy.requests.services.directory import subject_directory
 from privacy.requests.services.eraser import requests_erase
 from privacy.retention.services import (
     AccessPackagePurger,
@@ -74,7 +74,7 @@ def test_exporters():
 
 
 def test_merge_hooks():
-    assert merge_hooks() == [(consent_merge_hook, consent_merge_undo_hook)]
+    assert merge_hooks() == {"privacy.consent": (consent_merge_hook, consent_merge_undo_hook)}
 
 
 def test_retention_purgers_one_per_category():

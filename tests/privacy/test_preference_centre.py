@@ -2,7 +2,8 @@
 
 The views are called with ``RequestFactory`` (no middleware, no session: what a person opening
 a link from an email has). The last tests go through the site's URLs and middleware with the
-test client, signed out, as a mail client or a person's browser reaches them.
+test client, signed out, as a mail client or a person's browser reaches them; the middleware
+lets these pages through because their views are marked public.
 """
 
 import re

@@ -212,7 +212,7 @@ def test_a_failing_purger_is_audited_and_raises(policies, monkeypatch):
         def purge(self, *, before, batch_size):
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(retention_services._purgers, "events", Broken())
+    monkeypatch.setitem(retention_services._purgers._entries, "events", Broken())
     with pytest.raises(RuntimeError):
         retention_purge(category="events")
 

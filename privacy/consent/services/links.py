@@ -19,9 +19,10 @@ from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
-from privacy.consent.selectors import ConsentSubject, subject_model
+from privacy.consent.selectors import ConsentSubject
 from privacy.consent.services.records import MAX_MERGE_HOPS
 from privacy.core.crypto import blind_index
+from privacy.core.subjects import Subject, subject_directory
 from privacy.models import (
     ConsentChannel,
     ConsentPurpose,
@@ -57,14 +58,13 @@ def _preference_max_age() -> datetime.timedelta | None:
     return datetime.timedelta(days=days) if days else None
 
 
-def _customer_by_id(customer_id: Any, *, for_update: bool = False):
+def _customer_by_id(customer_id: Any, *, for_update: bool = False) -> Subject:
     """The customer a link was made for, or the profile it was merged into."""
     if not isinstance(customer_id, int):
         raise InvalidLink
-    manager = subject_model().objects
+    directory = subject_directory()
     for _hop in range(MAX_MERGE_HOPS):
-        queryset = manager.select_for_update() if for_update else manager.all()
-        customer = queryset.filter(pk=customer_id).first()
+        customer = directory.get(customer_id, for_update=for_update)
         if customer is None:
             raise InvalidLink
         if customer.merged_into_id is None:

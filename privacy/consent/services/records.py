@@ -21,9 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from privacy.consent.selectors import ConsentSubject, consents_latest, subject_model
+from privacy.consent.selectors import ConsentSubject, consents_latest
 from privacy.core.crypto import blind_index
 from privacy.core.services.audit import audit_record
+from privacy.core.subjects import subject_directory
 from privacy.models import (
     ConsentChannel,
     ConsentEvent,
@@ -302,11 +303,7 @@ def consents_record_bulk(
     cleaned_evidence = _clean_evidence(evidence)
     if not statuses:
         return BulkResult(recorded=0, unchanged=0, kept_withdrawn=0)
-    emails = dict(
-        subject_model()
-        .objects.filter(pk__in=list(statuses), owner_team=team)
-        .values_list("pk", "email")
-    )
+    emails = subject_directory().emails(team=team, customer_ids=list(statuses))
     if len(emails) != len(statuses):
         raise ConsentError("customer", _("Some customers do not belong to this team."))
     now = timezone.now()

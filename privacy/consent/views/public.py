@@ -33,7 +33,7 @@ from privacy.consent.services.links import (
 from privacy.consent.services.preferences import preferences_apply, preferences_unsubscribe
 from privacy.consent.services.records import ConsentError
 from privacy.core.masking import mask_email
-from privacy.core.middleware import client_ip
+from privacy.core.middleware import client_ip, public_page
 from privacy.models import ConsentPurpose, ConsentStatus, PrivacyNotice
 
 _USER_AGENT_LENGTH = 400
@@ -74,6 +74,7 @@ def _rows(customer) -> list[dict[str, Any]]:
     return [state for state in consent_state(customer) if state["is_active"]]
 
 
+@public_page
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -127,6 +128,7 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@public_page
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -154,6 +156,7 @@ def preference_unsubscribe(request: HttpRequest, token: str, purpose_code: str) 
     return _page(request, {**context, "mode": "unsubscribe"})
 
 
+@public_page
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])

@@ -37,6 +37,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from privacy.core.registry import Registry
 from privacy.core.services.audit import audit_record
 from privacy.erasure.services.webhooks import erasure_notifications_create
 from privacy.models import ConsentEvent, Suppression, SuppressionKind, Team
@@ -74,7 +75,7 @@ class _Registration:
     collect: Collector | None
 
 
-_erasers: dict[str, _Registration] = {}
+_erasers: Registry[_Registration] = Registry("erasers")
 
 
 def register_eraser(label: str, erase: Eraser, *, collect: Collector | None = None) -> None:
@@ -82,9 +83,9 @@ def register_eraser(label: str, erase: Eraser, *, collect: Collector | None = No
 
     Erasers run in the reverse order of registration, so an app that builds on customers
     (segment memberships, campaign messages) clears its rows before the customers go.
-    Registering a label again replaces the earlier registration.
+    Registering a label again is a no-op with the same functions and an error with others.
     """
-    _erasers[label] = _Registration(erase=erase, collect=collect)
+    _erasers.register(label, _Registration(erase=erase, collect=collect))
 
 
 def erasers() -> dict[str, _Registration]:

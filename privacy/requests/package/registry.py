@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from django.db import connection
 
+from privacy.core.registry import Registry
 from privacy.models import ConsentEvent, ConsentPurpose, PrivacyNotice, Team
 
 FORMAT = "marketbase-subject-export"
@@ -111,7 +112,7 @@ class _Registration:
     sources: SourceDescriber | None
 
 
-_exporters: dict[str, _Registration] = {}
+_exporters: Registry[_Registration] = Registry("access package exporters")
 
 
 def register_exporter(
@@ -124,9 +125,10 @@ def register_exporter(
     """Let an app take part in every access package (call it from ``AppConfig.ready()``).
 
     Categories appear in the package in the order of registration, the privacy core's consent
-    history last. Registering a label again replaces the earlier registration.
+    history last. Registering a label again is a no-op with the same functions and an error
+    with others.
     """
-    _exporters[label] = _Registration(export=exporter, collect=collect, sources=sources)
+    _exporters.register(label, _Registration(export=exporter, collect=collect, sources=sources))
 
 
 def exporters() -> dict[str, _Registration]:

@@ -11,7 +11,7 @@ or that month's last day when it has no such day). It can be extended by at most
 months, only with a reason, and only while the first month is still running.
 
 People are found through the ``SubjectDirectory`` the customers app registers
-(``privacy.requests.services.directory``); access packages are built by
+(``privacy.core.subjects``); access packages are built by
 ``privacy.requests.services.package``.
 """
 
@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from privacy.core.services.audit import audit_record
+from privacy.core.subjects import subject_directory
 from privacy.models import (
     ConsentPurpose,
     ConsentSource,
@@ -39,7 +40,6 @@ from privacy.models import (
     Team,
     VerificationMethod,
 )
-from privacy.requests.services.directory import subject_directory
 
 DEFAULT_PACKAGE_DAYS = 7
 DEFAULT_ALERT_DAYS_BEFORE = 3

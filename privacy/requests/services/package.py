@@ -14,12 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from privacy.core.subjects import subject_directory
 from privacy.models import (
     DataSubjectRequest,
     RequestOutcome,
     RequestStatus,
 )
-from privacy.requests.services.directory import subject_directory
 from privacy.requests.services.lifecycle import (
     DEFAULT_PACKAGE_DAYS,
     RequestError,

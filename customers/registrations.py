@@ -1,0 +1,216 @@
+"""What the customers app registers into the layers below it, from ``CustomersConfig.ready()``
+(``docs/registries.md``): the record of processing of its models, what each role gets of its
+permissions, the subject directory, and its part in erasure, access packages, retention,
+re-indexing and merges."""
+
+from __future__ import annotations
+
+from customers.services.erasure import customers_erase, customers_erasure_collect
+from customers.services.export import (
+    customers_export,
+    customers_export_collect,
+    customers_export_sources,
+)
+from customers.services.merge import register_merge_hook
+from customers.services.reindex import customers_reindex
+from customers.services.requests import CustomerDirectory
+from customers.services.retention import customers_purgers_register
+from privacy.consent.services.merge import consent_merge_hook, consent_merge_undo_hook
+from privacy.core.crypto import register_reindexer
+from privacy.core.processing import NOT_PERSONAL, not_personal, personal, processing_register
+from privacy.core.roles import (
+    ADMINISTRATOR,
+    ANALYST,
+    DATA_STEWARD,
+    MARKETER,
+    role_permissions_register,
+)
+from privacy.core.subjects import register_subject_directory
+from privacy.erasure.services.erasure import register_eraser
+from privacy.requests.package.registry import register_exporter
+
+_CUSTOMER = "customer_lifetime"
+
+PROCESSING = {
+    "customers.Customer": {
+        "id": ("identity", _CUSTOMER),  # the customer number staff see and quote
+        "owner_team": NOT_PERSONAL,
+        **personal("contact", _CUSTOMER, "email", "phone", "postal_address", "country", "city"),
+        "postal_code": ("contact", _CUSTOMER),
+        **personal(
+            "identity",
+            _CUSTOMER,
+            "given_name",
+            "family_name",
+            "name_index",
+            "birth_date",
+            "gender",
+            "language",
+            "company",
+            "industry",
+            "job_title",
+            # free text and custom attributes may say anything about the person
+            "notes",
+            "attributes",
+            "merged_into",
+        ),
+        "signup_date": ("behaviour", _CUSTOMER),
+        **personal(
+            "derived",
+            _CUSTOMER,
+            "email_domain",
+            "age_band",
+            "tags",
+            "lifecycle_status",
+            "first_purchase_at",
+            "last_purchase_at",
+            "order_count",
+            "total_spend",
+            "average_order_value",
+            "lifetime_value",
+            "rfm_recency",
+            "rfm_frequency",
+            "rfm_monetary",
+            "rfm_group",
+        ),
+        **personal(
+            "technical",
+            _CUSTOMER,
+            "source_channel",
+            "provenance",
+            "metrics_updated_at",
+            "processing_restricted_at",
+            "marketing_objection_at",
+            "created_at",
+            "updated_at",
+        ),
+    },
+    "customers.CustomerUserObjectPermission": {
+        **not_personal("id", "permission"),
+        "user": ("identity", "staff_account"),
+        "content_object": ("identity", _CUSTOMER),
+    },
+    "customers.CustomerGroupObjectPermission": {
+        **not_personal("id", "permission", "group"),
+        "content_object": ("identity", _CUSTOMER),
+    },
+    "customers.Identity": {
+        **not_personal("id", "owner_team"),
+        **personal("identity", _CUSTOMER, "customer", "lookup_key"),
+        "value": ("contact", _CUSTOMER),  # the encrypted email or phone
+        **personal("technical", _CUSTOMER, "kind", "channel", "source", "created_at"),
+    },
+    "customers.Event": {
+        **not_personal("id", "owner_team"),
+        "customer": ("identity", "events_2y"),
+        **personal("behaviour", "events_2y", "type", "occurred_at", "properties"),
+        **personal("technical", "events_2y", "source", "client_id", "received_at"),
+    },
+    # Purchases feed the customer's metrics (RFM, lifetime value) and go with the customer;
+    # the shop keeps the accounting records.
+    "customers.Purchase": {
+        **not_personal("id", "owner_team"),
+        "customer": ("identity", _CUSTOMER),
+        **personal(
+            "transaction",
+            _CUSTOMER,
+            "order_reference",
+            "occurred_at",
+            "amount",
+            "currency",
+            "quantity",
+            "items",
+        ),
+        **personal("technical", _CUSTOMER, "source", "received_at"),
+    },
+    "customers.ImportJob": {
+        **not_personal(
+            "id",
+            "owner_team",
+            "kind",
+            "encoding",
+            "delimiter",
+            "mapping",
+            "options",
+            "is_dry_run",
+            "status",
+            "total_rows",
+            "processed_rows",
+            "next_line",
+            "created_count",
+            "updated_count",
+            "merged_count",
+            "unchanged_count",
+            "rejected_count",
+            "warning_count",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ),
+        "created_by": ("identity", "import_90d"),
+        "file": ("contact", "import_90d"),  # the uploaded file: everyone's contact details
+        # a file name or an error message may quote a person
+        **personal("technical", "import_90d", "original_filename", "error"),
+    },
+    "customers.ImportJobUserObjectPermission": {
+        **not_personal("id", "permission", "content_object"),
+        "user": ("identity", "staff_account"),
+    },
+    "customers.ImportJobGroupObjectPermission": not_personal(
+        "id", "permission", "group", "content_object"
+    ),
+    # A report line holds no value from the file, only the verdict on it.
+    "customers.ImportRow": {
+        **not_personal("id", "job", "line_number"),
+        # fingerprint: a keyed hash of the normalised record
+        **personal("identity", "import_90d", "customer", "fingerprint"),
+        **personal("technical", "import_90d", "outcome", "warnings", "reason"),
+    },
+    "customers.ImportTemplate": not_personal(
+        "id", "owner_team", "name", "kind", "mapping", "created_at"
+    ),
+    "customers.MergeRecord": {
+        "id": NOT_PERSONAL,
+        # survivor_before: the survivor's encrypted profile before the merge, for undo
+        **personal("identity", _CUSTOMER, "survivor", "merged", "performed_by", "survivor_before"),
+        **personal(
+            "technical",
+            _CUSTOMER,
+            "reason",
+            "performed_at",
+            "overwritten_fields",
+            "moved",
+            "undone_at",
+        ),
+    },
+    "customers.DuplicateCandidate": {
+        **not_personal("id", "owner_team"),
+        **personal("identity", _CUSTOMER, "first", "second", "decided_by"),
+        "reason": ("derived", _CUSTOMER),
+        **personal("technical", _CUSTOMER, "status", "decided_at", "created_at"),
+    },
+}
+
+
+def customers_register() -> None:
+    processing_register(PROCESSING)
+    role_permissions_register(
+        "customers",
+        {
+            ADMINISTRATOR: [""],
+            DATA_STEWARD: ["view_", "change_"],
+            MARKETER: ["view_", "add_", "change_"],
+            ANALYST: ["view_"],
+        },
+    )
+    register_reindexer("customers.indexes", customers_reindex)
+    register_eraser("customers", customers_erase, collect=customers_erasure_collect)
+    register_exporter(
+        "customers",
+        customers_export,
+        collect=customers_export_collect,
+        sources=customers_export_sources,
+    )
+    register_merge_hook("privacy.consent", consent_merge_hook, consent_merge_undo_hook)
+    register_subject_directory("customers", CustomerDirectory())
+    customers_purgers_register()
