@@ -37,30 +37,43 @@ MIGRATION_IMPORTS = {
 }
 
 
+def _location(path: Path, line: int) -> str:
+    return f"{path.relative_to(PROJECT_ROOT)}:{line}"
+
+
 @dataclass(frozen=True)
-class Finding:
+class UpwardLookup:
     path: Path
     line: int
-
-    @property
-    def message(self) -> str:
-        raise NotImplementedError
-
-    def __str__(self) -> str:
-        return f"{self.path.relative_to(PROJECT_ROOT)}:{self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class UpwardLookup(Finding):
     caller: str
     target: str
 
-    @property
-    def message(self) -> str:
+    def __str__(self) -> str:
         return (
-            f"{self.caller} looks up a model of {self.target}, a higher layer, by name; "
-            "register it from the higher app instead"
+            f"{_location(self.path, self.line)}: {self.caller} looks up a model of {self.target}, "
+            "a higher layer, by name; register it from the higher app instead"
         )
+
+
+@dataclass(frozen=True)
+class MigrationImport:
+    path: Path
+    line: int
+    module: str
+
+    def __str__(self) -> str:
+        return (
+            f"{_location(self.path, self.line)}: a migration imports {self.module}; write what "
+            "it needs (SQL, data) out in it"
+        )
+
+
+def _nodes(paths: Iterator[Path]) -> Iterator[tuple[Path, ast.AST]]:
+    """Every syntax node of every file in ``paths``, with its file."""
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            yield path, node
 
 
 def _looked_up_app(call: ast.Call) -> str | None:
@@ -77,25 +90,15 @@ def _looked_up_app(call: ast.Call) -> str | None:
 
 def upward_lookups(root: Path = PROJECT_ROOT) -> Iterator[UpwardLookup]:
     for app in LAYERS:
-        for path in sorted((root / app).rglob("*.py")):
-            if "migrations" in path.relative_to(root).parts:
-                continue
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Call):
-                    continue
-                target = _looked_up_app(node)
-                if target in LAYERS and LAYERS.index(target) > LAYERS.index(app):
-                    yield UpwardLookup(path=path, line=node.lineno, caller=app, target=target)
-
-
-@dataclass(frozen=True)
-class MigrationImport(Finding):
-    module: str
-
-    @property
-    def message(self) -> str:
-        return f"a migration imports {self.module}; write what it needs (SQL, data) out in it"
+        sources = (
+            path
+            for path in sorted((root / app).rglob("*.py"))
+            if "migrations" not in path.relative_to(root).parts
+        )
+        for path, node in _nodes(sources):
+            target = _looked_up_app(node) if isinstance(node, ast.Call) else None
+            if target in LAYERS and LAYERS.index(target) > LAYERS.index(app):
+                yield UpwardLookup(path=path, line=node.lineno, caller=app, target=target)
 
 
 def _imported_modules(node: ast.AST) -> list[str]:
@@ -116,12 +119,10 @@ def _imported_modules(node: ast.AST) -> list[str]:
 
 def migration_imports(root: Path = PROJECT_ROOT) -> Iterator[MigrationImport]:
     for app in LAYERS:
-        for path in sorted((root / app).glob("migrations/*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for node in ast.walk(tree):
-                for module in _imported_modules(node):
-                    if module.split(".", 1)[0] in LAYERS and module not in MIGRATION_IMPORTS:
-                        yield MigrationImport(path=path, line=node.lineno, module=module)
+        for path, node in _nodes(iter(sorted((root / app).glob("migrations/*.py")))):
+            for module in _imported_modules(node):
+                if module.split(".", 1)[0] in LAYERS and module not in MIGRATION_IMPORTS:
+                    yield MigrationImport(path=path, line=node.lineno, module=module)
 
 
 def main() -> int:
