@@ -215,9 +215,7 @@ class ConsentEventViewSet(
         return context
 
     def create(self, request, *args, **kwargs):
-        serializer = ConsentRecordSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated_input(ConsentRecordSerializer)
         customer = _customer_to_change(request, data["customer"])
         try:
             event = consent_record(
@@ -246,13 +244,12 @@ class ConsentEventViewSet(
     )
     @action(detail=False, methods=["post"], url_path="double-opt-in")
     def double_opt_in(self, request, *args, **kwargs):
-        serializer = DoubleOptInSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        customer = _customer_to_change(request, serializer.validated_data["customer"])
+        data = self.validated_input(DoubleOptInSerializer)
+        customer = _customer_to_change(request, data["customer"])
         try:
             double_opt_in_send(
                 customer=customer,
-                purpose_code=serializer.validated_data["purpose"],
+                purpose_code=data["purpose"],
                 actor=request.user,
                 base_url=request.build_absolute_uri("/"),
             )
@@ -312,9 +309,7 @@ class PrivacyNoticeViewSet(
     filterset_fields = ["version", "language"]
 
     def create(self, request, *args, **kwargs):
-        serializer = NoticePublishSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated_input(NoticePublishSerializer)
         was_published = PrivacyNotice.objects.filter(
             version=data["version"].strip(), language=data["language"].strip().lower()
         ).exists()

@@ -340,9 +340,7 @@ class DataSubjectRequestViewSet(
         return Response(serializer.data)
 
     def create(self, request, *args, **kwargs):
-        serializer = RequestCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated_input(RequestCreateSerializer)
         try:
             team = team_for_user(request.user, data.get("team"))
         except ValueError as error:
@@ -362,16 +360,11 @@ class DataSubjectRequestViewSet(
             )
         return self._answer(subject_request, status_code=status.HTTP_201_CREATED)
 
-    def _parse(self, serializer_class):
-        serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     @_step("Record how the person's identity was verified", VerifySerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
         subject_request = self.get_object()
-        data = self._parse(VerifySerializer)
+        data = self.validated_input(VerifySerializer)
         with _request_errors():
             subject_request = request_verify(
                 subject_request=subject_request,
@@ -389,7 +382,7 @@ class DataSubjectRequestViewSet(
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         subject_request = self.get_object()
-        data = self._parse(ExtendSerializer)
+        data = self.validated_input(ExtendSerializer)
         with _request_errors():
             subject_request = request_extend(
                 subject_request=subject_request,
@@ -403,7 +396,7 @@ class DataSubjectRequestViewSet(
     @action(detail=True, methods=["post"])
     def subjects(self, request, pk=None):
         subject_request = self.get_object()
-        data = self._parse(SubjectsSerializer)
+        data = self.validated_input(SubjectsSerializer)
         with _request_errors():
             subject_request = request_subjects_set(
                 subject_request=subject_request,
@@ -428,7 +421,7 @@ class DataSubjectRequestViewSet(
     def fulfil(self, request, pk=None):
         subject_request = self.get_object()
         reauth_check_for_session(request)
-        data = self._parse(FulfilSerializer)
+        data = self.validated_input(FulfilSerializer)
         with _request_errors():
             subject_request = request_fulfil(
                 subject_request=subject_request, note=data["outcome_note"], actor=request.user
@@ -439,7 +432,7 @@ class DataSubjectRequestViewSet(
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         subject_request = self.get_object()
-        data = self._parse(RejectSerializer)
+        data = self.validated_input(RejectSerializer)
         with _request_errors():
             subject_request = request_reject(
                 subject_request=subject_request, reason=data["outcome_note"], actor=request.user

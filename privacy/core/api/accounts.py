@@ -244,13 +244,6 @@ def _documented(summary: str, request=None, responses=None, **extra):
     )
 
 
-class _ParsingMixin:
-    def _parse(self, serializer_class):
-        serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Accounts of the caller's teams",
@@ -278,7 +271,6 @@ class _ParsingMixin:
     ),
 )
 class AccountViewSet(
-    _ParsingMixin,
     ScopedViewSetMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -300,7 +292,7 @@ class AccountViewSet(
         return Response(self.get_serializer(fresh).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
-        data = self._parse(AccountCreateSerializer)
+        data = self.validated_input(AccountCreateSerializer)
         teams = list(Team.objects.filter(pk__in=data["teams"]))
         if len(teams) != len(set(data["teams"])):
             raise exceptions.ValidationError({"teams": [str(TEAM_NOT_YOURS)]})
@@ -323,7 +315,7 @@ class AccountViewSet(
 
     def update(self, request, *args, **kwargs):
         user = self.get_object()
-        changes = self._parse(AccountUpdateSerializer)
+        changes = self.validated_input(AccountUpdateSerializer)
         reauth_check_for_session(request)
         with _account_errors():
             user = user_update(actor=request.user, user=user, changes=changes)
@@ -344,7 +336,7 @@ class AccountViewSet(
     @action(detail=True, methods=["post"])
     def teams(self, request, pk=None):
         user = self.get_object()
-        team = self._team(self._parse(MembershipSerializer)["team"])
+        team = self._team(self.validated_input(MembershipSerializer)["team"])
         reauth_check_for_session(request)
         with _account_errors():
             team_membership_add(actor=request.user, user=user, team=team)
@@ -380,7 +372,7 @@ class AccountViewSet(
     @action(detail=True, methods=["put"])
     def roles(self, request, pk=None):
         user = self.get_object()
-        role_names = self._parse(RolesSerializer)["roles"]
+        role_names = self.validated_input(RolesSerializer)["roles"]
         reauth_check_for_session(request)
         with _account_errors():
             user_roles_set(actor=request.user, user=user, role_names=role_names)
@@ -403,7 +395,6 @@ class AccountViewSet(
     ),
 )
 class ApiTokenViewSet(
-    _ParsingMixin,
     ScopedViewSetMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -420,7 +411,7 @@ class ApiTokenViewSet(
         return ApiToken.objects.select_related("user", "created_by")
 
     def create(self, request, *args, **kwargs):
-        data = self._parse(ApiTokenCreateSerializer)
+        data = self.validated_input(ApiTokenCreateSerializer)
         holder = request.user
         if data.get("user", holder.pk) != holder.pk:
             holder = User._default_manager.filter(pk=data["user"]).first()

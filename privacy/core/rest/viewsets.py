@@ -245,6 +245,17 @@ class ScopedViewSetMixin:
         # bodies are checked by the parsers (privacy.core.rest.parsers).
         storable_text_check(request.query_params)
 
+    # --- Input ----------------------------------------------------------------------------------
+
+    def validated_input(self, serializer_class) -> dict:
+        """The request body checked by ``serializer_class``; a 400 naming each field at fault.
+
+        Writes pass what it returns to a service; the serializer never saves anything.
+        """
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     # --- Rows -----------------------------------------------------------------------------------
 
     def base_queryset(self):
