@@ -21,7 +21,7 @@ from privacy.models import (
 )
 from privacy.requests.forms import CustomerNumbersField
 from privacy.requests.selectors import requests_with_overdue
-from privacy.requests.services.lifecycle import RequestError, request_create
+from privacy.requests.services.lifecycle import RequestError, intake_fields, request_create
 
 # --- Data-subject requests ----------------------------------------------------------------------
 
@@ -185,15 +185,8 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
         data = form.cleaned_data
         created = request_create(
             team=data["owner_team"],
-            kind=data["kind"],
-            channel=data["channel"],
             actor=request.user,
-            received_at=data["received_at"],
-            subject_email=data["subject_email"],
-            subject_phone=data["subject_phone"],
-            subject_name=data["subject_name"],
-            details=data["details"],
-            customer_ids=data["customer_ids"],
+            **intake_fields(data),
         )
         obj.pk, obj.due_on, obj.customer_ids = created.pk, created.due_on, created.customer_ids
         obj._state.adding = False

@@ -43,6 +43,7 @@ from privacy.requests.selectors import requests_with_overdue
 from privacy.requests.services.lifecycle import (
     MAX_EXTENSION_MONTHS,
     RequestError,
+    intake_fields,
     request_create,
     request_extend,
     request_fulfil,
@@ -348,15 +349,8 @@ class DataSubjectRequestViewSet(
         with _request_errors():
             subject_request = request_create(
                 team=team,
-                kind=data["kind"],
-                channel=data["channel"],
                 actor=request.user,
-                received_at=data.get("received_at"),
-                subject_email=data["subject_email"],
-                subject_phone=data["subject_phone"],
-                subject_name=data["subject_name"],
-                details=data["details"],
-                customer_ids=data["customer_ids"],
+                **intake_fields(data),
             )
         return self._answer(subject_request, status_code=status.HTTP_201_CREATED)
 

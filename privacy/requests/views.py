@@ -66,6 +66,7 @@ from privacy.requests.selectors import (
 )
 from privacy.requests.services.lifecycle import (
     RequestError,
+    intake_fields,
     request_create,
     request_extend,
     request_fulfil,
@@ -298,15 +299,8 @@ def request_create_view(request: HttpRequest) -> HttpResponse:
         try:
             subject_request = request_create(
                 team=data["team"],
-                kind=data["kind"],
-                channel=data["channel"],
                 actor=request.user,
-                received_at=data["received_at"],
-                subject_email=data["subject_email"],
-                subject_phone=data["subject_phone"],
-                subject_name=data["subject_name"],
-                details=data["details"],
-                customer_ids=data["customer_ids"],
+                **intake_fields(data),
             )
         except RequestError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)

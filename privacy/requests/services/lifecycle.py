@@ -111,6 +111,25 @@ def _clean_ids(customer_ids: Iterable[int] | None) -> list[int]:
         raise RequestError("customer_ids", _("Customer numbers must be whole numbers.")) from None
 
 
+# What a request says as it arrives, by the names ``request_create`` takes them: the staff form,
+# the admin and the API pass these from their validated input (``intake_fields``).
+INTAKE_FIELDS = (
+    "kind",
+    "channel",
+    "received_at",
+    "subject_email",
+    "subject_phone",
+    "subject_name",
+    "details",
+    "customer_ids",
+)
+
+
+def intake_fields(data: dict) -> dict:
+    """The ``request_create`` arguments found in validated input (absent optional ones left out)."""
+    return {name: data[name] for name in INTAKE_FIELDS if name in data}
+
+
 @transaction.atomic
 def request_create(
     *,
