@@ -19,11 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from customers.models import (
+    Customer,
+    Event,
+    Identity,
     ImportJob,
     ImportKind,
     ImportRow,
     ImportStatus,
     ImportTemplate,
+    Purchase,
     RowOutcome,
 )
 from customers.normalisation import NormalisedCustomer, normalise_customer_row
@@ -40,6 +44,7 @@ from customers.services.ingestion import (
     events_import_rows,
     purchases_import_rows,
 )
+from customers.services.statistics import tables_analyze
 from customers.services.upsert import Resolution, customers_upsert
 from privacy.consent.services.records import consents_record_bulk
 from privacy.core.crypto import blind_index
@@ -59,6 +64,12 @@ _IDENTIFIER_FIELDS = {
     ImportKind.CUSTOMERS: ("email", "phone", "external_id"),
     ImportKind.PURCHASES: ("customer_external_id", "email"),
     ImportKind.EVENTS: ("customer_external_id", "email"),
+}
+# The tables a job of each kind fills, analysed when it ends.
+_LOADED_MODELS = {
+    ImportKind.CUSTOMERS: (Customer, Identity, ImportRow),
+    ImportKind.PURCHASES: (Purchase, ImportRow),
+    ImportKind.EVENTS: (Event, ImportRow),
 }
 
 
@@ -210,7 +221,16 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
             prepared = (_prepare(row, job, today) for row in rows)
             for chunk in _chunks(prepared, chunk_size):
                 _import_chunk(job, chunk)
+    _analyze_loaded_tables(job.pk)
     return _finish(job)
+
+
+def _analyze_loaded_tables(job_id: int) -> None:
+    """Statistics for what the job stored, before the enrichment its end queues plans on them
+    (on never-analysed tables the planner takes them for empty)."""
+    job = ImportJob.objects.get(pk=job_id)
+    if not job.is_dry_run and job.created_count + job.updated_count + job.merged_count:
+        tables_analyze(models=_LOADED_MODELS.get(job.kind, _LOADED_MODELS[ImportKind.CUSTOMERS]))
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from rest_framework.test import APIClient
 
 from customers.models import Customer, Purchase
@@ -42,6 +43,19 @@ def upload(api, content, *, kind, mapping, django_capture_on_commit_callbacks, *
     return import_job_run(job_id=response.json()["id"])
 
 
+def planner_statistics(table: str) -> tuple[int, float]:
+    """How many times ``table`` was analysed by hand (not by autovacuum), and the row count
+    the planner believes."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # no cached figures
+        cursor.execute(
+            "SELECT s.analyze_count, c.reltuples FROM pg_stat_user_tables AS s"
+            " JOIN pg_class AS c ON c.oid = s.relid WHERE s.relname = %s",
+            [table],
+        )
+        return cursor.fetchone()
+
+
 def test_cdnow_log_becomes_customers_purchases_and_rfm_scores(
     api, team_a, django_capture_on_commit_callbacks
 ):
@@ -56,6 +70,8 @@ def test_cdnow_log_becomes_customers_purchases_and_rfm_scores(
         mapping={"column_2": "external_id"},
         django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
     )
+    customers_analysed, _rows = planner_statistics("customers_customer")
+    purchases_analysed, _rows = planner_statistics("customers_purchase")
     purchases_job = upload(
         api,
         content,
@@ -77,6 +93,13 @@ def test_cdnow_log_becomes_customers_purchases_and_rfm_scores(
     assert Purchase.objects.count() == len(lines) == 6919
     total = sum(Decimal(line[4]) for line in lines)
     assert sum(Purchase.objects.values_list("amount", flat=True)) == total
+
+    # And each job analysed the tables it filled before its enrichment plans on them: the
+    # planner knows the purchases (and the customers the first job created)
+    assert planner_statistics("customers_purchase") == (purchases_analysed + 1, 6919)
+    customers_now, customer_rows = planner_statistics("customers_customer")
+    assert customers_now == customers_analysed  # a purchases job leaves customers alone
+    assert customer_rows == Customer.objects.count()
 
     # And the enrichment scores every buyer
     import datetime
