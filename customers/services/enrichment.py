@@ -13,14 +13,25 @@ What is derived, and where:
   no currency conversion, so a team is assumed to sell in one currency.
 - **Lifetime value** is the *historic* value, the total spend so far; it is not a predictive
   (BG/NBD-style) model. A customer without purchases has a lifetime value of 0.00.
-- **RFM scores** 1-5 with ``ntile(5)`` per team over the active customers of that team that
-  have at least one purchase: recency (most recent last purchase = 5), frequency (most
-  orders = 5), monetary (highest spend = 5). Ties are split by customer id (lower id, lower
-  score) so that buckets keep equal sizes (they differ by at most one); customers with the
-  same order count can therefore get neighbouring scores. A team with fewer than five buyers
-  uses only the lower scores (``ntile`` semantics). Scores are always relative to the whole
-  team, also when only some ``customer_ids`` are enriched. Customers without purchases get
-  NULL scores and an empty group.
+- **RFM scores** 1-5 per team, over the active customers of that team that have at least
+  one purchase: recency (the UTC day of the last purchase; the most recent = 5), frequency
+  (number of orders; most = 5), monetary (total spend; highest = 5). Ties are respected:
+  customers with equal inputs always get equal scores. The rule, for each of the three values
+  of a team with ``n`` buyers, is the quintile of the percentile rank where tied values share
+  their lowest rank::
+
+      score = ceil(5 * rank_min / n)
+
+  where ``rank_min`` is 1 + the number of the team's buyers with a strictly lower value (SQL
+  ``rank()``; pandas ``rank(method="min")``), so ``rank_min / n`` is pandas'
+  ``rank(method="min", pct=True)`` and the score its quintile, ``(0, 0.2]`` -> 1 ...
+  ``(0.8, 1]`` -> 5. Without ties the scores split the buyers into quintiles (sizes differing
+  by at most one when ``n`` is a multiple of five); a group of equal values lands where its
+  lowest member would, so when most buyers bought once they all have frequency 1 and the
+  next score used is that of the position right above them. A lone buyer (``n`` = 1) has 5
+  everywhere. Scores are always relative to the whole team, also when only some
+  ``customer_ids`` are enriched. Customers without purchases get NULL scores and an empty
+  group.
 - **RFM group** from the (recency, frequency) pair, see ``RFM_GROUP_RULES``.
 - **Lifecycle**: a ``lead`` or ``prospect`` with at least one order becomes a ``customer``;
   no other status is changed (nobody is demoted here).
@@ -112,17 +123,27 @@ WITH purchase_totals AS (
             WHERE scoped.id = ANY(%(customer_ids)s::bigint[])))
     GROUP BY p.customer_id
 ),
-scored AS (
-    -- Every active buyer of the teams in scope is ranked within their team.
+ranked AS (
+    -- Every active buyer of the teams in scope is ranked within their team. rank() gives
+    -- tied values their lowest rank, so equal inputs always get equal scores.
     SELECT t.*,
-           ntile(5) OVER (PARTITION BY c.owner_team_id
-                          ORDER BY t.last_purchase_at, t.customer_id) AS recency,
-           ntile(5) OVER (PARTITION BY c.owner_team_id
-                          ORDER BY t.order_count, t.customer_id) AS frequency,
-           ntile(5) OVER (PARTITION BY c.owner_team_id
-                          ORDER BY t.total_spend, t.customer_id) AS monetary
+           count(*) OVER team_buyers AS buyers,
+           rank() OVER (team_buyers ORDER BY (t.last_purchase_at AT TIME ZONE 'UTC')::date)
+               AS recency_rank,
+           rank() OVER (team_buyers ORDER BY t.order_count) AS frequency_rank,
+           rank() OVER (team_buyers ORDER BY t.total_spend) AS monetary_rank
     FROM purchase_totals AS t
     JOIN customers_customer AS c ON c.id = t.customer_id AND c.merged_into_id IS NULL
+    WINDOW team_buyers AS (PARTITION BY c.owner_team_id)
+),
+scored AS MATERIALIZED (
+    -- score = ceil(5 * rank / buyers), in exact integer arithmetic. Materialized: ranked
+    -- once, never again for each customer a poorly estimated nested loop joins it to.
+    SELECT r.*,
+           (5 * r.recency_rank + r.buyers - 1) / r.buyers AS recency,
+           (5 * r.frequency_rank + r.buyers - 1) / r.buyers AS frequency,
+           (5 * r.monetary_rank + r.buyers - 1) / r.buyers AS monetary
+    FROM ranked AS r
 ),
 computed AS (
     SELECT c.id,
@@ -168,7 +189,14 @@ computed AS (
     ) AS promotion
     WHERE c.merged_into_id IS NULL
       AND (%(team_id)s::bigint IS NULL OR c.owner_team_id = %(team_id)s::bigint)
-      AND (%(customer_ids)s::bigint[] IS NULL OR c.id = ANY(%(customer_ids)s::bigint[]))
+      AND (%(customer_ids)s::bigint[] IS NULL
+           OR c.id = ANY(%(customer_ids)s::bigint[])
+           -- Re-ranking the team: its other buyers (and those who no longer are) too.
+           OR (%(rerank_team)s::boolean
+               AND (s.customer_id IS NOT NULL
+                    OR (c.rfm_recency IS NOT NULL AND c.owner_team_id IN (
+                        SELECT scoped.owner_team_id FROM customers_customer AS scoped
+                        WHERE scoped.id = ANY(%(customer_ids)s::bigint[]))))))
 ),
 changed AS (
     -- Rows whose derived values differ from the stored ones, so the UPDATE joins only those.
@@ -229,19 +257,24 @@ def customers_enrich(
     *,
     team_id: int | None = None,
     customer_ids: list[int] | None = None,
+    rerank_team: bool = False,
     today: datetime.date | None = None,
 ) -> int:
     """Recompute the derived metrics of active customers; return how many rows changed.
 
     Scoped to one team and/or to some customers when given (RFM scores still rank each
-    customer against its whole team). ``today`` is the reference date of age bands (the
-    current date by default). Writes one ``customers.enrich`` audit entry with the counts,
-    in the same transaction. Idempotent: a second run over the same data changes nothing.
+    customer against its whole team). With ``customer_ids`` and ``rerank_team``, every other
+    buyer of their teams is recomputed too, in the same statement: new purchases of a few
+    customers move the RFM quintiles of the whole team, and only rows whose values change are
+    written. ``today`` is the reference date of age bands (the current date by default).
+    Writes one ``customers.enrich`` audit entry with the counts, in the same transaction.
+    Idempotent: a second run over the same data changes nothing.
     """
     today = today or timezone.localdate()
     parameters = {
         "team_id": team_id,
         "customer_ids": list(customer_ids) if customer_ids is not None else None,
+        "rerank_team": rerank_team,
         "today": today,
         "buying_statuses": [LifecycleStatus.LEAD.value, LifecycleStatus.PROSPECT.value],
         "customer_status": LifecycleStatus.CUSTOMER.value,
@@ -259,6 +292,7 @@ def customers_enrich(
         metadata={
             "team": team_id,
             "requested_customers": None if customer_ids is None else len(customer_ids),
+            "rerank_team": rerank_team,
             "as_of": today.isoformat(),
             "customers": in_scope,
             "with_purchases": with_purchases,

@@ -1,10 +1,16 @@
 """Derived customer metrics: purchase metrics, age bands, RFM scores and groups, lifecycle."""
 
 import datetime
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from customers.models import Customer, LifecycleStatus, Purchase
 from customers.services.enrichment import (
@@ -13,6 +19,7 @@ from customers.services.enrichment import (
     customers_enrich,
     rfm_group_for,
 )
+from customers.services.statistics import tables_analyze
 from privacy.core.crypto import name_index
 from privacy.models import AuditEntry
 from tests.shared_data import shared_file
@@ -94,8 +101,9 @@ def test_purchase_metrics_are_computed_exactly(team_a):
         "total_spend": Decimal("35.75"),
         "average_order_value": Decimal("11.92"),  # 35.75 / 3 = 11.9166...
         "lifetime_value": Decimal("35.75"),
-        "rfm": (1, 2, 1),  # two buyers: ntile(5) uses scores 1 and 2
-        "rfm_group": "Hibernating",
+        # two buyers: ceil(5 * rank / 2) gives the lower one 3 and the higher one 5
+        "rfm": (3, 5, 3),
+        "rfm_group": "Loyal",
     }
     assert metrics(bob) == {
         "first_purchase_at": at(2024, 3, 1),
@@ -104,8 +112,8 @@ def test_purchase_metrics_are_computed_exactly(team_a):
         "total_spend": Decimal("99.99"),
         "average_order_value": Decimal("99.99"),
         "lifetime_value": Decimal("99.99"),
-        "rfm": (2, 1, 2),
-        "rfm_group": "Hibernating",
+        "rfm": (5, 3, 5),
+        "rfm_group": "Potential loyalist",
     }
     assert metrics(cy) == NO_PURCHASES
     cy.refresh_from_db()
@@ -162,8 +170,8 @@ def test_age_band_is_cleared_when_the_birth_date_is_removed(team_a):
     assert customer.age_band == ""
 
 
-# Ten buyers with known ranks (1 = lowest of the ten). ntile(5) over ten puts ranks 1-2 in
-# score 1, 3-4 in score 2, ..., 9-10 in score 5.
+# Ten buyers with known ranks (1 = lowest of the ten), no ties. ceil(5 * rank / 10) puts
+# ranks 1-2 in score 1, 3-4 in score 2, ..., 9-10 in score 5.
 #   name: (recency rank, number of orders = frequency rank, total spend)
 TEN_BUYERS = {
     "a": (10, 9, "300.00"),
@@ -280,10 +288,10 @@ def test_rfm_is_ranked_within_each_team(team_a, team_b):
     # When every team is enriched
     customers_enrich(today=TODAY)
 
-    # Then team B's only buyer is alone in its ranking (score 1 everywhere)...
+    # Then team B's only buyer is alone in its ranking (top of it: score 5 everywhere)...
     whale.refresh_from_db()
-    assert (whale.rfm_recency, whale.rfm_frequency, whale.rfm_monetary) == (1, 1, 1)
-    assert whale.rfm_group == "Lost"
+    assert (whale.rfm_recency, whale.rfm_frequency, whale.rfm_monetary) == (5, 5, 5)
+    assert whale.rfm_group == "Champions"
     # ...and does not shift team A's quintiles
     assert sorted(
         Customer.objects.filter(owner_team=team_a).values_list("rfm_recency", flat=True)
@@ -304,7 +312,7 @@ def test_enriching_one_team_leaves_another_team_untouched(team_a, team_b):
     assert updated == 1
     ours.refresh_from_db()
     theirs.refresh_from_db()
-    assert (ours.order_count, ours.age_band, ours.rfm_group) == (1, "25-34", "Lost")
+    assert (ours.order_count, ours.age_band, ours.rfm_group) == (1, "25-34", "Champions")
     assert metrics(theirs) == {**NO_PURCHASES, "lifetime_value": None}
     assert (theirs.age_band, theirs.metrics_updated_at, theirs.lifecycle_status) == (
         "",
@@ -324,6 +332,132 @@ def test_enriching_some_customers_ranks_them_against_their_whole_team(team_a):
     assert updated == 1
     assert rfm_of({"a": buyers["a"]}) == {"a": TEN_BUYERS_EXPECTED["a"]}
     assert Customer.objects.filter(metrics_updated_at__isnull=False).count() == 1
+
+
+def test_enriching_some_customers_with_their_team_reranks_the_other_buyers(team_a):
+    # Given the ten buyers, enriched, and a new buyer whose one small, old order is the
+    # lowest of every ranking (its one order ties with buyer "b"'s)
+    buyers = create_ten_buyers(team_a)
+    customers_enrich(team_id=team_a.pk, today=TODAY)
+    newcomer = make_customer(team_a, "New", "Comer")
+    buy(newcomer, "N-1", at(2023, 6, 1), "5.00")
+
+    # When only the newcomer is enriched, re-ranking the team
+    customers_enrich(customer_ids=[newcomer.pk], rerank_team=True, today=TODAY)
+
+    # Then everyone is ranked among eleven buyers: the others moved up one rank
+    # (ceil(5 * rank / 11): ranks 1-2 -> 1, 3-4 -> 2, 5-6 -> 3, 7-8 -> 4, 9-11 -> 5)
+    assert rfm_of({"new": newcomer}) == {"new": ((1, 1, 1), "Lost")}
+    scores = rfm_of(buyers)
+    assert scores["d"] == ((5, 3, 2), "Potential loyalist")  # was (4, 3, 2)
+    assert scores["j"] == ((1, 2, 3), "Hibernating")  # was (1, 1, 3), Lost
+    assert scores["b"] == TEN_BUYERS_EXPECTED["b"]  # tied with the newcomer on frequency
+    assert sorted(
+        Customer.objects.filter(owner_team=team_a).values_list("rfm_recency", flat=True)
+    ) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 5]
+
+
+# --- Ties: equal inputs, equal scores ---------------------------------------------------
+
+
+def reference_scores(values: dict) -> dict:
+    """The documented rule written independently of the SQL: pandas'
+    ``rank(method="min", pct=True)`` (1 + how many values are lower, over their number),
+    then the quintile that fraction falls in, (0, 1/5] -> 1 ... (4/5, 1] -> 5."""
+    ordered = sorted(values.values())
+    scores = {}
+    for key, value in values.items():
+        percentile = Fraction(bisect_left(ordered, value) + 1, len(ordered))
+        scores[key] = next(q for q in range(1, 6) if percentile <= Fraction(q, 5))
+    return scores
+
+
+def test_identical_one_time_buyers_share_scores_and_group(team_a):
+    # Given twelve one-time buyers in three sets of identical buyers (same day, same amount),
+    # created in an interleaved order so their ids do not follow their values
+    buyers = {}
+    for number in range(4):
+        for day, amount in ((1, "10.00"), (2, "20.00"), (3, "10.00")):
+            customer = make_customer(team_a, f"B{day}", f"N{number}")
+            buy(customer, f"T-{day}-{number}", at(2024, 1, day, hour=8 + number), amount)
+            buyers[customer.pk] = (day, amount)
+
+    # When the team is enriched
+    customers_enrich(team_id=team_a.pk, today=TODAY)
+
+    # Then buyers with equal inputs have equal scores and the same group, ties ranked low:
+    # ranks 1, 5 and 9 of twelve -> ceil(5 * rank / 12) = 1, 3 and 4
+    rows = Customer.objects.filter(owner_team=team_a).values_list(
+        "pk", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_group"
+    )
+    by_inputs = defaultdict(set)
+    for pk, *scores in rows:
+        by_inputs[buyers[pk]].add(tuple(scores))
+    assert by_inputs == {
+        (1, "10.00"): {(1, 1, 1, "Lost")},
+        (2, "20.00"): {(3, 1, 4, "Promising")},
+        (3, "10.00"): {(4, 1, 1, "Promising")},
+    }
+
+
+BUYER_PROFILES = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=6),  # day of the last order
+        st.integers(min_value=1, max_value=3),  # orders
+        st.sampled_from(["5.00", "9.99", "20.00", "120.00"]),  # amount of each order
+        st.integers(min_value=1, max_value=4),  # identical buyers with this profile
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@hypothesis_settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(profiles=BUYER_PROFILES)
+def test_identical_buyers_always_share_scores_and_group(team_a, profiles):
+    with transaction.atomic():
+        # Given buyers, some of them identical (same orders on the same days, same amounts)
+        inputs = {}
+        purchases = []
+        for copies_index, (day, orders, amount, copies) in enumerate(profiles):
+            for copy in range(copies):
+                customer = make_customer(team_a, f"P{copies_index}", f"C{copy}")
+                inputs[customer.pk] = (day, orders, Decimal(amount) * orders)
+                purchases += [
+                    Purchase(
+                        owner_team=team_a,
+                        customer=customer,
+                        order_reference=f"H-{customer.pk}-{number}",
+                        occurred_at=at(2024, 1, 2 + day - number % 2, hour=1 + copy),
+                        amount=Decimal(amount),
+                        currency="USD",
+                    )
+                    for number in range(orders)
+                ]
+        Purchase.objects.bulk_create(purchases)
+
+        # When the team is enriched
+        customers_enrich(team_id=team_a.pk, today=TODAY)
+
+        # Then the scores are the reference's, so equal inputs get equal scores and groups
+        recency = reference_scores({pk: day for pk, (day, _o, _m) in inputs.items()})
+        frequency = reference_scores({pk: orders for pk, (_d, orders, _m) in inputs.items()})
+        monetary = reference_scores({pk: spend for pk, (_d, _o, spend) in inputs.items()})
+        stored = Customer.objects.filter(pk__in=inputs).values_list(
+            "pk", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_group"
+        )
+        assert {pk: tuple(scores) for pk, *scores in stored} == {
+            pk: (
+                recency[pk],
+                frequency[pk],
+                monetary[pk],
+                rfm_group_for(recency[pk], frequency[pk]),
+            )
+            for pk in inputs
+        }
+        transaction.set_rollback(True)
 
 
 def test_merged_customers_are_not_enriched(team_a):
@@ -411,6 +545,7 @@ def test_enrich_writes_one_audit_entry_with_counts(team_a):
     assert entry.metadata == {
         "team": team_a.pk,
         "requested_customers": None,
+        "rerank_team": False,
         "as_of": "2024-03-15",
         "customers": 4,
         "with_purchases": 3,
@@ -489,6 +624,8 @@ def test_cdnow_purchases_enrich_to_the_facts_of_the_file(team_a):
         ],
         batch_size=2000,
     )
+    # (statistics for the planner, as every bulk load takes them)
+    tables_analyze(models=[Customer, Purchase])
     expected_orders = Counter(sample_id for sample_id, _day, _dollars in rows)
     expected_spend: dict[str, Decimal] = defaultdict(Decimal)
     expected_last: dict[str, datetime.date] = {}
@@ -524,11 +661,36 @@ def test_cdnow_purchases_enrich_to_the_facts_of_the_file(team_a):
     assert {
         sample_of[row["pk"]]: row["last_purchase_at"].date() for row in enriched
     } == expected_last
-    # And each score splits the buyers into five buckets whose sizes differ by at most one
-    for score in ("rfm_recency", "rfm_frequency", "rfm_monetary"):
-        sizes = Counter(row[score] for row in enriched)
-        assert set(sizes) == {1, 2, 3, 4, 5}, score
-        assert max(sizes.values()) - min(sizes.values()) <= 1, (score, sizes)
+    # And every score is the reference's: the quintile of pandas' rank(method="min", pct=True)
+    expected = {
+        "rfm_recency": reference_scores(expected_last),
+        "rfm_frequency": reference_scores(expected_orders),
+        "rfm_monetary": reference_scores(expected_spend),
+    }
+    for score, reference in expected.items():
+        assert {sample_of[row["pk"]]: row[score] for row in enriched} == reference, score
+    # And the group is that of the (R, F) cell, so buyers with equal inputs share it
+    groups = {sample_of[row["pk"]]: row["rfm_group"] for row in enriched}
+    assert groups == {
+        sample_id: rfm_group_for(
+            expected["rfm_recency"][sample_id], expected["rfm_frequency"][sample_id]
+        )
+        for sample_id in sample_ids
+    }
+    inputs = defaultdict(set)
+    for sample_id in sample_ids:
+        facts = (expected_last[sample_id], expected_orders[sample_id], expected_spend[sample_id])
+        inputs[facts].add(groups[sample_id])
+    assert sum(1 for found in inputs.values() if len(found) > 1) == 0
+    # And the scores spread as far as the ties allow: almost every spend is distinct, so the
+    # monetary quintiles are full; 1,205 of the 2,357 bought once, all with frequency 1
+    assert Counter(row["rfm_monetary"] for row in enriched) == Counter(
+        expected["rfm_monetary"].values()
+    )
+    assert set(expected["rfm_monetary"].values()) == {1, 2, 3, 4, 5}
+    assert Counter(row["rfm_frequency"] for row in enriched)[1] == sum(
+        1 for orders in expected_orders.values() if orders == 1
+    )
     # And every buyer has a group and is a customer
     assert all(row["rfm_group"] for row in enriched)
     assert {row["lifecycle_status"] for row in enriched} == {LifecycleStatus.CUSTOMER}
