@@ -4,6 +4,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from customers.services.duplicates import duplicates_find
 from customers.services.enrichment import customers_enrich
 from customers.services.imports import import_job_fail, import_job_run
+from customers.services.metrics import customer_metrics_refresh
 
 
 @shared_task(name="customers.import_job_run_task", bind=True)
@@ -29,6 +30,17 @@ def customers_enrich_task(team_id: int | None = None, customer_ids: list[int] | 
     gone simply matches no rows.
     """
     return customers_enrich(team_id=team_id, customer_ids=customer_ids)
+
+
+@shared_task(name="customers.customer_metrics_refresh_task")
+def customer_metrics_refresh_task(team_id: int) -> int:
+    """Seconds after purchases of a few customers changed: enrich the ones the team queued.
+
+    Debounced per team (one task per window, see ``customers.services.metrics``). Idempotent:
+    a second delivery finds nothing queued, or re-enriches the same customers to the same
+    values.
+    """
+    return customer_metrics_refresh(team_id=team_id)
 
 
 @shared_task(name="customers.duplicates_find_task")

@@ -303,6 +303,9 @@ CUSTOMER_SURVIVORSHIP = {
     ),
 }
 IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=2000)
+# Purchases from the API refresh their customers' metrics this many seconds later, at most one
+# run per team per window (customers.services.metrics).
+METRICS_REFRESH_DELAY_SECONDS = env.int("METRICS_REFRESH_DELAY_SECONDS", default=2)
 
 # Erasure ------------------------------------------------------------------------------------
 # Keep consent events as legal proof after an erasure (they hold the customer id, a keyed hash of

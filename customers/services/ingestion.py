@@ -37,6 +37,7 @@ from django.utils.dateparse import parse_datetime
 
 from customers.models import Event, IdentityKind, Purchase, RowOutcome
 from customers.normalisation import NormalisationError, normalise_email, normalise_text
+from customers.services.metrics import customer_metrics_queue
 from privacy.core.crypto import blind_index
 from privacy.core.services.audit import audit_record
 from privacy.models import Team
@@ -168,8 +169,14 @@ def purchases_ingest(
     Raises ``ValueError`` for more than 1,000 items or an invalid ``source``.
     """
     _check_batch(items)
-    results, _customers = _ingest(
+    results, customers = _ingest(
         _PURCHASES, actor=actor, team=team, items=items, source=_source(source)
+    )
+    # Their order count, spend, RFM and lifecycle follow within seconds (imports enrich the
+    # whole team when the job ends instead).
+    customer_metrics_queue(
+        team_id=team.pk,
+        customer_ids=[customers[result.index] for result in results if result.status == CREATED],
     )
     return results
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, Event, Identity, ImportRow, MergeRecord, Purchase
+from customers.services.metrics import customer_metrics_queue
 from privacy.core.registry import Registry
 from privacy.core.services.audit import audit_record
 
@@ -175,6 +176,8 @@ def customer_merge(
     }
     for on_merge, _on_undo in _merge_hooks.values():
         moved.update(on_merge(survivor, merged))
+    if moved["purchase"]:
+        customer_metrics_queue(team_id=survivor.owner_team_id, customer_ids=[survivor.pk])
     merged.merged_into = survivor
     merged.save(update_fields=["merged_into", "updated_at"])
     record = MergeRecord.objects.create(
@@ -235,6 +238,10 @@ def customer_merge_undo(
         ids = record.moved.get(label, [])
         if ids:
             model.objects.filter(pk__in=ids, customer=survivor).update(customer=merged)
+            if model is Purchase:
+                customer_metrics_queue(
+                    team_id=survivor.owner_team_id, customer_ids=[survivor.pk, merged.pk]
+                )
     for _on_merge, on_undo in _merge_hooks.values():
         on_undo(survivor, merged, record.moved)
     _restore(survivor, record.survivor_before)
