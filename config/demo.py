@@ -30,6 +30,7 @@ class DemoResult:
     customers: int = 0
     events: int = 0
     purchases: int = 0
+    duplicate_suggestions: int = 0
 
 
 def demo_is_loaded() -> bool:
@@ -58,6 +59,7 @@ def demo_seed(*, seed: int, customers: int = 0) -> DemoResult:
         demo_customers_seed(
             teams=list(teams.values()), count=customers, rng=random.Random(seed), result=result
         )
+        result.duplicate_suggestions = demo_metrics_seed(teams=list(teams.values()))
     audit_record(
         action="demo.seed",
         metadata={"seed": seed, "teams": len(teams), "customers": result.customers},
@@ -234,3 +236,20 @@ def demo_customers_seed(
         result.customers += len(ids)
         result.events += len(events)
         result.purchases += len(purchases)
+
+
+def demo_metrics_seed(*, teams: list[Team]) -> int:
+    """What a team has after its first nightly run: planner statistics for the rows just
+    loaded, every derived metric (orders, spend, RFM, lifecycle) and duplicate suggestions;
+    returns how many pairs were suggested."""
+    from customers.models import Customer, Event, Identity, Purchase
+    from customers.services.duplicates import duplicates_find
+    from customers.services.enrichment import customers_enrich
+    from customers.services.statistics import tables_analyze
+
+    tables_analyze(models=[Customer, Identity, Event, Purchase])
+    suggestions = 0
+    for team in teams:
+        customers_enrich(team_id=team.pk)
+        suggestions += duplicates_find(team_id=team.pk)
+    return suggestions

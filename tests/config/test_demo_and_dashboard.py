@@ -84,3 +84,42 @@ def test_seed_demo_customers_are_deterministic_and_deduplicated():
     assert (result.events, result.purchases) == (Event.objects.count(), Purchase.objects.count())
     emails = sorted(Customer.objects.values_list("email_domain", "country"))
     assert emails[0][0] == "example.com"
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_customers_enriched_and_duplicates_suggested(capsys):
+    from django.db.models import Count, Sum
+
+    from customers.models import Customer, DuplicateCandidate, LifecycleStatus, Purchase
+    from customers.services.duplicates import duplicates_find
+
+    # When the demo is seeded with customers
+    call_command("seed_demo", "--seed", "5", "--customers", "200")
+
+    # Then every buyer's order count and spend are those of its purchases, with an RFM group
+    # and the "customer" lifecycle; nobody else has a group
+    bought = {
+        row["customer_id"]: (row["orders"], row["spend"])
+        for row in Purchase.objects.values("customer_id").annotate(
+            orders=Count("id"), spend=Sum("amount")
+        )
+    }
+    active = Customer.objects.active()
+    buyers = active.filter(order_count__gt=0)
+    assert (
+        bought
+        and {
+            pk: (orders, spend)
+            for pk, orders, spend in buyers.values_list("pk", "order_count", "total_spend")
+        }
+        == bought
+    )
+    assert not buyers.filter(rfm_group="").exists()
+    assert set(buyers.values_list("lifecycle_status", flat=True)) == {LifecycleStatus.CUSTOMER}
+    assert not active.filter(order_count=0).exclude(rfm_group="").exists()
+    assert not active.filter(metrics_updated_at__isnull=True).exists()
+    # And duplicate detection ran: its suggestions are there, and a new run finds nothing more
+    suggestions = DuplicateCandidate.objects.count()
+    assert suggestions > 0
+    assert f"{suggestions} possible duplicates to review" in capsys.readouterr().out
+    assert sum(duplicates_find(team_id=team.pk) for team in Team.objects.all()) == 0

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {result.teams} teams, {result.customers} customers, "
-                f"{result.events} events, {result.purchases} purchases."
+                f"{result.events} events, {result.purchases} purchases; metrics computed, "
+                f"{result.duplicate_suggestions} possible duplicates to review."
             )
         )
         self.stdout.write("Demo staff (they set up their authenticator at first sign-in):")
