@@ -648,6 +648,73 @@ _WESTERN_SURNAME_PARTICLES = frozenset(
     """.split()  # noqa: SIM905 - a block of words is easier to read than a list of strings
 )
 
+# Honorifics and titles written before a name ("Dr. Anna Schmidt", "Herr Koch"), compared
+# case-insensitively without their dots. Given names that double as titles ("Don") are left out.
+_NAME_TITLES = frozenset(
+    """
+    mr mrs ms miss mx dr prof professor sir dame rev herr frau fräulein monsieur madame mme
+    mlle mademoiselle señor senor señora senora sr sra srta signor signora sig dott ing mag
+    """.split()  # noqa: SIM905 - a block of words is easier to read than a list of strings
+)
+# Generational suffixes and post-nominals written after a name ("Vinzenz Koch II").
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "vi", "phd", "esq"})
+# A single letter is more often an initial ("Anna V") than a suffix: only taken as a suffix
+# after a given and a family name.
+_INITIAL_LIKE_SUFFIXES = frozenset({"v"})
+
+
+def _name_word(token: str) -> str:
+    return token.casefold().strip(".")
+
+
+def _without_titles(tokens: list[str]) -> list[str]:
+    start = 0
+    while start < len(tokens) - 1 and _name_word(tokens[start]) in _NAME_TITLES:
+        start += 1
+    return tokens[start:]
+
+
+def _without_suffixes(tokens: list[str]) -> list[str]:
+    end = len(tokens)
+    while end > 1:
+        word = _name_word(tokens[end - 1])
+        if word not in _NAME_SUFFIXES or (word in _INITIAL_LIKE_SUFFIXES and end < 3):
+            break
+        end -= 1
+    return tokens[:end]
+
+
+def _is_suffix_only(text: str) -> bool:
+    words = [_name_word(token) for token in text.split(" ")]
+    return all(word in _NAME_SUFFIXES - _INITIAL_LIKE_SUFFIXES for word in words)
+
+
+def _split_western_name(full: str) -> tuple[str, str]:
+    """``(given, family)`` of a name written given name first, or "Family, Given".
+
+    Titles before the name and generational suffixes after it are recognised and left out
+    of both parts: "Dr. Anna Maria Schmidt" is Anna Maria Schmidt, "Vinzenz Koch II" and
+    "Koch II, Vinzenz" are Vinzenz Koch. A title before a lone name marks a family name
+    ("Herr Koch").
+    """
+    parts = [normalise_text(part) for part in full.split(",")]
+    # "Koch, Vinzenz, Jr.": a part that is only a suffix is not the given name.
+    parts = [part for part in parts if part and not _is_suffix_only(part)]
+    if len(parts) >= 2:
+        family = " ".join(_without_suffixes(_without_titles(parts[0].split(" "))))
+        given = " ".join(_without_titles(" ".join(parts[1:]).split(" ")))
+        return given, family
+    tokens = (parts[0] if parts else full).split(" ")
+    titled = _without_titles(tokens)
+    has_title = len(titled) < len(tokens)
+    tokens = _without_suffixes(titled)
+    if len(tokens) == 1:
+        return ("", tokens[0]) if has_title else (tokens[0], "")
+    family_start = len(tokens) - 1
+    while family_start > 1 and tokens[family_start - 1].casefold() in _WESTERN_SURNAME_PARTICLES:
+        family_start -= 1
+    return " ".join(tokens[:family_start]), " ".join(tokens[family_start:])
+
 
 def split_name(
     *, first: str = "", last: str = "", full: str = "", country: str | None = None
@@ -659,7 +726,8 @@ def split_name(
     one character, or two for compound surnames such as 欧阳; Japanese: the known family name,
     e.g. 高橋 in 高橋亮介 and 佐々木 in 佐々木加奈); Western names put the family name last,
     together with particles such as "de", "van der" ("Gérard De Sousa"); "Family, Given" is
-    understood too.
+    understood too. Titles ("Dr.", "Herr") and generational suffixes ("Jr.", "II") in a full
+    name belong to neither part and are left out; split fields are kept as they were typed.
     """
     first, last = normalise_text(first), normalise_text(last)
     if first or last:
@@ -683,16 +751,7 @@ def split_name(
         )
         family_length = _japanese_family_length(full) if japanese else _chinese_family_length(full)
         return full[family_length:], full[:family_length]
-    if "," in full:
-        family, given = (normalise_text(part) for part in full.split(",", 1))
-        return given, family
-    tokens = full.split(" ")
-    if len(tokens) == 1:
-        return full, ""
-    family_start = len(tokens) - 1
-    while family_start > 1 and tokens[family_start - 1].casefold() in _WESTERN_SURNAME_PARTICLES:
-        family_start -= 1
-    return " ".join(tokens[:family_start]), " ".join(tokens[family_start:])
+    return _split_western_name(full)
 
 
 def _chinese_family_length(name: str) -> int:

@@ -472,6 +472,47 @@ def test_normalise_text_multiline_keeps_line_breaks():
         pytest.param({"full": "Ludwig van der Rohe"}, ("Ludwig", "van der Rohe"), id="particles"),
         pytest.param({"full": "Kerr,  Teresa "}, ("Teresa", "Kerr"), id="family-comma-given"),
         pytest.param({"full": " Madonna "}, ("Madonna", ""), id="single-name"),
+        pytest.param({"full": "Vinzenz Koch II"}, ("Vinzenz", "Koch"), id="suffix-ii"),
+        pytest.param({"full": "John Smith III"}, ("John", "Smith"), id="suffix-iii"),
+        pytest.param({"full": "Henry Ford IV"}, ("Henry", "Ford"), id="suffix-iv"),
+        pytest.param({"full": "John Smith V"}, ("John", "Smith"), id="suffix-v"),
+        pytest.param({"full": "Anna V"}, ("Anna", "V"), id="initial-not-suffix"),
+        pytest.param(
+            {"full": "Martin Luther King Jr."}, ("Martin Luther", "King"), id="suffix-jr-dot"
+        ),
+        pytest.param({"full": "Hank Williams Sr"}, ("Hank", "Williams"), id="suffix-sr"),
+        pytest.param({"full": "Vinzenz Koch, Jr."}, ("Vinzenz", "Koch"), id="suffix-after-comma"),
+        pytest.param(
+            {"full": "Gérard De Sousa Jr"}, ("Gérard", "De Sousa"), id="particle-and-suffix"
+        ),
+        pytest.param({"full": "Koch, Vinzenz"}, ("Vinzenz", "Koch"), id="comma-form"),
+        pytest.param({"full": "Koch II, Vinzenz"}, ("Vinzenz", "Koch"), id="comma-form-suffix"),
+        pytest.param(
+            {"full": "King, Martin Luther, Jr."}, ("Martin Luther", "King"), id="comma-suffix-last"
+        ),
+        pytest.param({"full": "Koch, V"}, ("V", "Koch"), id="comma-form-initial"),
+        pytest.param({"full": "Dr. Anna Maria Schmidt"}, ("Anna Maria", "Schmidt"), id="title-dr"),
+        pytest.param(
+            {"full": "Prof. Dr. Hans-Albert Etzler"}, ("Hans-Albert", "Etzler"), id="two-titles"
+        ),
+        pytest.param({"full": "Mrs Joanna Greer"}, ("Joanna", "Greer"), id="title-mrs"),
+        pytest.param(
+            {"full": "Frau Dr. Gisela van der Rohe"},
+            ("Gisela", "van der Rohe"),
+            id="title-frau-and-particles",
+        ),
+        pytest.param({"full": "Herr Koch"}, ("", "Koch"), id="title-family-name-only"),
+        pytest.param({"full": "Mr. John Smith III"}, ("John", "Smith"), id="title-and-suffix"),
+        pytest.param({"full": "Schmidt, Dr. Anna"}, ("Anna", "Schmidt"), id="comma-form-title"),
+        pytest.param({"full": "Don Johnson"}, ("Don", "Johnson"), id="given-name-like-title"),
+        pytest.param({"full": "Dr"}, ("Dr", ""), id="title-alone"),
+        pytest.param(
+            {"first": "Dr. Anna", "last": "Koch II"}, ("Dr. Anna", "Koch II"), id="split-kept"
+        ),
+        pytest.param({"full": "王伟", "country": "CN"}, ("伟", "王"), id="cjk-unchanged"),
+        pytest.param(
+            {"full": "高橋亮介", "country": "JP"}, ("亮介", "高橋"), id="japanese-unchanged"
+        ),
         pytest.param({}, ("", ""), id="nothing"),
     ],
 )
