@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -84,7 +84,7 @@ def date_columns(job: ImportJob) -> dict[str, str]:
 
 
 def _scan(
-    job: ImportJob, handle, shape: FileShape, *, limit: int | None = None
+    job: ImportJob, handle: BinaryIO, shape: FileShape, *, limit: int | None = None
 ) -> tuple[int, dict[str, str]]:
     """Count the file's rows and settle the order of each mapped date column.
 
