@@ -136,9 +136,15 @@ def check_import(job, truth: Truth | None, label: str, *, existing: int = 0) -> 
     if job.status != ImportStatus.SUCCEEDED:
         problems.append(f"{label}: job ended {job.status}: {job.error}")
     if truth is not None:
+        # Guessed birth dates are warned about unless the file proved the column's order.
+        guessed = 0 if "birth_date" in job.options.get("date_orders", {}) else 1
         for name, got, want in (
             ("rejected rows", job.rejected_count, truth.rejected_rows),
-            ("warning rows", job.warning_count, truth.warning_rows),
+            (
+                "warning rows",
+                job.warning_count,
+                truth.warning_rows + guessed * truth.ambiguous_date_rows,
+            ),
             ("new active customers", active - existing, truth.persons),
         ):
             if got != want:

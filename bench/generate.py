@@ -26,6 +26,7 @@ import csv
 import datetime
 import json
 import random
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -419,9 +420,17 @@ class Truth:
     rejected_rows: int
     warning_rows: int
     people_indexes: int  # people 0..people_indexes-1 are used by the file
+    # Rows of people whose numeric birth date fits both readings (04/06/2008): a warning each
+    # when the file's birth date column proves no single order (it mixes US and other rows).
+    ambiguous_date_rows: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+
+def _is_ambiguous_date(text: str) -> bool:
+    parts = re.fullmatch(r"(\d\d)[./](\d\d)[./]\d{4}", text)
+    return bool(parts) and parts[1] != parts[2] and max(int(parts[1]), int(parts[2])) <= 12
 
 
 def generate_rows(rows: int, seed: int = DEFAULT_SEED) -> tuple[Iterator[list[str]], Truth]:
@@ -446,6 +455,7 @@ def generate_rows(rows: int, seed: int = DEFAULT_SEED) -> tuple[Iterator[list[st
                 person = next(population)
                 truth.people_indexes = person.index + 1
                 batch = person_rows(rng, person)[: rows - emitted]
+                truth.ambiguous_date_rows += sum(_is_ambiguous_date(row[9]) for row in batch)
                 truth.persons += 1
             emitted += len(batch)
             yield from batch
@@ -485,7 +495,9 @@ def dataset(rows: int, seed: int = DEFAULT_SEED, data_dir: Path = DATA_DIR) -> t
     path = data_dir / f"customers_{rows}_seed{seed}.csv"
     truth_path = path.with_suffix(".truth.json")
     if path.exists() and truth_path.exists():
-        return path, Truth(**json.loads(truth_path.read_text()))
+        saved = json.loads(truth_path.read_text())
+        if "ambiguous_date_rows" in saved:  # else written before it was counted: write again
+            return path, Truth(**saved)
     return path, write_csv(path, rows, seed)
 
 
@@ -522,7 +534,8 @@ def check(path: Path, truth: Truth) -> list[str]:
                 continue
             if record.warnings:
                 warned += 1
-                if not row["first_name"].startswith(("Future", "Baddate", "Card")):
+                guessed = record.ambiguous_fields == ["birth_date"] and len(record.warnings) == 1
+                if not (guessed or row["first_name"].startswith(("Future", "Baddate", "Card"))):
                     unexpected.append(f"row {line}: {record.warnings}")
             keys = [f"x:{c}:{i}" for c, i in record.external_ids]
             keys += [f"{k}:{record.fields[k]}" for k in ("email", "phone") if record.fields[k]]
@@ -533,7 +546,7 @@ def check(path: Path, truth: Truth) -> list[str]:
     problems = unexpected[:10]
     for name, got, want in (
         ("rejected rows", rejected, truth.rejected_rows),
-        ("warning rows", warned, truth.warning_rows),
+        ("warning rows", warned, truth.warning_rows + truth.ambiguous_date_rows),
         ("distinct persons", persons, truth.persons),
     ):
         if got != want:

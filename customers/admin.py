@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.masking import customer_masks
 from customers.models import (
     Customer,
+    DateOrder,
     DuplicateCandidate,
     Event,
     Identity,
@@ -357,9 +358,16 @@ class ImportJobAdmin(ScopedModelAdmin):
 class ImportTemplateAdminForm(forms.ModelForm):
     class Meta:
         model = ImportTemplate
-        fields = ["owner_team", "name", "kind", "mapping"]
+        fields = ["owner_team", "name", "kind", "mapping", "date_order"]
         labels = {"owner_team": _("Team")}
         help_texts = {"mapping": _('Column header to field name, e.g. {"E-Mail": "email"}.')}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["date_order"].required = False  # left out: "auto", the model's default
+
+    def clean_date_order(self) -> str:
+        return self.cleaned_data.get("date_order") or DateOrder.AUTO
 
     def clean_mapping(self):
         mapping = self.cleaned_data["mapping"]
@@ -385,7 +393,7 @@ class ImportTemplateAdmin(ScopedModelAdmin):
     (audited). A template keeps its team; the wizard saves them too."""
 
     form = ImportTemplateAdminForm
-    list_display = ["name", "kind", "owner_team", "created_at"]
+    list_display = ["name", "kind", "date_order", "owner_team", "created_at"]
     list_filter = ["kind", "owner_team"]
     list_select_related = ["owner_team__group"]
 
@@ -414,6 +422,7 @@ class ImportTemplateAdmin(ScopedModelAdmin):
                 name=data["name"],
                 kind=data["kind"],
                 mapping=data["mapping"],
+                date_order=data["date_order"],
             )
         obj.pk, obj.created_at = template.pk, template.created_at
         obj._state.adding = False

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Channel, ImportKind, ImportTemplate
+from customers.models import Channel, DateOrder, ImportKind, ImportTemplate
 from customers.normalisation import NormalisationError, normalise_country
 from customers.services.csv_files import HEADER_SYNONYMS, FileProblem, FileShape, inspect_file
 from privacy.models import Team
@@ -185,8 +185,20 @@ class ImportUploadForm(forms.Form):
 
 
 class ImportMappingForm(forms.Form):
-    """Step 2: which field each column of the file fills (one select per column)."""
+    """Step 2: which field each column of the file fills (one select per column), and how
+    its numeric dates are read."""
 
+    date_order = forms.ChoiceField(
+        label=_("Numeric dates such as 07/12/1946"),
+        choices=DateOrder.choices,
+        initial=DateOrder.AUTO,
+        required=False,  # a form without the field (an older page) reads dates as "auto"
+        help_text=_(
+            "Infer: a column with a day above 12 first (25/12) is read day first, one with a "
+            "month second above 12 (12/25) month first; otherwise each row is read by its "
+            "country and a date that could be read both ways is imported with a warning."
+        ),
+    )
     template_name = forms.CharField(
         label=_("Save this mapping as a template"),
         required=False,
@@ -203,9 +215,11 @@ class ImportMappingForm(forms.Form):
         header: list[str],
         initial_mapping: dict[str, str],
         can_save_template: bool,
+        initial_date_order: str = DateOrder.AUTO,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["date_order"].initial = initial_date_order
         self.header = header
         self.mapping: dict[str, str] = {}
         choices = mapping_choices()

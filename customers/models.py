@@ -299,6 +299,14 @@ class ImportKind(models.TextChoices):
     EVENTS = "events", _("Events")
 
 
+class DateOrder(models.TextChoices):
+    """How an import reads numeric dates such as 07/12/1946 (customers.normalisation)."""
+
+    AUTO = "auto", _("Infer from the file, else by each row's country")
+    DAY_FIRST = "day_first", _("Day first (31/12/1990)")
+    MONTH_FIRST = "month_first", _("Month first (12/31/1990)")
+
+
 class ImportStatus(models.TextChoices):
     PENDING = "pending", _("Waiting to start")
     RUNNING = "running", _("Running")
@@ -398,12 +406,15 @@ class ImportRow(models.Model):
 
 
 class ImportTemplate(models.Model):
-    """A saved column mapping that staff can reuse for files of the same shape."""
+    """A saved column mapping and date order that staff can reuse for files of the same shape."""
 
     owner_team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=16, choices=ImportKind.choices, default="customers")
     mapping = models.JSONField(default=dict)
+    date_order = models.CharField(
+        _("date order"), max_length=16, choices=DateOrder.choices, default=DateOrder.AUTO
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -412,20 +412,80 @@ _MONTH_FIRST_COUNTRIES = frozenset(
 )
 
 
+# How a numeric date's first two parts are read: an import's choice, or the file's evidence.
+DAY_FIRST = "day_first"
+MONTH_FIRST = "month_first"
+AUTO = "auto"
+DATE_ORDERS = (AUTO, DAY_FIRST, MONTH_FIRST)
+AMBIGUOUS_DATE_REASON = gettext_noop(
+    "ambiguous date in column “{column}”: read {order}; choose the date order of the import"
+)
+_ORDER_WORDS = {DAY_FIRST: gettext_noop("day first"), MONTH_FIRST: gettext_noop("month first")}
+
+
+def ambiguous_date_reason(column: str, order: str) -> str:
+    """The warning for a date in ``column`` that was read ``order`` (a guess) and could be
+    read the other way round."""
+    return AMBIGUOUS_DATE_REASON.format(column=column[:60], order=_ORDER_WORDS[order])
+
+
 class ParsedDate(NamedTuple):
-    """A date read from text, and whether another reading was just as plausible (04/06/2008)."""
+    """A date read from text, and whether another reading was just as plausible (04/06/2008).
+
+    ``order`` is how an ambiguous date was read (``DAY_FIRST`` or ``MONTH_FIRST``).
+    """
 
     value: date
     is_ambiguous: bool
+    order: str = ""
 
 
-def parse_date(value: str, *, country: str | None = None) -> ParsedDate | None:
+def day_month_parts(value: str) -> tuple[int, int] | None:
+    """The first two numbers of a numeric day/month date (``07/12/1946``, ``7.12.1946``,
+    ``07-12-1946``), in the order written; ``None`` for any other text."""
+    text = "".join(unicodedata.normalize("NFKC", value or "").split())
+    match = _DOTTED_DATE.match(text) or _SLASHED_DATE.match(text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+@dataclass
+class DateOrderEvidence:
+    """What the values of one column say about its date order, value by value.
+
+    A value with a first part above 12 (``25/03/1980``) can only be day first, one with a
+    second part above 12 (``03/25/1980``) only month first. A column with evidence one way
+    only is read that way; a column with none, or with both (a file merged from several
+    exports), is read row by row from the country.
+    """
+
+    has_day_first: bool = False
+    has_month_first: bool = False
+
+    def add(self, value: str) -> None:
+        parts = day_month_parts(value)
+        if parts is not None:
+            first, second = parts
+            self.has_day_first |= first > 12 >= second
+            self.has_month_first |= second > 12 >= first
+
+    @property
+    def order(self) -> str | None:
+        if self.has_day_first == self.has_month_first:
+            return None
+        return DAY_FIRST if self.has_day_first else MONTH_FIRST
+
+
+def parse_date(
+    value: str, *, country: str | None = None, order: str | None = None
+) -> ParsedDate | None:
     """Read a date in any of the supported formats, without range checks; ``None`` if empty.
 
-    ``dd/mm/yyyy`` is read day first except for month-first countries (US); when that reading
-    is impossible (13/25) the other one is used. A numeric date whose day and month could be
-    swapped is returned with ``is_ambiguous`` set, so a merge can prefer a certain value.
-    Raises :class:`NormalisationError` for text that is not a date.
+    ``order`` (``DAY_FIRST`` or ``MONTH_FIRST``) says how numeric day/month dates are read.
+    Without it, ``dd.mm.yyyy`` is read day first and ``dd/mm/yyyy`` (or with dashes) day first
+    except for month-first countries (US), and a date whose day and month could be swapped is
+    returned with ``is_ambiguous`` set: it is a guess, which imports warn about and a merge
+    does not prefer over a certain value. Either way a reading that is impossible (13/25)
+    gives way to the other one. Raises :class:`NormalisationError` for text that is not a date.
     """
     text = " ".join(unicodedata.normalize("NFKC", value or "").split()).lower()
     if not text:
@@ -434,17 +494,17 @@ def parse_date(value: str, *, country: str | None = None) -> ParsedDate | None:
     is_ambiguous = False
     if match := _ISO_DATE.match(text):
         year, month, day = (int(part) for part in match.groups())
-    elif match := _DOTTED_DATE.match(text):
-        day, month, year = (int(part) for part in match.groups())
-    elif match := _SLASHED_DATE.match(text):
+    elif match := _DOTTED_DATE.match(text) or _SLASHED_DATE.match(text):
         first, second, year = (int(part) for part in match.groups())
-        if country in _MONTH_FIRST_COUNTRIES:
-            month, day = first, second
-        else:
-            day, month = first, second
+        if order is None:
+            is_dotted = match.re is _DOTTED_DATE
+            order = (
+                MONTH_FIRST if not is_dotted and country in _MONTH_FIRST_COUNTRIES else DAY_FIRST
+            )
+            is_ambiguous = first != second and first <= 12 and second <= 12
+        day, month = (first, second) if order == DAY_FIRST else (second, first)
         if month > 12 >= day:
             month, day = day, month
-        is_ambiguous = first != second and first <= 12 and second <= 12
     elif match := _CJK_DATE.match(text):
         year, month, day = (int(part) for part in match.groups())
     elif match := _MONTH_FIRST_DATE.match(text):
@@ -454,7 +514,7 @@ def parse_date(value: str, *, country: str | None = None) -> ParsedDate | None:
     else:
         raise NormalisationError(UNPARSEABLE_DATE)
     try:
-        return ParsedDate(date(year, month, day), is_ambiguous)
+        return ParsedDate(date(year, month, day), is_ambiguous, order if is_ambiguous else "")
     except ValueError:
         raise NormalisationError(UNPARSEABLE_DATE) from None
 
@@ -648,6 +708,73 @@ _WESTERN_SURNAME_PARTICLES = frozenset(
     """.split()  # noqa: SIM905 - a block of words is easier to read than a list of strings
 )
 
+# Honorifics and titles written before a name ("Dr. Anna Schmidt", "Herr Koch"), compared
+# case-insensitively without their dots. Given names that double as titles ("Don") are left out.
+_NAME_TITLES = frozenset(
+    """
+    mr mrs ms miss mx dr prof professor sir dame rev herr frau fräulein monsieur madame mme
+    mlle mademoiselle señor senor señora senora sr sra srta signor signora sig dott ing mag
+    """.split()  # noqa: SIM905 - a block of words is easier to read than a list of strings
+)
+# Generational suffixes and post-nominals written after a name ("Vinzenz Koch II").
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "vi", "phd", "esq"})
+# A single letter is more often an initial ("Anna V") than a suffix: only taken as a suffix
+# after a given and a family name.
+_INITIAL_LIKE_SUFFIXES = frozenset({"v"})
+
+
+def _name_word(token: str) -> str:
+    return token.casefold().strip(".")
+
+
+def _without_titles(tokens: list[str]) -> list[str]:
+    start = 0
+    while start < len(tokens) - 1 and _name_word(tokens[start]) in _NAME_TITLES:
+        start += 1
+    return tokens[start:]
+
+
+def _without_suffixes(tokens: list[str]) -> list[str]:
+    end = len(tokens)
+    while end > 1:
+        word = _name_word(tokens[end - 1])
+        if word not in _NAME_SUFFIXES or (word in _INITIAL_LIKE_SUFFIXES and end < 3):
+            break
+        end -= 1
+    return tokens[:end]
+
+
+def _is_suffix_only(text: str) -> bool:
+    words = [_name_word(token) for token in text.split(" ")]
+    return all(word in _NAME_SUFFIXES - _INITIAL_LIKE_SUFFIXES for word in words)
+
+
+def _split_western_name(full: str) -> tuple[str, str]:
+    """``(given, family)`` of a name written given name first, or "Family, Given".
+
+    Titles before the name and generational suffixes after it are recognised and left out
+    of both parts: "Dr. Anna Maria Schmidt" is Anna Maria Schmidt, "Vinzenz Koch II" and
+    "Koch II, Vinzenz" are Vinzenz Koch. A title before a lone name marks a family name
+    ("Herr Koch").
+    """
+    parts = [normalise_text(part) for part in full.split(",")]
+    # "Koch, Vinzenz, Jr.": a part that is only a suffix is not the given name.
+    parts = [part for part in parts if part and not _is_suffix_only(part)]
+    if len(parts) >= 2:
+        family = " ".join(_without_suffixes(_without_titles(parts[0].split(" "))))
+        given = " ".join(_without_titles(" ".join(parts[1:]).split(" ")))
+        return given, family
+    tokens = (parts[0] if parts else full).split(" ")
+    titled = _without_titles(tokens)
+    has_title = len(titled) < len(tokens)
+    tokens = _without_suffixes(titled)
+    if len(tokens) == 1:
+        return ("", tokens[0]) if has_title else (tokens[0], "")
+    family_start = len(tokens) - 1
+    while family_start > 1 and tokens[family_start - 1].casefold() in _WESTERN_SURNAME_PARTICLES:
+        family_start -= 1
+    return " ".join(tokens[:family_start]), " ".join(tokens[family_start:])
+
 
 def split_name(
     *, first: str = "", last: str = "", full: str = "", country: str | None = None
@@ -659,7 +786,8 @@ def split_name(
     one character, or two for compound surnames such as 欧阳; Japanese: the known family name,
     e.g. 高橋 in 高橋亮介 and 佐々木 in 佐々木加奈); Western names put the family name last,
     together with particles such as "de", "van der" ("Gérard De Sousa"); "Family, Given" is
-    understood too.
+    understood too. Titles ("Dr.", "Herr") and generational suffixes ("Jr.", "II") in a full
+    name belong to neither part and are left out; split fields are kept as they were typed.
     """
     first, last = normalise_text(first), normalise_text(last)
     if first or last:
@@ -683,16 +811,7 @@ def split_name(
         )
         family_length = _japanese_family_length(full) if japanese else _chinese_family_length(full)
         return full[family_length:], full[:family_length]
-    if "," in full:
-        family, given = (normalise_text(part) for part in full.split(",", 1))
-        return given, family
-    tokens = full.split(" ")
-    if len(tokens) == 1:
-        return full, ""
-    family_start = len(tokens) - 1
-    while family_start > 1 and tokens[family_start - 1].casefold() in _WESTERN_SURNAME_PARTICLES:
-        family_start -= 1
-    return " ".join(tokens[:family_start]), " ".join(tokens[family_start:])
+    return _split_western_name(full)
 
 
 def _chinese_family_length(name: str) -> int:
@@ -735,7 +854,8 @@ class NormalisedCustomer:
     when absent, ``birth_date``/``signup_date``/``marketing_opt_in`` are ``None`` when absent
     or invalid, text fields (names, country, gender, language, city...) are ``""`` and ``tags``
     is a list. ``external_ids`` are ``(channel, id)`` pairs. ``warnings`` are ``(field,
-    reason)`` pairs for values that were left empty; ``rejection`` is set when the row must
+    reason)`` pairs for values that were left empty or read by a guess (an ambiguous numeric
+    date); ``rejection`` is set when the row must
     not be imported at all. ``ambiguous_fields`` names fields holding the more likely of two
     readings (``04/06/2008``), which a merge should not prefer over a certain value.
     """
@@ -756,6 +876,8 @@ def normalise_customer_row(
     *,
     default_country: str | None = None,
     today: date | None = None,
+    date_orders: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> NormalisedCustomer:
     """Normalise one record keyed by canonical field names (the import's mapping, the API).
 
@@ -764,7 +886,11 @@ def normalise_customer_row(
     ``given_name``/``first_name``, ``family_name``/``last_name`` and ``full_name``; identities
     as ``source`` (or ``source_channel``) with ``external_id``, and ``wechat_id``.
     ``default_country`` is how national phone numbers and numeric dates are read when the row
-    names no country; it is not stored as the customer's country.
+    names no country; it is not stored as the customer's country. ``date_orders`` says how
+    the numeric dates of a field are read (``{"birth_date": DAY_FIRST}``, from the import's
+    choice or its file); a field without one is read by the row's country, and a date that
+    could be read both ways is then kept with a warning naming its column (``columns`` maps
+    field names to the file's column names; the field name is used without it).
 
     Policy: a row needs at least one identifier (an external id, a valid email or a valid
     phone) or it is rejected, naming the invalid identifier if there was one. Any other
@@ -843,7 +969,13 @@ def normalise_customer_row(
         parsed = (
             ParsedDate(value, is_ambiguous=False)
             if isinstance(value, date)
-            else attempt(name, parse_date, text(name), country=region)
+            else attempt(
+                name,
+                parse_date,
+                text(name),
+                country=region,
+                order=(date_orders or {}).get(name),
+            )
         )
         if parsed is not None:
             fields[name] = attempt(
@@ -856,6 +988,8 @@ def normalise_customer_row(
             )
             if fields[name] is not None and parsed.is_ambiguous:
                 result.ambiguous_fields.append(name)
+                column = (columns or {}).get(name, name)
+                result.warnings.append((name, ambiguous_date_reason(column, parsed.order)))
 
     fields["gender"] = attempt("gender", normalise_gender, text("gender")) or ""
     fields["language"] = attempt("language", normalise_language, text("language")) or ""

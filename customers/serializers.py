@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from customers.masking import customer_masks
-from customers.models import Customer, ImportJob, ImportKind
+from customers.models import Customer, DateOrder, ImportJob, ImportKind
 from customers.services.customers import EDITABLE_FIELDS
 from privacy.core.rest.fields import BlankChoicesAsNullMixin
 from privacy.core.rest.parsers import storable_text_check
@@ -144,6 +144,19 @@ class TimelinePageSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     progress_percent = serializers.IntegerField(read_only=True)
+    date_order = serializers.SerializerMethodField(help_text="The order chosen at upload.")
+    date_orders = serializers.SerializerMethodField(
+        help_text=(
+            "{field: day_first|month_first} for each date column whose order was chosen or "
+            "inferred from the file when the run started; other columns are read by country."
+        )
+    )
+
+    def get_date_order(self, job: ImportJob) -> str:
+        return job.options.get("date_order") or DateOrder.AUTO
+
+    def get_date_orders(self, job: ImportJob) -> dict[str, str]:
+        return job.options.get("date_orders") or {}
 
     class Meta:
         model = ImportJob
@@ -155,6 +168,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "encoding",
             "delimiter",
             "mapping",
+            "date_order",
+            "date_orders",
             "is_dry_run",
             "status",
             "total_rows",
@@ -189,6 +204,15 @@ class ImportUploadSerializer(serializers.Serializer):
     )
     has_header = serializers.BooleanField(
         default=True, help_text="False when the first line is data; columns are column_1..."
+    )
+    date_order = serializers.ChoiceField(
+        choices=DateOrder.choices,
+        default=DateOrder.AUTO,
+        help_text=(
+            "How numeric dates such as 07/12/1946 are read. auto: a date column with a day "
+            "above 12 first is day first, one with a month above 12 second is month first; "
+            "otherwise each row by its country, with a warning for each ambiguous date."
+        ),
     )
     dry_run = serializers.BooleanField(default=False)
 

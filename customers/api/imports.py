@@ -60,7 +60,7 @@ class ImportJobViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         team = owner_team_for_request(request, data.get("owner_team"))
-        option_names = ("default_country", "source_channel", "currency", "delimiter")
+        option_names = ("default_country", "source_channel", "currency", "delimiter", "date_order")
         options = {key: data[key] for key in option_names if data.get(key)}
         if not data["has_header"]:
             options["has_header"] = False

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -30,9 +30,16 @@ from customers.models import (
     Purchase,
     RowOutcome,
 )
-from customers.normalisation import NormalisedCustomer, normalise_customer_row
+from customers.normalisation import (
+    AUTO,
+    DATE_ORDERS,
+    DateOrderEvidence,
+    NormalisedCustomer,
+    normalise_customer_row,
+)
 from customers.services.csv_files import (
     FileProblem,
+    FileShape,
     SourceRow,
     apply_mapping,
     inspect_file,
@@ -71,6 +78,46 @@ _LOADED_MODELS = {
     ImportKind.PURCHASES: (Purchase, ImportRow),
     ImportKind.EVENTS: (Event, ImportRow),
 }
+# The mapped fields that hold dates, read by the import's date order.
+_DATE_FIELDS = {
+    ImportKind.CUSTOMERS: ("birth_date", "signup_date"),
+    ImportKind.PURCHASES: ("occurred_at",),
+    ImportKind.EVENTS: ("occurred_at",),
+}
+# The wizard's preview infers the date order of a file from at most this many rows.
+PREVIEW_SCAN_ROWS = 100_000
+
+
+def date_columns(job: ImportJob) -> dict[str, str]:
+    """``{field: column}`` for the job's mapped date columns."""
+    fields = _DATE_FIELDS.get(job.kind, ())
+    return {field: column for column, field in job.mapping.items() if field in fields}
+
+
+def _scan(
+    job: ImportJob, handle: BinaryIO, shape: FileShape, *, limit: int | None = None
+) -> tuple[int, dict[str, str]]:
+    """Count the file's rows and settle the order of each mapped date column.
+
+    ``{field: order}`` holds the job's ``date_order`` for every date column when it is
+    ``day_first`` or ``month_first``; with ``auto`` (the default), the order the column's
+    values prove (any ``25/03`` and no ``03/25`` is day first), and nothing for a column
+    that proves neither or both: its rows are read by their country, with a warning for
+    every date that could be read both ways.
+    """
+    columns = date_columns(job)
+    chosen = job.options.get("date_order") or AUTO
+    evidence = {field: DateOrderEvidence() for field in columns} if chosen == AUTO else {}
+    total = 0
+    for row in islice(read_rows(handle, shape), limit):
+        total += 1
+        if evidence and row.values is not None:
+            for field, column in columns.items():
+                evidence[field].add(row.values.get(column, ""))
+    if chosen != AUTO:
+        return total, dict.fromkeys(columns, chosen)
+    orders = {field: found.order for field, found in evidence.items()}
+    return total, {field: order for field, order in orders.items() if order}
 
 
 @dataclass(frozen=True)
@@ -89,7 +136,11 @@ def _prepare(row: SourceRow, job: ImportJob, today: datetime.date) -> PreparedRo
     # The file's channel names the external ids of rows that do not say their own source.
     raw["source"] = source
     record = normalise_customer_row(
-        raw, default_country=job.options.get("default_country") or None, today=today
+        raw,
+        default_country=job.options.get("default_country") or None,
+        today=today,
+        date_orders=job.options.get("date_orders"),
+        columns=date_columns(job),
     )
     if record.rejection:
         return PreparedRow(row.line_number, None, record.rejection, source)
@@ -157,6 +208,8 @@ def import_job_create(
     unknown = sorted(set(mapping) - set(shape.header))
     if unknown:
         raise ValidationError({"mapping": f"These columns are not in the file: {unknown}"})
+    if (options or {}).get("date_order", AUTO) not in DATE_ORDERS:
+        raise ValidationError({"date_order": f"Choose one of: {', '.join(DATE_ORDERS)}."})
     identifiers = _IDENTIFIER_FIELDS.get(kind, _IDENTIFIER_FIELDS[ImportKind.CUSTOMERS])
     if not any(field in mapping.values() for field in identifiers):
         raise ValidationError(
@@ -209,9 +262,15 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
             import_job_fail(job_id=job.pk, message=str(problem))
             return ImportJob.objects.get(pk=job.pk)
         if job.status == ImportStatus.PENDING:
-            total = sum(1 for _row in read_rows(handle, shape))
+            # One pass before the first chunk: the file's size and its date order, kept with
+            # the job so that a resumed run reads the rest of the file the same way.
+            total, date_orders = _scan(job, handle, shape)
+            job.options = {**job.options, "date_orders": date_orders}
             ImportJob.objects.filter(pk=job.pk).update(
-                status=ImportStatus.RUNNING, started_at=timezone.now(), total_rows=total
+                status=ImportStatus.RUNNING,
+                started_at=timezone.now(),
+                total_rows=total,
+                options=job.options,
             )
         rows = read_rows(handle, shape, start_line=job.next_line)
         if job.kind in _ACTIVITY_IMPORTERS:
@@ -252,22 +311,31 @@ def _import_activity_chunk(job: ImportJob, chunk: list[SourceRow]) -> None:
         results = {
             result.line_number: result
             for result in importer(
-                actor=job.created_by, team=job.owner_team, rows=readable, options=job.options
+                actor=job.created_by,
+                team=job.owner_team,
+                rows=readable,
+                options=job.options,
+                date_orders=job.options.get("date_orders"),
+                columns=date_columns(job),
             )
         }
     if savepoint is not None:
         transaction.savepoint_rollback(savepoint)
     counts = dict.fromkeys(RowOutcome.values, 0)
+    warning_rows = 0
     report = []
     for row in chunk:
         result = results.get(row.line_number)
         outcome = result.outcome if result else RowOutcome.REJECTED
         counts[outcome] += 1
+        warnings = list(result.warnings) if result else []
+        warning_rows += bool(warnings)
         report.append(
             ImportRow(
                 job=job,
                 line_number=row.line_number,
                 outcome=outcome,
+                warnings=warnings,
                 reason=(result.reason if result else row.problem)[:200],
                 customer_id=result.customer_id if result else None,
             )
@@ -278,6 +346,7 @@ def _import_activity_chunk(job: ImportJob, chunk: list[SourceRow]) -> None:
     locked.created_count += counts[RowOutcome.CREATED]
     locked.unchanged_count += counts[RowOutcome.UNCHANGED]
     locked.rejected_count += counts[RowOutcome.REJECTED]
+    locked.warning_count += warning_rows
     locked.save()
 
 
@@ -406,21 +475,34 @@ def import_job_preview(*, job: ImportJob, limit: int = 10) -> list[PreparedRow]:
 
     ``job`` may be unsaved (the wizard's draft: its file, mapping and options); nothing is
     written. Rows are prepared by the very code ``import_job_run`` uses, so what staff preview
-    is what the import does. Raises ``FileProblem`` when the file cannot be read at all.
+    is what the import does (the date order of an ``auto`` import is inferred from the first
+    ``PREVIEW_SCAN_ROWS`` rows here, from the whole file by the run). Raises ``FileProblem``
+    when the file cannot be read at all.
     """
     today = timezone.localdate()
     with job.file.open("rb") as handle:
         shape = inspect_file(handle, **file_format(job.options))
+        _total, date_orders = _scan(job, handle, shape, limit=PREVIEW_SCAN_ROWS)
+        job.options = {**job.options, "date_orders": date_orders}
         return [_prepare(row, job, today) for row in islice(read_rows(handle, shape), limit)]
 
 
 def import_template_save(
-    *, user: AbstractBaseUser, team: Team, name: str, kind: str, mapping: dict[str, str]
+    *,
+    user: AbstractBaseUser,
+    team: Team,
+    name: str,
+    kind: str,
+    mapping: dict[str, str],
+    date_order: str = AUTO,
 ) -> ImportTemplate:
-    """Save a column mapping as the team's template ``name``, replacing one of that name."""
+    """Save a column mapping and date order as the team's template ``name``, replacing one
+    of that name."""
     with transaction.atomic():
         template, created = ImportTemplate.objects.update_or_create(
-            owner_team=team, name=name, defaults={"kind": kind, "mapping": mapping}
+            owner_team=team,
+            name=name,
+            defaults={"kind": kind, "mapping": mapping, "date_order": date_order},
         )
         audit_record(
             action="import_template.save",
@@ -431,15 +513,15 @@ def import_template_save(
     return template
 
 
-TEMPLATE_CHANGEABLE_FIELDS = frozenset({"name", "kind", "mapping"})
+TEMPLATE_CHANGEABLE_FIELDS = frozenset({"name", "kind", "mapping", "date_order"})
 
 
 @transaction.atomic
 def import_template_update(
     *, user: AbstractBaseUser, template: ImportTemplate, changes: dict[str, object]
 ) -> ImportTemplate:
-    """Rename a template or change its kind or mapping; its team stays. Audited with the names
-    of the changed fields.
+    """Rename a template or change its kind, mapping or date order; its team stays. Audited
+    with the names of the changed fields.
 
     Raises ``ValidationError`` (by field) for a field that cannot change, or for a name
     another template of the team has.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -36,7 +36,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from customers.models import Event, IdentityKind, Purchase, RowOutcome
-from customers.normalisation import NormalisationError, normalise_email, normalise_text
+from customers.normalisation import (
+    NormalisationError,
+    ambiguous_date_reason,
+    day_month_parts,
+    normalise_email,
+    normalise_text,
+    parse_date,
+)
 from customers.services.metrics import customer_metrics_queue
 from privacy.core.crypto import blind_index
 from privacy.core.services.audit import audit_record
@@ -101,6 +108,7 @@ class ImportRowResult:
     object_id: int | None = None
     customer_id: int | None = None
     reason: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,12 +195,17 @@ def purchases_import_rows(
     team: Team,
     rows: list[tuple[int, dict[str, str]]],
     options: dict[str, Any] | None = None,
+    date_orders: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> list[ImportRowResult]:
     """Import one chunk of a purchases CSV: ``(line number, mapped row)`` pairs.
 
     Mapped fields: ``customer_external_id`` (an id on the job's ``source_channel``, default
-    "import") or ``email``, ``order_reference``, ``occurred_at`` (ISO or ``YYYYMMDD``; a date
-    alone is midnight UTC, a time without offset is UTC), ``amount``, ``currency`` (default:
+    "import") or ``email``, ``order_reference``, ``occurred_at`` (ISO, ``YYYYMMDD`` or a
+    numeric day/month date read as ``date_orders["occurred_at"]`` says, else as the job's
+    ``default_country`` writes dates, with a warning naming the column from ``columns`` when
+    it could be read both ways; a date alone is midnight UTC, a time without offset is UTC),
+    ``amount``, ``currency`` (default:
     the job's ``currency`` option; upper-cased) and ``quantity``. Purchases are stored with
     the job's ``source_channel`` as source. When the file has no order reference column, a
     stable one is derived from the customer, time, amount and line number, so importing the
@@ -201,12 +214,15 @@ def purchases_import_rows(
     options = options or {}
     channel = _import_channel(options)
     currency = str(options.get("currency") or "")
+    reading = _DateReading.of(options, date_orders, columns)
     items = [
-        _purchase_item_from_row(line, raw, channel=channel, default_currency=currency)
+        _purchase_item_from_row(
+            line, raw, channel=channel, default_currency=currency, reading=reading
+        )
         for line, raw in rows
     ]
     results, customers = _ingest(_PURCHASES, actor=actor, team=team, items=items, source=channel)
-    return _import_results(rows, results, customers)
+    return _import_results(rows, results, customers, reading)
 
 
 def events_import_rows(
@@ -215,20 +231,26 @@ def events_import_rows(
     team: Team,
     rows: list[tuple[int, dict[str, str]]],
     options: dict[str, Any] | None = None,
+    date_orders: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> list[ImportRowResult]:
     """Import one chunk of an events CSV: ``(line number, mapped row)`` pairs.
 
     Mapped fields: ``customer_external_id`` or ``email`` (as for purchases), ``type``
-    (lower-cased), ``occurred_at`` (as for purchases), ``client_id``, ``properties`` (a JSON
-    object) and ``properties.<name>`` columns, which become properties of that name. Without
-    a ``client_id`` column a stable id is derived from the customer, type, time and line
-    number, so importing the same file again creates nothing.
+    (lower-cased), ``occurred_at`` (as for purchases, with the same date order),
+    ``client_id``, ``properties`` (a JSON object) and ``properties.<name>`` columns, which
+    become properties of that name. Without a ``client_id`` column a stable id is derived
+    from the customer, type, time and line number, so importing the same file again creates
+    nothing.
     """
     options = options or {}
     channel = _import_channel(options)
-    items = [_event_item_from_row(line, raw, channel=channel) for line, raw in rows]
+    reading = _DateReading.of(options, date_orders, columns)
+    items = [
+        _event_item_from_row(line, raw, channel=channel, reading=reading) for line, raw in rows
+    ]
     results, customers = _ingest(_EVENTS, actor=actor, team=team, items=items, source=channel)
-    return _import_results(rows, results, customers)
+    return _import_results(rows, results, customers, reading)
 
 
 # --- The shared pipeline -----------------------------------------------------------------------
@@ -745,6 +767,41 @@ def _import_channel(options: dict[str, Any]) -> str:
     return channel or DEFAULT_IMPORT_CHANNEL
 
 
+@dataclass
+class _DateReading:
+    """How a chunk's ``occurred_at`` dates are read, and the ambiguous ones, by line."""
+
+    order: str | None
+    country: str | None
+    column: str
+    ambiguous: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        options: dict[str, Any],
+        date_orders: Mapping[str, str] | None,
+        columns: Mapping[str, str] | None,
+    ) -> _DateReading:
+        return cls(
+            order=(date_orders or {}).get("occurred_at"),
+            country=str(options.get("default_country") or "").upper() or None,
+            column=(columns or {}).get("occurred_at", "occurred_at"),
+        )
+
+    def moment(self, line_number: int, value: str) -> Any:
+        text = (value or "").strip()
+        if day_month_parts(text) is None:
+            return _file_moment(text)
+        try:
+            parsed = parse_date(text, country=self.country, order=self.order)
+        except NormalisationError:
+            return text  # validation reports it
+        if parsed.is_ambiguous:
+            self.ambiguous[line_number] = ambiguous_date_reason(self.column, parsed.order)
+        return datetime.combine(parsed.value, datetime.min.time(), tzinfo=UTC)
+
+
 def _file_moment(value: str) -> Any:
     """A moment from a file: ``YYYYMMDD`` or an ISO date is midnight UTC; no offset means UTC.
 
@@ -786,10 +843,15 @@ def _derived_key(prefix: str, parts: list[Any]) -> str:
 
 
 def _purchase_item_from_row(
-    line_number: int, raw: dict[str, str], *, channel: str, default_currency: str
+    line_number: int,
+    raw: dict[str, str],
+    *,
+    channel: str,
+    default_currency: str,
+    reading: _DateReading,
 ) -> dict[str, Any]:
     item, stable_reference = _file_reference(raw, channel)
-    occurred_at = _file_moment(raw.get("occurred_at", ""))
+    occurred_at = reading.moment(line_number, raw.get("occurred_at", ""))
     amount = (raw.get("amount") or "").strip()
     quantity_text = (raw.get("quantity") or "").strip()
     quantity: Any = None
@@ -810,9 +872,11 @@ def _purchase_item_from_row(
     return item
 
 
-def _event_item_from_row(line_number: int, raw: dict[str, str], *, channel: str) -> dict[str, Any]:
+def _event_item_from_row(
+    line_number: int, raw: dict[str, str], *, channel: str, reading: _DateReading
+) -> dict[str, Any]:
     item, stable_reference = _file_reference(raw, channel)
-    occurred_at = _file_moment(raw.get("occurred_at", ""))
+    occurred_at = reading.moment(line_number, raw.get("occurred_at", ""))
     event_type = (raw.get("type") or "").strip().lower()
     properties: Any = {}
     if (raw.get("properties") or "").strip():
@@ -838,6 +902,7 @@ def _import_results(
     rows: list[tuple[int, dict[str, str]]],
     results: list[IngestResult],
     customers: dict[int, int],
+    reading: _DateReading,
 ) -> list[ImportRowResult]:
     outcomes = {CREATED: RowOutcome.CREATED, DUPLICATE: RowOutcome.UNCHANGED}
     report = []
@@ -855,6 +920,7 @@ def _import_results(
                     outcomes[result.status],
                     object_id=result.id,
                     customer_id=customers.get(result.index),
+                    warnings=tuple(filter(None, [reading.ambiguous.get(line_number)])),
                 )
             )
     return report

@@ -32,7 +32,7 @@ from customers.forms_imports import (
     field_label,
 )
 from customers.masking import customer_masks
-from customers.models import ImportJob, ImportStatus, ImportTemplate
+from customers.models import DateOrder, ImportJob, ImportStatus, ImportTemplate
 from customers.selectors import (
     import_jobs_for_user,
     import_problem_rows,
@@ -87,6 +87,7 @@ class Draft:
     source_channel: str
     is_dry_run: bool
     mapping: dict[str, str] | None = None
+    date_order: str = DateOrder.AUTO
 
     def options(self) -> dict[str, str]:
         """The job options, as the API passes them: only those that were given."""
@@ -95,6 +96,7 @@ class Draft:
             for key, value in (
                 ("default_country", self.default_country),
                 ("source_channel", self.source_channel),
+                ("date_order", self.date_order),
             )
             if value
         }
@@ -352,19 +354,23 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         request.GET if "template" in request.GET else None, templates=templates, show_team=show_team
     )
     initial = draft.mapping or suggest_mapping(shape.header)
+    initial_date_order = draft.date_order
     applied = None
     if request.method == "GET" and template_form.is_bound and template_form.is_valid():
         applied = template_form.cleaned_data["template"]
         initial = _mapping_from_template(applied, shape.header)
+        initial_date_order = applied.date_order
     can_save_template = request.user.has_perm(permission_name(ImportTemplate, "add"))
     form = ImportMappingForm(
         request.POST if request.method == "POST" else None,
         header=shape.header,
         initial_mapping=initial,
         can_save_template=can_save_template,
+        initial_date_order=initial_date_order,
     )
     if request.method == "POST" and form.is_valid():
         draft.mapping = form.mapping
+        draft.date_order = form.cleaned_data["date_order"] or DateOrder.AUTO
         _draft_keep(request, draft)
         name = form.cleaned_data.get("template_name")
         if name:
@@ -372,7 +378,12 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
             if team is None:
                 raise NotFound("No team matches the given query.")
             import_template_save(
-                user=request.user, team=team, name=name, kind=draft.kind, mapping=form.mapping
+                user=request.user,
+                team=team,
+                name=name,
+                kind=draft.kind,
+                mapping=form.mapping,
+                date_order=draft.date_order,
             )
             messages.success(
                 request,

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from customers.models import Customer, ImportJob, ImportRow
+from customers.normalisation import ambiguous_date_reason
 from customers.services.csv_files import inspect_file, read_rows
 from customers.tasks import import_job_run_task
 from privacy.core import roles
@@ -113,7 +114,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_land(team_a, run_import, ma
         "cara@example.com,,US,Cara,Diaz,2091-01-01,,",  # line 4: future birth date
         "dan@example.com,,GB,Dan,Eve,,,card 4111 1111 1111 1111",  # line 5: card number
         "eve@example.com,,FR,Eve,Fox,,,,too,many",  # line 6: too many values
-        "fay@example.com,+33 6 12 34 56 78,FR,Fay,Gil,07.03.1985,,",  # line 7: fine
+        "fay@example.com,+33 6 12 34 56 78,FR,Fay,Gil,07.03.1985,,",  # line 7: 7 or 3 March
     ]
     content = (HEADER + "\n".join(rows) + "\n").encode()
     job = run_import(make_user(roles.MARKETER, team_a), team_a, content)
@@ -127,7 +128,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_land(team_a, run_import, ma
         4: ("created", "", ["birth date in the future"]),
         5: ("created", "", ["payment card number in notes must not be stored"]),
         6: ("rejected", "10 values for 8 columns (too many)", []),
-        7: ("created", "", []),
+        7: ("created", "", [ambiguous_date_reason("birth_date", "day_first")]),
     }
     formula = Customer.objects.get(
         email_domain="example.com",

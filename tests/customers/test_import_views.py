@@ -185,7 +185,7 @@ def test_wizard_imports_the_file_with_the_adjusted_mapping(
         False,
     )
     assert job.mapping == ADJUSTED
-    assert job.options == {"default_country": "GB"}
+    assert job.options == {"default_country": "GB", "date_order": "auto"}
     assert job.original_filename == "customers.csv"
     assert job.file.name != "customers.csv"
     assert draft_files(media) == []

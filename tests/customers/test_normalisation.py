@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 from customers.normalisation import (
     BIRTH_DATE_IN_FUTURE,
     DATE_OUT_OF_RANGE,
+    DAY_FIRST,
     INVALID_EMAIL,
     INVALID_PHONE,
+    MONTH_FIRST,
     NOT_A_YES_NO_VALUE,
     REJECTED_INVALID_EMAIL,
     REJECTED_INVALID_PHONE,
@@ -29,7 +31,9 @@ from customers.normalisation import (
     UNKNOWN_GENDER,
     UNKNOWN_LANGUAGE,
     UNPARSEABLE_DATE,
+    DateOrderEvidence,
     NormalisationError,
+    ambiguous_date_reason,
     contains_card_number,
     normalise_bool,
     normalise_country,
@@ -325,11 +329,70 @@ def test_normalise_date_accepts_today():
         pytest.param("17/07/1975", "US", False, id="day-above-12"),
         pytest.param("06/06/2008", "US", False, id="same-either-way"),
         pytest.param("2008-06-04", "US", False, id="iso"),
-        pytest.param("04.06.2008", "DE", False, id="dotted"),
+        pytest.param("04.06.2008", "DE", True, id="dotted"),
+        pytest.param("04-06-2008", "FR", True, id="dashed"),
+        pytest.param("14.06.2008", "DE", False, id="dotted-day-above-12"),
     ],
 )
 def test_parse_date_flags_numeric_dates_with_two_readings(raw, country, is_ambiguous):
     assert parse_date(raw, country=country).is_ambiguous is is_ambiguous
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "order", "expected"),
+    [
+        pytest.param("07/12/1946", "US", DAY_FIRST, date(1946, 12, 7), id="us-row-day-first"),
+        pytest.param("07/12/1946", "DE", MONTH_FIRST, date(1946, 7, 12), id="de-row-month-first"),
+        pytest.param("07.12.1946", None, MONTH_FIRST, date(1946, 7, 12), id="dotted-month-first"),
+        pytest.param("07-12-1946", None, DAY_FIRST, date(1946, 12, 7), id="dashed-day-first"),
+        pytest.param("12/25/1985", None, DAY_FIRST, date(1985, 12, 25), id="impossible-swapped"),
+        pytest.param("1946-07-12", None, DAY_FIRST, date(1946, 7, 12), id="iso-unaffected"),
+    ],
+)
+def test_parse_date_reads_a_stated_order_as_certain(raw, country, order, expected):
+    assert parse_date(raw, country=country, order=order) == (expected, False, "")
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "order"),
+    [
+        pytest.param("07/12/1946", "US", MONTH_FIRST, id="us"),
+        pytest.param("07/12/1946", "GB", DAY_FIRST, id="gb"),
+        pytest.param("07/12/1946", None, DAY_FIRST, id="no-country"),
+        pytest.param("07.12.1946", "US", DAY_FIRST, id="dotted-is-day-first-everywhere"),
+    ],
+)
+def test_parse_date_says_how_it_guessed(raw, country, order):
+    assert parse_date(raw, country=country).order == order
+
+
+@pytest.mark.parametrize(
+    ("values", "order"),
+    [
+        pytest.param(["07/12/1946", "25/03/1980"], DAY_FIRST, id="day-above-12"),
+        pytest.param(["07/12/1946", "03/25/1980"], MONTH_FIRST, id="month-above-12"),
+        pytest.param(["07.12.1946", "25.03.1980", "1980-03-25"], DAY_FIRST, id="dotted-and-iso"),
+        pytest.param(["07/12/1946", "06/06/1950", "", "soon"], None, id="nothing-proven"),
+        pytest.param(["25/03/1980", "03/25/1980"], None, id="both-proven"),
+        pytest.param(["31/31/1990"], None, id="impossible-both-ways"),
+    ],
+)
+def test_date_order_evidence_of_a_column(values, order):
+    evidence = DateOrderEvidence()
+    for value in values:
+        evidence.add(value)
+    assert evidence.order == order
+
+
+def test_customer_row_warns_about_a_guessed_date_by_its_column():
+    raw = {"email": "a@example.com", "country": "US", "birth_date": "07/12/1946"}
+    guessed = normalise_customer_row(raw, today=TODAY, columns={"birth_date": "DOB"})
+    assert guessed.fields["birth_date"] == date(1946, 7, 12)
+    assert guessed.warnings == [("birth_date", ambiguous_date_reason("DOB", MONTH_FIRST))]
+    assert guessed.warnings[0][1].startswith("ambiguous date in column “DOB”: read month first")
+    stated = normalise_customer_row(raw, today=TODAY, date_orders={"birth_date": DAY_FIRST})
+    assert (stated.fields["birth_date"], stated.warnings) == (date(1946, 12, 7), [])
+    assert stated.ambiguous_fields == []
 
 
 # --- Yes/no, gender, tags, text ------------------------------------------------------------------
@@ -472,6 +535,47 @@ def test_normalise_text_multiline_keeps_line_breaks():
         pytest.param({"full": "Ludwig van der Rohe"}, ("Ludwig", "van der Rohe"), id="particles"),
         pytest.param({"full": "Kerr,  Teresa "}, ("Teresa", "Kerr"), id="family-comma-given"),
         pytest.param({"full": " Madonna "}, ("Madonna", ""), id="single-name"),
+        pytest.param({"full": "Vinzenz Koch II"}, ("Vinzenz", "Koch"), id="suffix-ii"),
+        pytest.param({"full": "John Smith III"}, ("John", "Smith"), id="suffix-iii"),
+        pytest.param({"full": "Henry Ford IV"}, ("Henry", "Ford"), id="suffix-iv"),
+        pytest.param({"full": "John Smith V"}, ("John", "Smith"), id="suffix-v"),
+        pytest.param({"full": "Anna V"}, ("Anna", "V"), id="initial-not-suffix"),
+        pytest.param(
+            {"full": "Martin Luther King Jr."}, ("Martin Luther", "King"), id="suffix-jr-dot"
+        ),
+        pytest.param({"full": "Hank Williams Sr"}, ("Hank", "Williams"), id="suffix-sr"),
+        pytest.param({"full": "Vinzenz Koch, Jr."}, ("Vinzenz", "Koch"), id="suffix-after-comma"),
+        pytest.param(
+            {"full": "Gérard De Sousa Jr"}, ("Gérard", "De Sousa"), id="particle-and-suffix"
+        ),
+        pytest.param({"full": "Koch, Vinzenz"}, ("Vinzenz", "Koch"), id="comma-form"),
+        pytest.param({"full": "Koch II, Vinzenz"}, ("Vinzenz", "Koch"), id="comma-form-suffix"),
+        pytest.param(
+            {"full": "King, Martin Luther, Jr."}, ("Martin Luther", "King"), id="comma-suffix-last"
+        ),
+        pytest.param({"full": "Koch, V"}, ("V", "Koch"), id="comma-form-initial"),
+        pytest.param({"full": "Dr. Anna Maria Schmidt"}, ("Anna Maria", "Schmidt"), id="title-dr"),
+        pytest.param(
+            {"full": "Prof. Dr. Hans-Albert Etzler"}, ("Hans-Albert", "Etzler"), id="two-titles"
+        ),
+        pytest.param({"full": "Mrs Joanna Greer"}, ("Joanna", "Greer"), id="title-mrs"),
+        pytest.param(
+            {"full": "Frau Dr. Gisela van der Rohe"},
+            ("Gisela", "van der Rohe"),
+            id="title-frau-and-particles",
+        ),
+        pytest.param({"full": "Herr Koch"}, ("", "Koch"), id="title-family-name-only"),
+        pytest.param({"full": "Mr. John Smith III"}, ("John", "Smith"), id="title-and-suffix"),
+        pytest.param({"full": "Schmidt, Dr. Anna"}, ("Anna", "Schmidt"), id="comma-form-title"),
+        pytest.param({"full": "Don Johnson"}, ("Don", "Johnson"), id="given-name-like-title"),
+        pytest.param({"full": "Dr"}, ("Dr", ""), id="title-alone"),
+        pytest.param(
+            {"first": "Dr. Anna", "last": "Koch II"}, ("Dr. Anna", "Koch II"), id="split-kept"
+        ),
+        pytest.param({"full": "王伟", "country": "CN"}, ("伟", "王"), id="cjk-unchanged"),
+        pytest.param(
+            {"full": "高橋亮介", "country": "JP"}, ("亮介", "高橋"), id="japanese-unchanged"
+        ),
         pytest.param({}, ("", ""), id="nothing"),
     ],
 )
@@ -778,11 +882,20 @@ def test_messy_file_rejects_exactly_the_rows_without_identifier(messy):
 def test_messy_file_warns_on_exactly_the_truth_warning_rows(messy):
     rows, truth, results = messy
 
-    warned = {
-        number: [reason for _field, reason in result.warnings]
-        for number, result in enumerate(results)
-        if result.warnings
+    # Dates that could be read both ways are warned about too (see the test below); the
+    # truth's warning rows are those with a value left empty.
+    guessed = {
+        number for number, result in enumerate(results) if "birth_date" in result.ambiguous_fields
     }
+    warned = {
+        number: [
+            reason
+            for field, reason in result.warnings
+            if number not in guessed or field != "birth_date"
+        ]
+        for number, result in enumerate(results)
+    }
+    warned = {number: reasons for number, reasons in warned.items() if reasons}
 
     expected = _row_numbers(rows, truth["warning_rows"])
     assert warned == {number: [reason] for number, reason in expected.items()}
@@ -883,7 +996,9 @@ def test_messy_file_gives_each_person_their_country_names_and_birth_date(messy):
 def test_messy_file_ambiguous_us_dates_are_the_only_birth_date_differences(messy):
     """Some US rows write 04/06/2008 day first, others month first: nothing in the row says
     which. The month-first reading (the US convention the data's README states) is kept and
-    flagged as ambiguous; the truth took the day-first reading for 15 of them."""
+    flagged as ambiguous, with a warning naming the column; the truth took the day-first
+    reading for 15 of them. Dotted German dates that fit both ways are flagged too (31 of
+    the 172), and are read day first as dotted dates are written."""
     rows, truth, results = messy
     people_by_email = {person["email"]: person for person in truth["people"] if person["email"]}
     people_by_phone = {
@@ -896,6 +1011,9 @@ def test_messy_file_ambiguous_us_dates_are_the_only_birth_date_differences(messy
         if result.rejection or person is None or "birth_date" not in result.ambiguous_fields:
             continue
         ambiguous += 1
+        assert ("birth_date", ambiguous_date_reason("birth_date", result_order(raw))) in (
+            result.warnings
+        )
         value = result.fields["birth_date"]
         if value.isoformat() != person["birth_date"]:
             differing += 1
@@ -904,7 +1022,13 @@ def test_messy_file_ambiguous_us_dates_are_the_only_birth_date_differences(messy
             assert result.fields["country"] == "US"
             assert raw["birth_date"] == value.strftime("%m/%d/%Y")
 
-    assert (ambiguous, differing) == (141, 15)
+    assert (ambiguous, differing) == (172, 15)
+
+
+def result_order(raw: dict[str, str]) -> str:
+    """How a row's ambiguous date is guessed: month first for US rows written with slashes."""
+    is_us = normalise_country(raw["country"]) == "US"
+    return MONTH_FIRST if is_us and "/" in raw["birth_date"] else DAY_FIRST
 
 
 def test_messy_file_keeps_spreadsheet_formulas_verbatim(messy):

@@ -168,7 +168,7 @@ def test_bad_purchase_lines_are_rejected_with_their_reason(marketer_a, team_a):
             5,
             "rejected",
             None,
-            "occurred_at: An ISO 8601 date and time, e.g. 2026-03-01T12:00:00Z.; "
+            # 01/06/2025 is a date, read day first (no order chosen, no country)
             "amount: A decimal number, e.g. 19.90.; quantity: A whole number of at least 1.",
         ),
         (
