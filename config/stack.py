@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import http.client
 import json
 import os
 import signal
@@ -26,9 +27,11 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
+
+from config.credentials import credentials_read
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MARKETBASE_DATA_DIR", BASE_DIR / ".data"))
@@ -251,27 +254,123 @@ def stores() -> Iterator[dict[str, str]]:
         yield environment
 
 
-def _stream(prefix: str, pipe) -> None:
+# One writer at a time: the processes' lines and the start-up summary never interleave.
+_OUTPUT = threading.Lock()
+
+
+def _stream(prefix: str, pipe, on_line: Callable[[str], None] | None = None) -> None:
     for line in iter(pipe.readline, ""):
-        sys.stdout.write(f"{prefix} | {line}")
-        sys.stdout.flush()
+        with _OUTPUT:
+            sys.stdout.write(f"{prefix} | {line}")
+            sys.stdout.flush()
+        if on_line is not None:
+            on_line(line)
 
 
 def _manage(environment: dict[str, str], *arguments: str) -> None:
     subprocess.run([sys.executable, "manage.py", *arguments], env=environment, check=True)
 
 
+def credentials_file() -> Path:
+    """Where ``make run`` keeps the demo accounts' credentials (mode 0600)."""
+    return DATA_DIR / "credentials.txt"
+
+
+def _web_answers(host: str, port: int) -> bool:
+    """Whether the web server gives any HTTP answer to the sign-in page."""
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("GET", "/accounts/login/")
+        connection.getresponse().read()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def _wait_for_start(
+    host: str,
+    port: int,
+    worker_ready: threading.Event,
+    processes: dict[str, subprocess.Popen],
+    stopping: threading.Event,
+    *,
+    timeout: float,
+) -> None:
+    """Until web answers and the worker says it is ready (or a process exits, Ctrl-C is pressed
+    or time runs out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stopping.is_set():
+        if any(process.poll() is not None for process in processes.values()):
+            return
+        if worker_ready.is_set() and _web_answers(host, port):
+            # Beat's banner and the worker's last lines come right after "ready".
+            time.sleep(1)
+            return
+        time.sleep(0.25)
+
+
+def startup_summary(base: str, credentials: Path) -> str:
+    """The one block ``make run`` ends its start-up with: where to go and how to sign in."""
+    rule = "-" * 72
+    lines = [
+        rule,
+        "Marketbase is running.",
+        f"  staff UI   {base}/",
+        f"  admin      {base}/admin/",
+        f"  API docs   {base}/api/docs/   (schema at {base}/api/schema/)",
+    ]
+    kept = credentials_read(credentials)
+    if kept:
+        lines += [f"Sign in with (kept in {credentials}, readable only by you):", kept]
+    else:
+        lines.append("Sign in with the accounts you created (`make manage ARGS=createsuperuser`).")
+    lines += [
+        "Staff set up an authenticator app at first sign-in; `make totp` prints the",
+        "administrator's current six-digit code. Ctrl-C stops web, worker, beat and the stores.",
+        rule,
+    ]
+    return "\n".join(f"[marketbase] {line}" for line in "\n".join(lines).splitlines()) + "\n"
+
+
 def serve(environment: dict[str, str], *, host: str, port: int, demo_customers: int) -> int:
     """Migrate, seed when empty, ensure an administrator, then run web, worker and beat."""
-    _manage(environment, "migrate", "--no-input")
-    _manage(environment, "seed_demo", "--customers", str(demo_customers), "--if-empty")
-    _manage(environment, "ensure_admin")
+    credentials = credentials_file()
+    _say("migrating the database")
+    _manage(environment, "migrate", "--no-input", "--verbosity", "0")
+    _say("loading the demo data unless it is there")
+    _manage(
+        environment,
+        "seed_demo",
+        "--customers",
+        str(demo_customers),
+        "--if-empty",
+        "--credentials-file",
+        str(credentials),
+    )
+    _say("making sure an administrator exists")
+    _manage(environment, "ensure_admin", "--credentials-file", str(credentials))
+    _say("starting web, worker and beat")
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     commands = {
         "web": [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         "worker": [*celery, "worker", "--loglevel", "info", "--concurrency", "2"],
         "beat": [*celery, "beat", "--loglevel", "info", "--pidfile", ""],
     }
+    stopping = threading.Event()
+
+    def request_stop(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    worker_ready = threading.Event()
+
+    def watch_worker(line: str) -> None:
+        if " ready." in line:
+            worker_ready.set()
+
     processes: dict[str, subprocess.Popen] = {}
     for name, command in commands.items():
         process = subprocess.Popen(
@@ -283,21 +382,19 @@ def serve(environment: dict[str, str], *, host: str, port: int, demo_customers: 
             start_new_session=True,
         )
         processes[name] = process
-        threading.Thread(target=_stream, args=(f"{name:>6}", process.stdout), daemon=True).start()
+        threading.Thread(
+            target=_stream,
+            args=(f"{name:>6}", process.stdout, watch_worker if name == "worker" else None),
+            daemon=True,
+        ).start()
 
     base = f"http://{host}:{port}"
-    _say(f"staff UI   {base}/")
-    _say(f"admin      {base}/admin/")
-    _say(f"API docs   {base}/api/docs/   (schema at {base}/api/schema/)")
-    _say("press Ctrl-C to stop web, worker, beat and the embedded stores")
+    _wait_for_start(host, port, worker_ready, processes, stopping, timeout=120)
+    if not stopping.is_set():
+        with _OUTPUT:
+            sys.stdout.write(startup_summary(base, credentials))
+            sys.stdout.flush()
 
-    stopping = threading.Event()
-
-    def request_stop(signum, frame):
-        stopping.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     exit_code = 0
     while not stopping.is_set():
         for name, process in processes.items():
