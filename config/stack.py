@@ -86,11 +86,13 @@ def embedded_postgres() -> Iterator[str]:
         _say(f"embedded PostgreSQL on socket {socket_dir}")
         yield f"postgres://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}"
     finally:
-        server.cleanup()
-        _say("embedded PostgreSQL stopped")
+        with _stack_lock():
+            # Stops the server only when no other live process uses it (see above).
+            server.cleanup()
+        _say("embedded PostgreSQL released")
 
 
-REDIS_OWNER_FILE = "owner.json"
+REDIS_USERS_FILE = "users.json"
 
 
 def _process_alive(pid: int) -> bool:
@@ -120,12 +122,17 @@ def _redis_pid(socket_path: Path) -> int | None:
         client.close()
 
 
-def _redis_owner(redis_dir: Path) -> dict | None:
+def _redis_users(redis_dir: Path) -> tuple[int | None, list[int]]:
+    """The pid of the stack's Redis server and of the processes using it, as last recorded."""
     try:
-        owner = json.loads((redis_dir / REDIS_OWNER_FILE).read_text())
-        return {"pid": int(owner["pid"]), "redis_pid": int(owner["redis_pid"])}
+        recorded = json.loads((redis_dir / REDIS_USERS_FILE).read_text())
+        return int(recorded["redis_pid"]), [int(pid) for pid in recorded["users"]]
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return None, []
+
+
+def _redis_users_write(redis_dir: Path, redis_pid: int, users: list[int]) -> None:
+    (redis_dir / REDIS_USERS_FILE).write_text(json.dumps({"redis_pid": redis_pid, "users": users}))
 
 
 def _redis_start(redis_dir: Path, socket_path: Path) -> subprocess.Popen:
@@ -188,48 +195,51 @@ def _redis_stop(pid: int) -> None:
 def embedded_redis() -> Iterator[str]:
     """Yield the Unix socket of the stack's embedded Redis, starting it unless one is running.
 
-    The process that starts the server writes ``owner.json`` (its pid and the server's) beside
-    the socket and is the only one that stops it. A command run beside a running stack (``make
-    totp`` while ``make run`` is up) finds the owner alive and the server answering, uses it and
-    leaves it alone: starting a second server on the same path would take the socket over and
-    remove it on exit, cutting the running stack off its broker. A server whose owner is gone
-    (the owner was killed) is adopted: used, and stopped on exit.
+    ``users.json`` beside the socket records the server's pid and the processes using it. A
+    command run beside a running stack (``make totp`` while ``make run`` is up) finds users
+    alive and the server answering: it joins them and leaves the server alone. Starting a second
+    server on the same path would take the socket over and remove it on exit, cutting the
+    running stack off its broker. The last user to leave stops the server. A server whose users
+    are all gone (they were killed) is adopted: used, and stopped on exit.
+
+    Called by ``stores()``, which holds the data directory's lock while it runs up to ``yield``.
     """
     redis_dir = DATA_DIR / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     socket_path = redis_dir / "redis.socket"
-    owner_file = redis_dir / REDIS_OWNER_FILE
-    owner = _redis_owner(redis_dir)
+    recorded_pid, users = _redis_users(redis_dir)
+    users = [pid for pid in users if pid != os.getpid() and _process_alive(pid)]
     running_pid = _redis_pid(socket_path)
-    if (
-        owner is not None
-        and owner["pid"] != os.getpid()
-        and _process_alive(owner["pid"])
-        and running_pid == owner["redis_pid"]
-    ):
+    if running_pid is not None and users and running_pid == recorded_pid:
         _say(f"reusing the running stack's Redis on socket {socket_path}")
-        yield str(socket_path)
-        return
-    if running_pid is not None:
+    elif running_pid is not None:
         _say(f"adopting the embedded Redis left running on socket {socket_path}")
-        redis_pid = running_pid
+        users = []
     else:
-        redis_pid = _redis_start(redis_dir, socket_path).pid
+        running_pid = _redis_start(redis_dir, socket_path).pid
+        users = []
         _say(f"embedded Redis on socket {socket_path}")
-    owner_file.write_text(json.dumps({"pid": os.getpid(), "redis_pid": redis_pid}))
+    redis_pid = running_pid
+    _redis_users_write(redis_dir, redis_pid, [*users, os.getpid()])
     try:
         yield str(socket_path)
     finally:
-        _redis_stop(redis_pid)
-        if (_redis_owner(redis_dir) or {}).get("pid") == os.getpid():
-            owner_file.unlink(missing_ok=True)
-        _say("embedded Redis stopped")
+        with _stack_lock():
+            _recorded, users = _redis_users(redis_dir)
+            others = [pid for pid in users if pid != os.getpid() and _process_alive(pid)]
+            if others:
+                _redis_users_write(redis_dir, redis_pid, others)
+                _say("embedded Redis left running for the other commands using it")
+            else:
+                _redis_stop(redis_pid)
+                (redis_dir / REDIS_USERS_FILE).unlink(missing_ok=True)
+                _say("embedded Redis stopped")
 
 
 @contextlib.contextmanager
-def _starting() -> Iterator[None]:
-    """Hold the data directory's lock while deciding whether to start the stores or reuse them,
-    so two commands started together do not both start a server."""
+def _stack_lock() -> Iterator[None]:
+    """The data directory's lock, held while a command decides whether to start the stores or
+    reuse them and while it lets go of them, so two commands never both start or stop one."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     with open(DATA_DIR / "stack.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -244,7 +254,7 @@ def stores() -> Iterator[dict[str, str]]:
     """Yield the environment a Marketbase process needs, starting embedded stores as required."""
     environment = dict(os.environ)
     with contextlib.ExitStack() as stack:
-        with _starting():
+        with _stack_lock():
             if not environment.get("DATABASE_URL"):
                 environment["DATABASE_URL"] = stack.enter_context(embedded_postgres())
             if not environment.get("CELERY_BROKER_URL"):
