@@ -34,9 +34,8 @@ def credentials_write(path: Path, section: str, lines: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     sections = _sections(path.read_text()) if path.exists() else {}
     sections[section] = lines
-    text = "\n".join(
-        [HEADER, *(f"\n[{name}]\n" + "\n".join(body) for name, body in sections.items())]
-    )
+    ordered = sorted(sections.items(), key=lambda item: item[0] != "administrator")
+    text = "\n".join([HEADER, *(f"\n[{name}]\n" + "\n".join(body) for name, body in ordered)])
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)  # also when the file was there before with another mode
     with os.fdopen(descriptor, "w") as handle:
