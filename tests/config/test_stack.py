@@ -1,6 +1,7 @@
-"""``python -m config.stack exec`` really starts embedded PostgreSQL and Redis, then stops them.
+"""``python -m config.stack exec`` really starts embedded PostgreSQL and Redis, reuses them
+beside a running stack, and stops them when the last command using them ends.
 
-Slow-ish: two full start/stop cycles of both stores (a few seconds each).
+Slow-ish: several full start/stop cycles of both stores (a few seconds each).
 """
 
 import json
@@ -82,6 +83,16 @@ def stack_data_dir(tmp_path):
         yield data_dir
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def stack_environment(data_dir: Path) -> dict[str, str]:
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
+    }
+    environment["MARKETBASE_DATA_DIR"] = str(data_dir)
+    return environment
 
 
 def run_stack(data_dir: Path, mode: str) -> tuple[dict, str]:
@@ -167,16 +178,6 @@ print("STACK-PROBE " + json.dumps({
 }), flush=True)
 sys.stdin.read()
 """
-
-
-def stack_environment(data_dir: Path) -> dict[str, str]:
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
-    }
-    environment["MARKETBASE_DATA_DIR"] = str(data_dir)
-    return environment
 
 
 def hold_stack(data_dir: Path) -> tuple[subprocess.Popen, dict]:
