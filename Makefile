@@ -8,15 +8,19 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test lint format check-deploy manage totp messages vendor clean-data
 
+# Says what it does: a first install takes a few minutes, and pip shows each package.
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@test -x $(PY) || { echo "[marketbase] creating the virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "[marketbase] installing Marketbase and its dependencies into $(VENV) (a few minutes the first time)"
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
+	@echo "[marketbase] installed"
 
 install: $(STAMP)
 
 ## Start PostgreSQL and Redis (embedded unless DATABASE_URL / CELERY_BROKER_URL are set),
-## migrate, load demo data, then run web + Celery worker + Celery beat. Ctrl-C stops all.
+## migrate, load demo data, then run web + Celery worker + Celery beat. Ends its start-up with
+## the URLs and the demo accounts (kept in .data/credentials.txt, mode 0600). Ctrl-C stops all.
 run: install
 	$(PY) -m config.stack serve
 

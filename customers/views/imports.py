@@ -62,6 +62,7 @@ from privacy.core.access import (
 )
 from privacy.core.exports import csv_response
 from privacy.core.masking import mask_name
+from privacy.core.pages import page_permission
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 
 PREVIEW_ROWS = 10
@@ -152,10 +153,12 @@ def _draft_job(draft: Draft) -> ImportJob:
     )
 
 
-def _require_import_permission(user: AbstractBaseUser) -> None:
+def can_start_import(user: AbstractBaseUser) -> bool:
     """Starting an import needs the role permission; without it the wizard does not exist."""
-    if not user.has_perm(permission_name(ImportJob, "add")):
-        raise NotFound("No import matches the given query.")
+    return user.has_perm(permission_name(ImportJob, "add"))
+
+
+_import_wizard = page_permission(can_start_import, message="No import matches the given query.")
 
 
 def _draft_or_restart(request: HttpRequest) -> Draft | HttpResponse:
@@ -276,15 +279,15 @@ def import_list(request: HttpRequest) -> HttpResponse:
         "customers/imports/list.html",
         {
             "page": page,
-            "can_start": request.user.has_perm(permission_name(ImportJob, "add")),
+            "can_start": can_start_import(request.user),
         },
     )
 
 
 @require_http_methods(["GET", "POST"])
+@_import_wizard
 def import_start(request: HttpRequest) -> HttpResponse:
     """Step 1: upload the file and say how to read it."""
-    _require_import_permission(request.user)
     draft = _draft_load(request)
     teams = teams_by_name(request.user)
     if request.method == "POST":
@@ -336,9 +339,9 @@ def _mapping_from_template(template: ImportTemplate, header: list[str]) -> dict[
 
 
 @require_http_methods(["GET", "POST"])
+@_import_wizard
 def import_mapping(request: HttpRequest) -> HttpResponse:
     """Step 2: choose the field each column fills; apply or save a template."""
-    _require_import_permission(request.user)
     draft = _draft_or_restart(request)
     if isinstance(draft, HttpResponse):
         return draft
@@ -415,9 +418,9 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@_import_wizard
 def import_preview(request: HttpRequest) -> HttpResponse:
     """Step 3: the first rows as they will be stored; then a dry run or the import itself."""
-    _require_import_permission(request.user)
     draft = _draft_or_restart(request)
     if isinstance(draft, HttpResponse):
         return draft
@@ -485,9 +488,9 @@ def import_preview(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@_import_wizard
 def import_cancel(request: HttpRequest) -> HttpResponse:
     """Leave the wizard: the draft file is deleted."""
-    _require_import_permission(request.user)
     _draft_discard(request)
     messages.info(request, _("The import was cancelled; the uploaded file was deleted."))
     return redirect("import-list")

@@ -26,11 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
 
-from privacy.core.access import NotFound, can_export_personal_data, permission_name
+from privacy.core.access import can_export_personal_data, permission_name
 from privacy.core.exports import csv_lines, csv_response
 from privacy.core.filters import AuditEntryFilter
 from privacy.core.forms import PreferencesForm, ReauthForm, TokenForm
 from privacy.core.middleware import public_page
+from privacy.core.pages import page_permission
 from privacy.core.reauth import (
     reauth_confirm,
     reauth_is_locked,
@@ -177,15 +178,18 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/preferences.html", {"form": form})
 
 
+def can_read_audit(user) -> bool:
+    return user.has_perm(permission_name(AuditEntry, "view"))
+
+
 def _can_export_audit(user) -> bool:
     # The log holds staff names and addresses: reading it is not enough to take a copy away.
-    return user.has_perm(permission_name(AuditEntry, "view")) and can_export_personal_data(user)
+    return can_read_audit(user) and can_export_personal_data(user)
 
 
+@page_permission(can_read_audit)
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Filterable audit log for data stewards and administrators."""
-    if not request.user.has_perm(permission_name(AuditEntry, "view")):
-        raise NotFound
     filterset = AuditEntryFilter(request.GET or None, queryset=audit_entries_for_user(request.user))
     entries = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
@@ -249,14 +253,13 @@ def _audit_filters_for_log(filterset: AuditEntryFilter) -> dict[str, object]:
 
 
 @require_GET
+@page_permission(_can_export_audit)
 def audit_export(request: HttpRequest) -> HttpResponse:
     """The filtered audit list as CSV: streamed, formula-safe, audited before it starts.
 
     Needs the audit log's view permission, ``privacy.export_personal_data`` and a recent
     re-authentication (asked for after the permission check, so nobody is asked in vain).
     """
-    if not _can_export_audit(request.user):
-        raise NotFound
     if not reauth_is_recent(request):
         return reauth_redirect(request)
     filterset = AuditEntryFilter(request.GET or None, queryset=audit_entries_for_user(request.user))

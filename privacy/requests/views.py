@@ -35,6 +35,7 @@ from privacy.core.access import (
     teams_for_user,
 )
 from privacy.core.masking import masks_for
+from privacy.core.pages import model_permission, page_permission
 from privacy.core.reauth import reauth_is_recent, reauth_redirect, reauth_required
 from privacy.core.services.audit import audit_record
 from privacy.models import (
@@ -257,9 +258,12 @@ def _queue_row(subject_request: DataSubjectRequest, today) -> tuple:
 
 
 @require_GET
+@page_permission(
+    model_permission(DataSubjectRequest, "view"),
+    message="No data-subject request matches the given query.",
+)
 def request_list(request: HttpRequest) -> HttpResponse:
     """Open requests, soonest due first; overdue ones stand out."""
-    _require_role(request.user, "view")
     form = RequestQueueFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     requests = requests_queue(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from privacy.core.access import NotFound, permission_name
+from privacy.core.pages import model_permission, page_permission
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 from privacy.models import RetentionCategory, RetentionPolicy
 from privacy.retention.forms import RetentionPolicyForm, RetentionRunForm
@@ -32,8 +33,8 @@ def _require(request: HttpRequest, action: str) -> None:
 
 
 @require_GET
+@page_permission(model_permission(RetentionPolicy, "view"))
 def retention_list(request: HttpRequest) -> HttpResponse:
-    _require(request, "view")
     return render(
         request,
         "privacy/retention_list.html",

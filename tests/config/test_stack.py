@@ -1,6 +1,7 @@
-"""``python -m config.stack exec`` really starts embedded PostgreSQL and Redis, then stops them.
+"""``python -m config.stack exec`` really starts embedded PostgreSQL and Redis, reuses them
+beside a running stack, and stops them when the last command using them ends.
 
-Slow-ish: two full start/stop cycles of both stores (a few seconds each).
+Slow-ish: several full start/stop cycles of both stores (a few seconds each).
 """
 
 import json
@@ -84,13 +85,18 @@ def stack_data_dir(tmp_path):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_stack(data_dir: Path, mode: str) -> tuple[dict, str]:
+def stack_environment(data_dir: Path) -> dict[str, str]:
     environment = {
         name: value
         for name, value in os.environ.items()
         if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
     }
     environment["MARKETBASE_DATA_DIR"] = str(data_dir)
+    return environment
+
+
+def run_stack(data_dir: Path, mode: str) -> tuple[dict, str]:
+    environment = stack_environment(data_dir)
     result = subprocess.run(
         [sys.executable, "-m", "config.stack", "exec", "--", sys.executable, "-c", SCRIPT, mode],
         cwd=PROJECT_ROOT,
@@ -156,3 +162,122 @@ def test_stack_exec_runs_embedded_stores_in_the_data_dir_and_stops_them(stack_da
     assert second["notes"] == ["written by the first run"]
     assert second["postmaster_pid"] != first["postmaster_pid"]
     assert_stopped(second, data_dir, second_output)
+
+
+# Runs inside the first ``config.stack exec``: says which Redis it got, then holds the stack up
+# until its standard input is closed.
+HOLDER = """
+import json, os, sys
+import redis
+
+socket_path = os.environ["CELERY_BROKER_URL"].removeprefix("redis+socket://")
+client = redis.Redis(unix_socket_path=socket_path)
+print("STACK-PROBE " + json.dumps({
+    "socket_path": socket_path,
+    "redis_pid": client.info("server")["process_id"],
+}), flush=True)
+sys.stdin.read()
+"""
+
+
+def hold_stack(data_dir: Path) -> tuple[subprocess.Popen, dict]:
+    """Start a command under the stack that holds it up until its standard input is closed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "config.stack", "exec", "--", sys.executable, "-c", HOLDER],
+        cwd=PROJECT_ROOT,
+        env=stack_environment(data_dir),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in holder.stdout:
+        lines.append(line)
+        if line.startswith(RESULT_PREFIX):
+            return holder, json.loads(line.removeprefix(RESULT_PREFIX))
+    holder.wait(timeout=30)
+    raise AssertionError("".join(lines))
+
+
+def release_stack(holder: subprocess.Popen) -> str:
+    holder.stdin.close()
+    rest = holder.stdout.read()
+    holder.wait(timeout=60)
+    assert holder.returncode == 0, rest
+    return rest
+
+
+def redis_pid_on(socket_path: str) -> int:
+    client = redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=2)
+    try:
+        return client.info("server")["process_id"]
+    finally:
+        client.close()
+
+
+def test_stack_exec_beside_a_running_stack_reuses_its_stores_and_leaves_them_running(
+    stack_data_dir,
+):
+    # Given a stack that is up (as under `make run`), holding its embedded stores
+    data_dir = stack_data_dir
+    first, held = hold_stack(data_dir)
+    try:
+        # When another command runs under the stack beside it (as `make totp` does), twice
+        second, second_output = run_stack(data_dir, "create")
+        third, third_output = run_stack(data_dir, "read")
+
+        # Then both used the running stack's Redis and PostgreSQL instead of starting their own
+        assert second["redis_pid"] == held["redis_pid"], second_output
+        assert third["redis_pid"] == held["redis_pid"], third_output
+        assert third["postmaster_pid"] == second["postmaster_pid"], third_output
+        assert third["notes"] == ["written by the first run"]
+        assert "reusing" in second_output, second_output
+        # And the first stack's Redis still answers on its socket, and is the same server
+        assert redis_pid_on(held["socket_path"]) == held["redis_pid"]
+        assert psutil.pid_exists(second["postmaster_pid"])
+    finally:
+        # When the first stack's command ends
+        rest = release_stack(first)
+    # Then it stops the stores, and nothing of them is left
+    assert_stopped({**second, "redis_pid": held["redis_pid"]}, data_dir, rest)
+
+
+def test_the_stores_stay_up_until_the_last_command_using_them_ends(stack_data_dir):
+    # Given a command that started the stores (`make manage ...`) and a stack started beside it
+    data_dir = stack_data_dir
+    first, first_probe = hold_stack(data_dir)
+    second, second_probe = hold_stack(data_dir)
+    assert second_probe["redis_pid"] == first_probe["redis_pid"]
+
+    # When the command that started them ends first
+    first_rest = release_stack(first)
+
+    # Then the stack still has its Redis
+    assert "left running" in first_rest, first_rest
+    assert redis_pid_on(second_probe["socket_path"]) == second_probe["redis_pid"]
+
+    # And when the stack ends too, the stores stop
+    probe, output = run_stack(data_dir, "create")
+    second_rest = release_stack(second)
+    assert probe["redis_pid"] == second_probe["redis_pid"], output
+    assert_stopped(probe, data_dir, second_rest)
+
+
+def test_stack_exec_adopts_and_stops_the_stores_a_killed_stack_left_running(stack_data_dir):
+    # Given a stack whose process was killed (no Ctrl-C, no clean-up) while its stores were up
+    data_dir = stack_data_dir
+    killed, held = hold_stack(data_dir)
+    killed.kill()
+    killed.wait(timeout=30)
+    killed.stdin.close()
+    killed.stdout.close()
+    assert redis_pid_on(held["socket_path"]) == held["redis_pid"]
+
+    # When the next command runs under the stack
+    probe, output = run_stack(data_dir, "create")
+
+    # Then it used the servers left running and stopped them when it ended
+    assert probe["redis_pid"] == held["redis_pid"], output
+    assert "adopting" in output, output
+    assert_stopped(probe, data_dir, output)

@@ -403,3 +403,25 @@ def test_the_confirmation_link_of_the_email_confirms_end_to_end(ann, settings):
         ("email_marketing", "granted", "double_opt_in"),
     ]
     assert consents_allow([ann.pk], "email_marketing", "email") == {ann.pk}
+
+
+def test_the_language_switch_of_public_pages_is_a_get_and_staff_set_language_keeps_csrf(
+    ann, token, settings
+):
+    # Given a person's browser on their preference centre, and the site's CSRF checks on
+    browser = Client(enforce_csrf_checks=True, **BROWSER)
+    url = f"/preferences/{token}/"
+
+    # When they choose Chinese with the page's switch (a GET of the same page)
+    answer = browser.get(url, {"lang": "zh-hans"})
+
+    # Then the page answers in Chinese and remembers the choice
+    assert answer.status_code == 200
+    assert "您的通讯偏好" in answer.content.decode()
+    assert answer.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
+    assert browser.get(url).content.decode().count("您的通讯偏好") >= 1
+    # And a language the site does not offer changes nothing
+    assert browser.get(url, {"lang": "xx"}).cookies.get(settings.LANGUAGE_COOKIE_NAME) is None
+    # And the staff pages' POST switch still refuses a post from an opaque origin
+    refused = browser.post("/i18n/setlang/", {"language": "en"}, headers={"Origin": "null"})
+    assert refused.status_code == 403

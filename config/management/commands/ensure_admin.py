@@ -1,6 +1,7 @@
 import base64
 import os
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.credentials import credentials_write
 from privacy.core.roles import ADMINISTRATOR
 from privacy.core.services.audit import audit_record
 
@@ -19,7 +21,14 @@ class Command(BaseCommand):
         "'admin' with a random password. Credentials and the TOTP secret are printed once."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--credentials-file",
+            type=Path,
+            help="also write the new administrator's credentials to this file (mode 0600)",
+        )
+
+    def handle(self, *args, credentials_file=None, **options):
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
         user_model = get_user_model()
         if user_model.objects.filter(username=username).exists():
@@ -38,12 +47,20 @@ class Command(BaseCommand):
             device = TOTPDevice.objects.create(user=user, name="Demo authenticator")
             audit_record(action="user.create_administrator", target=user)
         secret = base64.b32encode(device.bin_key).decode()
+        if credentials_file:
+            credentials_write(
+                credentials_file,
+                "administrator",
+                [f"  {username:<18} {password}", f"  {'TOTP secret':<18} {secret}"],
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 "\n".join(
                     [
                         "",
-                        "Administrator created. Keep these; they are shown only now.",
+                        f"Administrator created; its credentials are kept in {credentials_file}."
+                        if credentials_file
+                        else "Administrator created. Keep these; they are shown only now.",
                         f"  username:     {username}",
                         f"  password:     {password}",
                         f"  TOTP secret:  {secret}",

@@ -1,5 +1,8 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand
 
+from config.credentials import credentials_write
 from config.demo import demo_is_loaded, demo_seed
 
 
@@ -12,8 +15,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when demo data is already loaded"
         )
+        parser.add_argument(
+            "--credentials-file",
+            type=Path,
+            help="also write the demo staff's passwords to this file (mode 0600)",
+        )
 
-    def handle(self, *args, customers, seed, if_empty, **options):
+    def handle(self, *args, customers, seed, if_empty, credentials_file=None, **options):
         if if_empty and demo_is_loaded():
             self.stdout.write("Demo data already loaded; leaving the database as it is.")
             return
@@ -26,5 +34,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write("Demo staff (they set up their authenticator at first sign-in):")
-        for username, password in result.staff.items():
-            self.stdout.write(f"  {username:<18} {password}")
+        lines = [f"  {username:<18} {password}" for username, password in result.staff.items()]
+        self.stdout.write("\n".join(lines))
+        if credentials_file:
+            credentials_write(credentials_file, "demo staff", lines)

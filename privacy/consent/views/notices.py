@@ -14,6 +14,7 @@ from privacy.consent.forms import NoticeForm
 from privacy.consent.services.notices import notice_publish
 from privacy.consent.services.records import ConsentError
 from privacy.core.access import NotFound, permission_name, teams_for_user
+from privacy.core.pages import model_permission, page_permission
 from privacy.models import ConsentEvent, PrivacyNotice
 
 
@@ -23,9 +24,9 @@ def _require(request: HttpRequest, action: str) -> None:
 
 
 @require_http_methods(["GET", "POST"])
+@page_permission(model_permission(PrivacyNotice, "view"))
 def notice_list(request: HttpRequest) -> HttpResponse:
     """Every published version, newest first, with how many consent events cite it."""
-    _require(request, "view")
     can_publish = request.user.has_perm(permission_name(PrivacyNotice, "add"))
     form = NoticeForm(request.POST or None)
     if request.method == "POST":

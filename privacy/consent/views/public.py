@@ -11,8 +11,11 @@ cookies must still be able to withdraw.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,6 +58,41 @@ def _public(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def public_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Show the page in the language named by ``?lang=`` and remember the choice in the
+    language cookie.
+
+    The staff pages switch language with a POST to ``set_language``, protected against CSRF.
+    These pages cannot: they send ``Referrer-Policy: no-referrer`` so the token in their
+    address never leaks, and a browser then posts their forms with ``Origin: null``, which
+    CSRF protection refuses (and no ``CSRF_TRUSTED_ORIGINS`` entry can name). Choosing a
+    language changes nothing but the display, so here it is a GET of the same page: the
+    referrer policy stays as strict and staff pages keep their CSRF check.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = request.GET.get("lang", "")
+        if language not in dict(settings.LANGUAGES):
+            return view(request, *args, **kwargs)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = view(request, *args, **kwargs)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+        return response
+
+    return wrapper
+
+
 def _invalid_link(request: HttpRequest) -> HttpResponse:
     return _public(render(request, "privacy/preferences_invalid.html", status=404))
 
@@ -78,6 +116,7 @@ def _rows(customer) -> list[dict[str, Any]]:
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
+@public_language
 def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
     """Every purpose and channel with its current state and one button to change it."""
     try:
@@ -132,6 +171,7 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
+@public_language
 def preference_unsubscribe(request: HttpRequest, token: str, purpose_code: str) -> HttpResponse:
     """GET: a one-button confirmation. POST (the button, or a mail client's RFC 8058
     ``List-Unsubscribe=One-Click``): withdraw the purpose on its channels."""
@@ -160,6 +200,7 @@ def preference_unsubscribe(request: HttpRequest, token: str, purpose_code: str) 
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
+@public_language
 def double_opt_in_confirmation(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a one-button confirmation (mail scanners that open links grant nothing).
     POST: record the grant with its evidence."""

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django_otp.admin import OTPAdminSite
 
 from privacy.core.access import scope_queryset, teams_for_user, user_teams
@@ -121,6 +123,76 @@ class OwnChoicesMixin:
         ]
 
 
+def _related_link(model_admin: admin.ModelAdmin, request, field):
+    """A read-only display of foreign key ``field``: a link to the related object's admin page
+    when that page lets the user in (view or change permission on the object), its name
+    otherwise."""
+
+    @admin.display(description=field.verbose_name)
+    def related_link(obj):
+        related = getattr(obj, field.name)
+        if related is None:
+            return model_admin.get_empty_value_display()
+        related_admin = model_admin.admin_site._registry.get(type(related))
+        if related_admin is None or not related_admin.has_view_or_change_permission(
+            request, related
+        ):
+            return str(related)
+        meta = related._meta
+        url = reverse(
+            f"admin:{meta.app_label}_{meta.model_name}_change",
+            args=[quote(related.pk)],
+            current_app=model_admin.admin_site.name,
+        )
+        return format_html('<a href="{}">{}</a>', url, related)
+
+    related_link.__name__ = field.name  # the row keeps its CSS class, "field-<name>"
+    return related_link
+
+
+def _swapped(fields, displays: dict):
+    """``fields`` of a fieldset (names, or tuples of names on one line) with each name that
+    ``displays`` maps replaced by its display function."""
+    return [
+        _swapped(name, displays)
+        if isinstance(name, list | tuple)
+        else displays.get(name, name)
+        if isinstance(name, str)
+        else name
+        for name in fields
+    ]
+
+
+class PermittedLinksMixin:
+    """A change form's read-only foreign keys link to the related object's admin page only for
+    users that page lets in.
+
+    Django renders a read-only foreign key as a link to the related object's admin page without
+    asking whether that page would let the user in, so a marketer reading a customer was
+    offered the team's page, which answers 403. Here, for the one request, each read-only
+    foreign key of the form is shown by ``_related_link`` instead.
+    """
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        adminform = context.get("adminform")
+        if adminform is not None:
+            relations = {
+                field.name: field for field in self.model._meta.concrete_fields if field.is_relation
+            }
+            displays = {
+                name: _related_link(self, request, relations[name])
+                for name in adminform.readonly_fields
+                if isinstance(name, str) and name in relations
+            }
+            if displays:
+                adminform.readonly_fields = _swapped(adminform.readonly_fields, displays)
+                adminform.fieldsets = [
+                    (title, {**options, "fields": _swapped(options["fields"], displays)})
+                    for title, options in adminform.fieldsets
+                ]
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
 class ReauthBeforeDeleteMixin:
     """Deleting, one object or with the bulk action, needs a recent re-authentication.
 
@@ -140,7 +212,9 @@ class ReauthBeforeDeleteMixin:
         return actions
 
 
-class ScopedModelAdmin(OwnChoicesMixin, ReauthBeforeDeleteMixin, admin.ModelAdmin):
+class ScopedModelAdmin(
+    PermittedLinksMixin, OwnChoicesMixin, ReauthBeforeDeleteMixin, admin.ModelAdmin
+):
     """Lists and objects limited by team ownership and object grants, in SQL.
 
     An object outside the user's scope is simply not found (the admin answers with a redirect to

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from privacy.core.access import teams_for_user
 from privacy.core.admin.base import (
     OwnChoicesMixin,
+    PermittedLinksMixin,
     colleague_choices,
 )
 from privacy.core.forms import PreferencesForm
@@ -26,7 +27,7 @@ class TeamCreationForm(forms.ModelForm):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(PermittedLinksMixin, admin.ModelAdmin):
     list_display = ["__str__", "slug", "member_count", "created_at"]
     search_fields = ["group__name", "slug"]
     readonly_fields = ["group", "slug", "created_at"]
@@ -79,7 +80,7 @@ class StaffProfileAdminForm(forms.ModelForm):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(OwnChoicesMixin, admin.ModelAdmin):
+class StaffProfileAdmin(PermittedLinksMixin, OwnChoicesMixin, admin.ModelAdmin):
     """Display preferences of the staff of the user's teams (of everyone, for whoever may
     change accounts), saved through ``staff_profile_update`` like the Preferences page, and
     audited; a profile keeps its account."""
