@@ -37,6 +37,7 @@ from customers.models import (
     MergeRecord,
 )
 from customers.selectors import (
+    SEARCH_FIELDS,
     SearchError,
     customer_timeline,
     customers_for_user,
@@ -218,6 +219,15 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     customers, filter_names = filtered_customers(request.user, form)
     page = None if request.method == "POST" else request.GET.get("page")
     window = page_window(customers, page)
+    terms = sorted(set(filter_names) & set(SEARCH_FIELDS))
+    if terms:
+        # A look-up of a person, audited as the API's search is: the terms, never their values.
+        audit_record(
+            action="customer.search",
+            actor=request.user,
+            object_type="customers.customer",
+            metadata={"terms": terms, "customer_ids": [customer.pk for customer in window.rows]},
+        )
     rows = [
         (customer, contact_for(customer, can_view_personal_data=unmasked))
         for customer in window.rows

@@ -250,6 +250,13 @@ def test_a_search_keeps_personal_data_out_of_every_address(verified_client, stew
         assert "Jane" not in address and "Roe" not in address
         assert "search=" in address
     assert '<form method="post"' in html(first)
+    entries = AuditEntry.objects.filter(action="customer.search").order_by("id")
+    assert [
+        (entry.metadata["terms"], len(entry.metadata["customer_ids"])) for entry in entries
+    ] == [
+        (["name"], 50),
+        (["name"], 1),
+    ]
 
 
 def test_a_search_in_the_address_is_not_run(verified_client, marketer_a, jane, team_a):
