@@ -175,6 +175,11 @@ def list_query(request: HttpRequest, key: str) -> str:
     return query.urlencode()
 
 
+def _list_address(request: HttpRequest, key: str) -> str:
+    query = list_query(request, key)
+    return f"{reverse('customers-home')}?{query}" if query else reverse("customers-home")
+
+
 def filtered_customers(
     user: AbstractBaseUser, form: CustomerSearchForm
 ) -> tuple[QuerySet[Customer], list[str]]:
@@ -256,12 +261,17 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     """The current filtered list as CSV, streamed, formula-safe, audited before it starts."""
     if not can_export_personal_data(request.user):
         raise NotFound
+    if "q" in request.GET:
+        # An address from before searches were posted: exporting without its search would hand
+        # out far more than was asked for.
+        messages.error(request, _("Search again before exporting."))
+        return redirect(_list_address(request, ""))
     data, key = search_data(request)
     form = CustomerSearchForm(data, teams=teams_by_name(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     if form.is_bound and form.errors:
         messages.error(request, _("Correct the search before exporting."))
-        return redirect(f"{reverse('customers-home')}?{list_query(request, key)}")
+        return redirect(_list_address(request, key))
     lines = customers_csv_export(actor=request.user, customers=customers, filters=filter_names)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(lines, filename=f"customers-{stamp}.csv")

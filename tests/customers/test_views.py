@@ -267,6 +267,14 @@ def test_a_search_in_the_address_is_not_run(verified_client, marketer_a, jane, t
     assert response.context["window"].total == 2
 
 
+def test_an_export_address_with_a_search_in_it_exports_nothing(verified_client, steward, jane):
+    response = verified_client(steward).get(reverse("customer-export"), {"q": "jane doe"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers-home")
+    assert not AuditEntry.objects.filter(action__startswith="customer.export").exists()
+
+
 def test_list_with_an_unknown_country_says_so(verified_client, marketer_a, jane):
     response = verified_client(marketer_a).get(reverse("customers-home"), {"country": "Atlantis"})
     assert response.context["form"].errors == {"country": ["Unknown country."]}
