@@ -1,45 +1,31 @@
 import django_filters
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, IdentityKind
-from customers.normalisation import NormalisationError, normalise_email, normalise_phone
-from customers.selectors import customers_matching_identifier, customers_matching_name
-from privacy.core.filters import IdFilter
+from customers.models import Customer
+from privacy.core.filters import FilterSet, IdFilter
+
+SEARCH_MOVED = _(
+    "Search by email, phone, name or external id with POST /api/v1/customers/search/: "
+    "personal data does not belong in addresses, which access logs keep."
+)
 
 
-class CustomerFilter(django_filters.FilterSet):
-    """Search by exact email or phone (through blind indexes), name words, and attributes."""
+class CustomerFilter(FilterSet):
+    """Filters of the customer list. A person is looked up by ``customers_search`` (through
+    ``POST /api/v1/customers/search/`` or the staff list's search box), never by the query
+    string."""
 
-    email = django_filters.CharFilter(method="filter_email", label=_("Email (exact)"))
-    phone = django_filters.CharFilter(method="filter_phone", label=_("Phone (exact)"))
-    name = django_filters.CharFilter(method="filter_name", label=_("Name"))
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
     tag = django_filters.CharFilter(field_name="tags", lookup_expr="contains", method="filter_tag")
     source = django_filters.CharFilter(field_name="source_channel")
     team = IdFilter(field_name="owner_team_id")
     rfm_group = django_filters.CharFilter(field_name="rfm_group")
 
+    moved_params = {"email": SEARCH_MOVED, "phone": SEARCH_MOVED, "name": SEARCH_MOVED}
+
     class Meta:
         model = Customer
-        fields = ["email", "phone", "name", "country", "tag", "source", "team", "rfm_group"]
-
-    def filter_email(self, queryset, name, value):
-        try:
-            email = normalise_email(value)
-        except NormalisationError as error:
-            raise ValidationError({"email": error.reason}) from error
-        return customers_matching_identifier(queryset, kind=IdentityKind.EMAIL, value=email or "")
-
-    def filter_phone(self, queryset, name, value):
-        try:
-            phone = normalise_phone(value, region=self.data.get("country") or None)
-        except NormalisationError as error:
-            raise ValidationError({"phone": error.reason}) from error
-        return customers_matching_identifier(queryset, kind=IdentityKind.PHONE, value=phone or "")
-
-    def filter_name(self, queryset, name, value):
-        return customers_matching_name(queryset, value)
+        fields = ["country", "tag", "source", "team", "rfm_group"]
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])

@@ -72,7 +72,8 @@ def search_kind(text: str) -> str:
 
 
 class CustomerSearchForm(forms.Form):
-    """The list's search box, filters and sort; ``filter_data()`` feeds ``CustomerFilter``."""
+    """The list's search box, filters and sort; ``filter_data()`` feeds ``CustomerFilter``,
+    ``search_terms()`` the search. The form is posted: the search box holds personal data."""
 
     q = forms.CharField(
         label=_("Search"),
@@ -128,9 +129,12 @@ class CustomerSearchForm(forms.Form):
             "team": "" if data.get("team") is None else str(data["team"]),
             "rfm_group": (data.get("rfm_group") or "").strip(),
         }
-        if data.get("q"):
-            values[search_kind(data["q"])] = data["q"]
         return {name: value for name, value in values.items() if value}
+
+    def search_terms(self) -> dict[str, str]:
+        """The search box as ``customers_search``'s terms (``{"email": ...}``), or nothing."""
+        text = self.cleaned_data.get("q") or ""
+        return {search_kind(text): text} if text else {}
 
     def sort_order(self) -> tuple:
         key = (self.cleaned_data.get("sort") if self.is_bound else "") or "newest"

@@ -21,6 +21,12 @@ from customers.models import (
     Purchase,
     RowOutcome,
 )
+from customers.normalisation import (
+    NormalisationError,
+    normalise_email,
+    normalise_phone,
+    normalise_text,
+)
 from privacy.core.access import scope_queryset, teams_for_user
 from privacy.core.crypto import blind_index, name_index
 from privacy.models import ConsentEvent, ConsentStatus, Suppression, Team
@@ -39,7 +45,11 @@ def customers_matching_identifier(
     """Narrow to customers holding an identifier; ``value`` must already be normalised."""
     key = value if kind == IdentityKind.EXTERNAL else blind_index(value, purpose=kind)
     holders = Identity.objects.filter(
-        customer=OuterRef("pk"), kind=kind, channel=channel, lookup_key=key
+        owner_team=OuterRef("owner_team"),
+        customer=OuterRef("pk"),
+        kind=kind,
+        channel=channel,
+        lookup_key=key,
     )
     return queryset.filter(Exists(holders))
 
@@ -48,6 +58,64 @@ def customers_matching_name(queryset: QuerySet[Customer], text: str) -> QuerySet
     """Customers whose name contains every word of ``text`` (exact words, via keyed tokens)."""
     tokens = name_index(text)
     return queryset.filter(name_index__contains=tokens) if tokens else queryset.none()
+
+
+class SearchError(ValueError):
+    """A search term that cannot be searched for: ``field`` names it, ``reason`` says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+SEARCH_FIELDS = ("email", "phone", "name", "external_id")
+
+
+def customers_search(
+    queryset: QuerySet[Customer],
+    *,
+    email: str = "",
+    phone: str = "",
+    country: str = "",
+    name: str = "",
+    external_channel: str = "",
+    external_id: str = "",
+) -> QuerySet[Customer]:
+    """Customers of ``queryset`` matching every term given: an exact email or phone (normalised,
+    through the blind index), the words of a name, an id on another channel (``external_channel``
+    with ``external_id``, as imports and the API store them, for customers who have no email or
+    phone). ``country`` is the region of a national phone number. The terms arrive in request
+    bodies, never in addresses, so no access log holds them.
+
+    Raises ``SearchError`` naming the term that cannot be normalised.
+    """
+    if email:
+        try:
+            normalised = normalise_email(email) or ""
+        except NormalisationError as error:
+            raise SearchError("email", error.reason) from error
+        queryset = customers_matching_identifier(
+            queryset, kind=IdentityKind.EMAIL, value=normalised
+        )
+    if phone:
+        try:
+            normalised = normalise_phone(phone, region=country or None) or ""
+        except NormalisationError as error:
+            raise SearchError("phone", error.reason) from error
+        queryset = customers_matching_identifier(
+            queryset, kind=IdentityKind.PHONE, value=normalised
+        )
+    if name:
+        queryset = customers_matching_name(queryset, name)
+    if external_id:
+        queryset = customers_matching_identifier(
+            queryset,
+            kind=IdentityKind.EXTERNAL,
+            channel=normalise_text(external_channel).lower(),
+            value=normalise_text(external_id),
+        )
+    return queryset
 
 
 def teams_by_name(user: AbstractBaseUser) -> QuerySet[Team]:

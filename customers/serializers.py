@@ -91,6 +91,39 @@ class ExternalIdSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=128)
 
 
+class CustomerPageSerializer(serializers.Serializer):
+    """A page of customers, as the list answers it (cursor pagination)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CustomerSerializer(many=True)
+
+
+class CustomerSearchSerializer(serializers.Serializer):
+    """What ``POST /api/v1/customers/search/`` looks for: every term given must match."""
+
+    email = serializers.CharField(max_length=320, required=False, help_text="Exact email.")
+    phone = serializers.CharField(
+        max_length=40, required=False, help_text="Exact phone, E.164 or national with country."
+    )
+    country = serializers.CharField(
+        max_length=2, required=False, help_text="ISO code: the region of a national phone."
+    )
+    name = serializers.CharField(
+        max_length=200, required=False, help_text="Whole words of the name, in any order."
+    )
+    external_id = ExternalIdSerializer(
+        required=False, help_text="An id on another channel (CRM, shop, WeChat...)."
+    )
+
+    def validate(self, attrs):
+        if not any(attrs.get(name) for name in ("email", "phone", "name", "external_id")):
+            raise serializers.ValidationError(
+                "Give at least one of email, phone, name and external_id."
+            )
+        return attrs
+
+
 class CustomerItemSerializer(CustomerChangeSerializer):
     """One item of an upsert batch or a create: profile fields plus identities."""
 

@@ -1,4 +1,4 @@
-"""REST API for customers: list, create, correct, upsert in batches, timeline, merge."""
+"""REST API for customers: list, search, create, correct, upsert in batches, timeline, merge."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from rest_framework.response import Response
 from customers.filters import CustomerFilter
 from customers.masking import customer_masks
 from customers.models import Customer
+from customers.selectors import SEARCH_FIELDS, SearchError, customers_search
 from customers.serializers import (
     CustomerChangeSerializer,
     CustomerItemSerializer,
+    CustomerPageSerializer,
+    CustomerSearchSerializer,
     CustomerSerializer,
     CustomerUpsertSerializer,
     ItemResultSerializer,
@@ -41,6 +44,15 @@ def owner_team_for_request(request, team_id):
         return team_for_user(request.user, team_id)
     except ValueError as error:
         raise exceptions.ValidationError({"owner_team": str(error)}) from error
+
+
+def item_errors(errors: list[dict[str, str]]) -> dict[str, list[str]]:
+    """An item's errors (``[{"field": "email", "message": ...}]``) as a validation error's
+    detail, so the answer names each field (or the whole item) rather than list positions."""
+    detail: dict[str, list[str]] = {}
+    for error in errors:
+        detail.setdefault(error["field"] or "non_field_errors", []).append(error["message"])
+    return detail
 
 
 @extend_schema_view(
@@ -79,7 +91,7 @@ class CustomerViewSet(ScopedModelViewSet):
     queryset = Customer.objects.active()
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
-    access_actions = {"merge": "change", "upsert": "add", "timeline": "view"}
+    access_actions = {"merge": "change", "upsert": "add", "timeline": "view", "search": "view"}
 
     def base_queryset(self):
         return Customer.objects.active()
@@ -118,7 +130,7 @@ class CustomerViewSet(ScopedModelViewSet):
             0
         ]
         if result["status"] == "rejected":
-            raise exceptions.ValidationError({"errors": result["errors"]})
+            raise exceptions.ValidationError(item_errors(result["errors"]))
         return Response(result, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -171,6 +183,50 @@ class CustomerViewSet(ScopedModelViewSet):
             raise exceptions.ValidationError({"items": errors})
         results = self._upsert(request, serializer.validated_data.get("owner_team"), items)
         return Response({"results": results})
+
+    @extend_schema(
+        summary="Find customers by email, phone, name or external id",
+        description=(
+            "The terms travel in the body, never in the address, so no access log holds them; "
+            "every term given must match. Answered a page at a time like the list: POST the same "
+            "body to the `next` address for the following page. Each search is audited "
+            "(customer.search: the terms' names and the customers found, never the values)."
+        ),
+        tags=["customers"],
+        request=CustomerSearchSerializer,
+        parameters=[
+            OpenApiParameter("cursor", str, description="from the `next` address of a page"),
+            OpenApiParameter("page_size", int, description="rows per page, 1 to 500"),
+        ],
+        responses={200: CustomerPageSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def search(self, request):
+        terms = self.validated_input(CustomerSearchSerializer)
+        external = terms.get("external_id") or {}
+        try:
+            customers = customers_search(
+                self.get_queryset(),
+                email=terms.get("email", ""),
+                phone=terms.get("phone", ""),
+                country=terms.get("country", ""),
+                name=terms.get("name", ""),
+                external_channel=external.get("channel", ""),
+                external_id=external.get("id", ""),
+            )
+        except SearchError as error:
+            raise exceptions.ValidationError({error.field: [error.reason]}) from error
+        page = self.paginate_queryset(customers)
+        audit_record(
+            action="customer.search",
+            actor=request.user,
+            object_type="customers.customer",
+            metadata={
+                "terms": sorted(term for term in SEARCH_FIELDS if terms.get(term)),
+                "customer_ids": [customer.pk for customer in page],
+            },
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         summary="Events and purchases of a customer, newest first",

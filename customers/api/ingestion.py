@@ -19,7 +19,7 @@ from customers.serializers_ingestion import (
     PurchaseSerializer,
 )
 from customers.services.ingestion import events_ingest, purchases_ingest
-from privacy.core.filters import IdFilter, UtcIsoDateTimeFilter
+from privacy.core.filters import FilterSet, IdFilter, UtcIsoDateTimeFilter
 from privacy.core.rest.viewsets import ScopedViewSetMixin
 
 _BATCH_DESCRIPTION = """
@@ -36,7 +36,7 @@ a **400** naming the field; nothing is stored.
 """
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(FilterSet):
     customer = IdFilter(field_name="customer_id")
     type = django_filters.CharFilter(field_name="type")
     source = django_filters.CharFilter(field_name="source")
@@ -48,7 +48,7 @@ class EventFilter(django_filters.FilterSet):
         fields = ["customer", "type", "source", "occurred_after", "occurred_before"]
 
 
-class PurchaseFilter(django_filters.FilterSet):
+class PurchaseFilter(FilterSet):
     customer = IdFilter(field_name="customer_id")
     source = django_filters.CharFilter(field_name="source")
     currency = django_filters.CharFilter(field_name="currency")

@@ -7,11 +7,12 @@ call one service. Contact details are masked unless the user may view personal d
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,7 +36,14 @@ from customers.models import (
     DuplicateStatus,
     MergeRecord,
 )
-from customers.selectors import customer_timeline, customers_for_user, teams_by_name
+from customers.selectors import (
+    SEARCH_FIELDS,
+    SearchError,
+    customer_timeline,
+    customers_for_user,
+    customers_search,
+    teams_by_name,
+)
 from customers.services.csv_exports import customers_csv_export
 from customers.services.customers import InvalidChanges, customer_update
 from customers.services.duplicates import (
@@ -123,6 +131,55 @@ def query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+# The searches of a session, each under an opaque key: pages and the export of a search carry
+# the key in their address, never the email, phone or name searched for.
+SEARCHES_SESSION_KEY = "customer_searches"
+SEARCHES_KEPT = 10
+
+
+def _search_remember(request: HttpRequest) -> tuple[dict[str, str], str]:
+    """The posted search form's values, kept in the session under a new opaque key."""
+    data = {name: request.POST.get(name, "") for name in CustomerSearchForm.base_fields}
+    key = secrets.token_urlsafe(12)
+    searches = dict(request.session.get(SEARCHES_SESSION_KEY, {}))
+    searches[key] = data
+    request.session[SEARCHES_SESSION_KEY] = dict(list(searches.items())[-SEARCHES_KEPT:])
+    return data, key
+
+
+def search_data(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
+    """The list's filters and their opaque key: posted, kept under ``?search=``, or the query
+    string's filters (never its ``q``: a search is posted). ``None`` when nothing is filtered."""
+    if request.method == "POST":
+        return _search_remember(request)
+    key = request.GET.get("search", "")
+    kept = request.session.get(SEARCHES_SESSION_KEY, {}).get(key)
+    if kept is not None:
+        return kept, key
+    data = {
+        name: request.GET[name]
+        for name in CustomerSearchForm.base_fields
+        if name != "q" and name in request.GET
+    }
+    return data or None, ""
+
+
+def list_query(request: HttpRequest, key: str) -> str:
+    """The address query of the list's other pages and its export: the search's key, or the
+    query string's filters without the page."""
+    if key:
+        return urlencode({"search": key})
+    query = request.GET.copy()
+    for name in ("page", "q", "search"):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _list_address(request: HttpRequest, key: str) -> str:
+    query = list_query(request, key)
+    return f"{reverse('customers-home')}?{query}" if query else reverse("customers-home")
+
+
 def filtered_customers(
     user: AbstractBaseUser, form: CustomerSearchForm
 ) -> tuple[QuerySet[Customer], list[str]]:
@@ -136,6 +193,7 @@ def filtered_customers(
     if not form.is_valid():
         return customers.none(), []
     data = form.filter_data()
+    terms = form.search_terms()
     filterset = CustomerFilter(data, queryset=customers)
     try:
         if not filterset.is_valid():
@@ -143,30 +201,43 @@ def filtered_customers(
                 for message in errors:
                     form.add_error(None, message)
             return customers.none(), []
-        customers = filterset.qs
-    except ValidationError as error:
-        for name, reasons in error.message_dict.items():
-            field = "q" if name in {"email", "phone", "name"} else name
-            for reason in reasons:
-                form.add_error(field if field in form.fields else None, _(reason))
+        customers = customers_search(filterset.qs, country=data.get("country", ""), **terms)
+    except SearchError as error:
+        form.add_error("q", _(error.reason))
         return customers.none(), []
-    return customers.order_by(*form.sort_order()), sorted(data)
+    return customers.order_by(*form.sort_order()), sorted([*data, *terms])
 
 
 # --- Customer list and export -----------------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def customer_list(request: HttpRequest) -> HttpResponse:
-    """Searchable, filterable list of the customers the user may see, 50 a page."""
+    """Searchable, filterable list of the customers the user may see, 50 a page.
+
+    The search form is posted (the search box holds an email, a phone or a name); the other
+    pages and the export name the search by an opaque key kept in the session.
+    """
     unmasked = can_view_personal_data(request.user)
-    form = CustomerSearchForm(request.GET or None, teams=teams_by_name(request.user))
+    data, key = search_data(request)
+    form = CustomerSearchForm(data, teams=teams_by_name(request.user))
     customers, filter_names = filtered_customers(request.user, form)
-    window = page_window(customers, request.GET.get("page"))
+    page = None if request.method == "POST" else request.GET.get("page")
+    window = page_window(customers, page)
+    terms = sorted(set(filter_names) & set(SEARCH_FIELDS))
+    if terms:
+        # A look-up of a person, audited as the API's search is: the terms, never their values.
+        audit_record(
+            action="customer.search",
+            actor=request.user,
+            object_type="customers.customer",
+            metadata={"terms": terms, "customer_ids": [customer.pk for customer in window.rows]},
+        )
     rows = [
         (customer, contact_for(customer, can_view_personal_data=unmasked))
         for customer in window.rows
     ]
+    query = list_query(request, key)
     return render(
         request,
         "customers/home.html",
@@ -175,8 +246,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "window": window,
             "rows": rows,
             "is_filtered": bool(filter_names) or bool(form.errors),
-            "query": query_without_page(request),
-            "export_query": request.GET.urlencode(),
+            "query": query,
+            "export_query": query,
             "can_export": can_export_personal_data(request.user),
             "show_team": len(form.teams) > 1,
             "channels": Channel.choices,
@@ -190,11 +261,17 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     """The current filtered list as CSV, streamed, formula-safe, audited before it starts."""
     if not can_export_personal_data(request.user):
         raise NotFound
-    form = CustomerSearchForm(request.GET or None, teams=teams_by_name(request.user))
+    if "q" in request.GET:
+        # An address from before searches were posted: exporting without its search would hand
+        # out far more than was asked for.
+        messages.error(request, _("Search again before exporting."))
+        return redirect(_list_address(request, ""))
+    data, key = search_data(request)
+    form = CustomerSearchForm(data, teams=teams_by_name(request.user))
     customers, filter_names = filtered_customers(request.user, form)
     if form.is_bound and form.errors:
         messages.error(request, _("Correct the search before exporting."))
-        return redirect(f"{reverse('customers-home')}?{request.GET.urlencode()}")
+        return redirect(_list_address(request, key))
     lines = customers_csv_export(actor=request.user, customers=customers, filters=filter_names)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(lines, filename=f"customers-{stamp}.csv")

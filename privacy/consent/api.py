@@ -24,7 +24,7 @@ from privacy.consent.services.double_opt_in import double_opt_in_send
 from privacy.consent.services.notices import notice_publish
 from privacy.consent.services.records import EVIDENCE_FIELDS, ConsentError, consent_record
 from privacy.core.access import can_view_personal_data, get_for_user
-from privacy.core.filters import IdFilter
+from privacy.core.filters import FilterSet, IdFilter
 from privacy.core.masking import MASK
 from privacy.core.rest.viewsets import ScopedViewSetMixin
 from privacy.core.subjects import subject_directory
@@ -149,7 +149,7 @@ class DoubleOptInSerializer(serializers.Serializer):
     purpose = serializers.CharField(max_length=64, default="email_marketing")
 
 
-class ConsentEventFilter(django_filters.FilterSet):
+class ConsentEventFilter(FilterSet):
     customer = IdFilter(field_name="customer_id")
     purpose = django_filters.CharFilter(field_name="purpose__code")
     channel = django_filters.ChoiceFilter(choices=ConsentChannel.choices)

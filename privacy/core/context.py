@@ -2,6 +2,7 @@
 
 import contextvars
 import logging
+import re
 from dataclasses import dataclass
 
 
@@ -27,6 +28,24 @@ def activate(context: RequestContext) -> contextvars.Token:
 
 def deactivate(token: contextvars.Token) -> None:
     _current.reset(token)
+
+
+class QueryStringLogFilter(logging.Filter):
+    """Drops the query string of every address in a log line (``GET /customers/?q=ann`` becomes
+    ``GET /customers/``): a query string may hold personal data, which logs must not keep.
+
+    Installed on the handlers of ``LOGGING``, so Django's request and development-server lines
+    and anything else logged pass through it.
+    """
+
+    _ADDRESS_QUERY = re.compile(r"(?P<path>/[^\s?\"']*)\?[^\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg = self._ADDRESS_QUERY.sub(r"\g<path>", message)
+            record.args = ()
+        return True
 
 
 class RequestIdLogFilter(logging.Filter):

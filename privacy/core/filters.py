@@ -33,6 +33,23 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class FilterSet(django_filters.FilterSet):
+    """The base of every list's filters: what the API's list endpoints accept besides pages.
+
+    A list endpoint answers a query parameter that is none of its filters, pagination,
+    ``ordering`` or ``format`` with a 400 naming it (``privacy.core.rest.filters``), so a typo
+    or a filter that does not exist never returns the whole list as if it had filtered.
+
+    - ``dynamic_param_prefixes``: parameters whose names are built at run time (a prefix such as
+      ``"attributes."`` followed by a key) and that the filterset itself validates;
+    - ``moved_params``: parameters the list no longer takes, each with the message that says
+      where to go instead (still a 400, but one that helps).
+    """
+
+    dynamic_param_prefixes: tuple[str, ...] = ()
+    moved_params: dict[str, str] = {}
+
+
 # Ids are PostgreSQL bigints: a larger number would be a database error, not "no match".
 MAX_ID = 2**63 - 1
 
@@ -50,7 +67,7 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-class AuditEntryFilter(django_filters.FilterSet):
+class AuditEntryFilter(FilterSet):
     """Filters shared by the audit page and the audit-log API."""
 
     action = django_filters.CharFilter(label=_("Action"), lookup_expr="startswith")

@@ -26,7 +26,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from privacy.core.access import can_export_personal_data, can_view_personal_data, team_for_user
-from privacy.core.filters import MAX_ID
+from privacy.core.filters import MAX_ID, FilterSet
 from privacy.core.masking import masks_for
 from privacy.core.rest.fields import BlankChoicesAsNullMixin
 from privacy.core.rest.reauth import reauth_check_for_session
@@ -241,7 +241,7 @@ class RejectSerializer(serializers.Serializer):
     )
 
 
-class DataSubjectRequestFilter(django_filters.FilterSet):
+class DataSubjectRequestFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
     kind = django_filters.ChoiceFilter(choices=RequestKind.choices)
     overdue = django_filters.BooleanFilter(

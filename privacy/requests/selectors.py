@@ -156,9 +156,8 @@ def request_next_steps(
         verify=subject_request.status == RequestStatus.RECEIVED,
         extend=subject_request.is_open and months_left > 0 and in_first_month,
         subjects=is_waiting,
-        # With nobody found the answer is "no data held" and needs no identity check.
-        fulfil=subject_request.status == RequestStatus.VERIFIED
-        or (subject_request.status == RequestStatus.RECEIVED and not existing_customer_ids),
+        # Every answer, "no data held" included, waits for the identity check.
+        fulfil=subject_request.status == RequestStatus.VERIFIED,
         reject=is_waiting,
         lift_restriction=subject_request.kind == RequestKind.RESTRICTION
         and subject_request.status == RequestStatus.COMPLETED

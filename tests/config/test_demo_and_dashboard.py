@@ -45,6 +45,36 @@ def test_ensure_admin_creates_a_superuser_with_an_authenticator_once(capsys, mon
     assert AuditEntry.objects.filter(action="user.create_administrator").count() == 1
 
 
+@pytest.mark.django_db
+def test_ensure_admin_makes_the_first_team_with_the_administrator_in_it(capsys, monkeypatch):
+    # Given a fresh install: no team, no administrator
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "boss")
+    monkeypatch.setenv("MARKETBASE_FIRST_TEAM", "Marketing")
+    assert not Team.objects.exists()
+
+    # When the administrator is ensured, twice
+    call_command("ensure_admin")
+    call_command("ensure_admin")
+
+    # Then one team exists, the administrator is its member, both steps audited
+    team = Team.objects.select_related("group").get()
+    assert team.group.name == "Marketing"
+    admin = get_user_model().objects.get(username="boss")
+    assert list(admin.groups.filter(pk=team.group_id)) == [team.group]
+    actions = sorted(AuditEntry.objects.values_list("action", flat=True))
+    assert actions == ["team.create", "team.member_add", "user.create_administrator"]
+
+
+@pytest.mark.django_db
+def test_ensure_admin_leaves_existing_teams_alone(monkeypatch, team_a):
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "boss")
+
+    call_command("ensure_admin")
+
+    assert list(Team.objects.all()) == [team_a]
+    assert not get_user_model().objects.get(username="boss").groups.filter(pk=team_a.group_id)
+
+
 def test_dashboard_shows_real_counts(verified_client, steward, team_b):
     client = verified_client(steward)
     response = client.get("/")

@@ -232,6 +232,23 @@ def test_web_redirects_plain_http_to_https(web):
     assert response.headers["Location"] == f"https://{HOST}/accounts/login/"
 
 
+def test_web_access_log_names_paths_without_their_query_strings(web):
+    # Given gunicorn as the Procfile starts it, from the project's folder (gunicorn.conf.py)
+    # When a client sends a search in the address, and a referrer holding another
+    marker = uuid.uuid4().hex
+    requests.get(
+        f"{web.url}/accounts/login/?email=ann.{marker}%40example.com",
+        headers={"Host": HOST, "Referer": f"https://example.org/?phone={marker}"},
+        allow_redirects=False,
+        timeout=REQUEST_SECONDS,
+    )
+
+    # Then the access log has a line for the path, and neither query string
+    line = log_wait(web.server, r'"GET /accounts/login/ HTTP/1\.1" \d{3}').group(0)
+    assert line
+    assert marker not in web.server.output()
+
+
 @pytest.mark.worker
 def test_worker_runs_a_task_under_production_settings(celery_worker_process, environment):
     # Given a task waiting in a private queue

@@ -73,23 +73,133 @@ def test_stewards_see_contacts_and_viewing_a_profile_is_audited(make_user, team_
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"),
+    ("terms", "expected"),
     [
-        ("email=ANN.LEE@example.com", ["ann.lee@example.com"]),
-        ("phone=%2B4915123456789", ["ann.lee@example.com"]),
-        ("phone=0151%2023456789&country=DE", ["ann.lee@example.com"]),
-        ("name=lee", ["ann.lee@example.com"]),
-        ("name=王秀华", ["wang@example.cn"]),
-        ("tag=VIP", ["ann.lee@example.com"]),
-        ("country=cn", ["wang@example.cn"]),
-        ("email=bob@example.com", []),
+        ({"email": "ANN.LEE@example.com"}, ["ann.lee@example.com"]),
+        ({"phone": "+4915123456789"}, ["ann.lee@example.com"]),
+        ({"phone": "0151 23456789", "country": "DE"}, ["ann.lee@example.com"]),
+        ({"name": "lee"}, ["ann.lee@example.com"]),
+        ({"name": "王秀华"}, ["wang@example.cn"]),
+        ({"name": "lee", "email": "wang@example.cn"}, []),
+        ({"email": "bob@example.com"}, []),
     ],
-    ids=["email", "e164", "national", "name", "cjk-name", "tag", "country", "other-team"],
+    ids=["email", "e164", "national", "name", "cjk-name", "all-terms-must-match", "other-team"],
 )
-def test_search_by_exact_identifiers_and_name_words(make_user, team_a, people, query, expected):
+def test_search_by_exact_identifiers_and_name_words(make_user, team_a, people, terms, expected):
+    steward = make_user(roles.DATA_STEWARD, team_a)
+    response = token_client(steward).post("/api/v1/customers/search/", terms, format="json")
+    assert response.status_code == 200, response.json()
+    assert sorted(row["email"] for row in response.json()["results"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("tag=VIP", ["ann.lee@example.com"]), ("country=cn", ["wang@example.cn"])],
+    ids=["tag", "country"],
+)
+def test_the_list_filters_by_what_is_no_personal_data(make_user, team_a, people, query, expected):
     steward = make_user(roles.DATA_STEWARD, team_a)
     rows = token_client(steward).get(f"/api/v1/customers/?{query}").json()["results"]
     assert sorted(row["email"] for row in rows) == expected
+
+
+@pytest.mark.parametrize("name", ["email", "phone", "name"])
+def test_the_list_refuses_personal_data_in_its_address_and_points_to_search(
+    marketer_a, people, name
+):
+    response = token_client(marketer_a).get("/api/v1/customers/", {name: "ann.lee@example.com"})
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == name
+    assert "POST /api/v1/customers/search/" in error["message"]
+
+
+def test_a_customer_with_only_an_external_id_is_found_by_channel_and_id(marketer_a, team_a, team_b):
+    # Given customers known only by their CRM id, in two teams, and a shop id equal to one
+    customers_upsert_items(
+        actor=marketer_a,
+        team=team_a,
+        items=[
+            {"external_ids": [{"channel": "crm", "id": "CR-9"}], "given_name": "Kim"},
+            {"external_ids": [{"channel": "shop", "id": "CR-9"}], "given_name": "Lou"},
+        ],
+    )
+    customers_upsert_items(
+        actor=marketer_a,
+        team=team_b,
+        items=[{"external_ids": [{"channel": "crm", "id": "CR-9"}], "given_name": "Max"}],
+    )
+    kim = Customer.objects.get(owner_team=team_a, identities__channel="crm")
+
+    # When the marketer of team A searches for CRM id CR-9
+    response = token_client(marketer_a).post(
+        "/api/v1/customers/search/",
+        {"external_id": {"channel": " CRM ", "id": "CR-9 "}},
+        format="json",
+    )
+
+    # Then only her team's CRM customer is found
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [kim.pk]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, ""),
+        ({"email": "ann@@example"}, "email"),
+        ({"phone": "12"}, "phone"),
+        ({"external_id": {"id": "CR-9"}}, "external_id.channel"),
+        ({"name": "x" * 201}, "name"),
+    ],
+    ids=["nothing", "bad-email", "bad-phone", "external-id-without-channel", "long-name"],
+)
+def test_a_search_that_cannot_run_is_a_400_naming_the_field(marketer_a, people, body, field):
+    response = token_client(marketer_a).post("/api/v1/customers/search/", body, format="json")
+
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert not AuditEntry.objects.filter(action="customer.search").exists()
+
+
+def test_search_pages_like_the_list_and_each_page_is_audited(marketer_a, team_a):
+    # Given three customers named Ann Lee
+    customers_upsert_items(
+        actor=marketer_a,
+        team=team_a,
+        items=[{"email": f"ann{i}@example.com", "full_name": "Ann Lee"} for i in range(3)],
+    )
+    client = token_client(marketer_a)
+
+    # When the marketer searches two at a time and follows the next address with the same body
+    first = client.post("/api/v1/customers/search/?page_size=2", {"name": "Ann"}, format="json")
+    second = client.post(first.json()["next"], {"name": "Ann"}, format="json")
+
+    # Then the pages hold the three, and no address holds the name
+    rows = first.json()["results"] + second.json()["results"]
+    assert len({row["id"] for row in rows}) == 3
+    assert second.json()["next"] is None
+    assert "Ann" not in first.json()["next"]
+    entries = AuditEntry.objects.filter(action="customer.search").order_by("id")
+    assert [entry.metadata["terms"] for entry in entries] == [["name"], ["name"]]
+    found = [pk for entry in entries for pk in entry.metadata["customer_ids"]]
+    assert sorted(found) == sorted(row["id"] for row in rows)
+    assert {entry.actor for entry in entries} == {marketer_a}
+
+
+def test_a_rejected_create_names_the_field_at_fault(marketer_a, team_a):
+    response = token_client(marketer_a).post(
+        "/api/v1/customers/", {"email": "not an email"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Invalid input.",
+        "errors": [
+            {"field": "", "message": "invalid email and no other identifier", "code": "invalid"}
+        ],
+    }
 
 
 def test_list_query_count_does_not_depend_on_page_size(

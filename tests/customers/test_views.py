@@ -5,6 +5,7 @@ Over 600 lines: one test module per screen family.
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -210,7 +211,7 @@ def test_list_search_filters_and_sort(verified_client, marketer_a, jane, team_a,
     names = {jane.pk: "jane", pierre.pk: "pierre"}
 
     # When the marketer searches
-    response = verified_client(marketer_a).get(reverse("customers-home"), query)
+    response = verified_client(marketer_a).post(reverse("customers-home"), query)
 
     # Then exactly the expected customers are listed, in order
     assert response.status_code == 200
@@ -218,11 +219,60 @@ def test_list_search_filters_and_sort(verified_client, marketer_a, jane, team_a,
 
 
 def test_list_search_with_a_malformed_email_explains_the_problem(verified_client, marketer_a, jane):
-    response = verified_client(marketer_a).get(reverse("customers-home"), {"q": "jane@@example"})
+    response = verified_client(marketer_a).post(reverse("customers-home"), {"q": "jane@@example"})
     assert response.status_code == 200
     assert response.context["form"].errors == {"q": ["invalid email"]}
     assert response.context["rows"] == []
     assert "No customers match" in html(response)
+
+
+def test_a_search_keeps_personal_data_out_of_every_address(verified_client, steward, team_a):
+    # Given 51 customers named Jane Roe and one other
+    CustomerFactory.create_batch(
+        51, owner_team=team_a, given_name="Jane", family_name="Roe", identities=False
+    )
+    CustomerFactory(owner_team=team_a, given_name="Other", identities=False)
+    client = verified_client(steward)
+
+    # When the steward searches for "Jane Roe" through the form, then follows "Next"
+    first = client.post(reverse("customers-home"), {"q": "Jane Roe"})
+    next_link = re.search(r'href="\?([^"]*)" rel="next"', html(first)).group(1)
+    export_link = re.search(r'href="(/customers/export/[^"]*)"', html(first)).group(1)
+    second = client.get(reverse("customers-home") + "?" + next_link.replace("&amp;", "&"))
+
+    # Then both pages hold the search's results, the search box keeps its text, and no address
+    # (the next page, the export) holds the name
+    assert first.context["window"].total == 51
+    assert len(first.context["rows"]) == 50
+    assert [c.given_name for c, _contact in second.context["rows"]] == ["Jane"]
+    assert second.context["form"]["q"].value() == "Jane Roe"
+    for address in (next_link, export_link):
+        assert "Jane" not in address and "Roe" not in address
+        assert "search=" in address
+    assert '<form method="post"' in html(first)
+    entries = AuditEntry.objects.filter(action="customer.search").order_by("id")
+    assert [
+        (entry.metadata["terms"], len(entry.metadata["customer_ids"])) for entry in entries
+    ] == [
+        (["name"], 50),
+        (["name"], 1),
+    ]
+
+
+def test_a_search_in_the_address_is_not_run(verified_client, marketer_a, jane, team_a):
+    CustomerFactory(owner_team=team_a, given_name="Pierre")
+
+    response = verified_client(marketer_a).get(reverse("customers-home"), {"q": "jane doe"})
+
+    assert response.context["window"].total == 2
+
+
+def test_an_export_address_with_a_search_in_it_exports_nothing(verified_client, steward, jane):
+    response = verified_client(steward).get(reverse("customer-export"), {"q": "jane doe"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers-home")
+    assert not AuditEntry.objects.filter(action__startswith="customer.export").exists()
 
 
 def test_list_with_an_unknown_country_says_so(verified_client, marketer_a, jane):

@@ -42,8 +42,9 @@ MAX_EXAMPLES = 15
 
 # A schema-valid request refused (400) by a rule of the domain, by operation id.
 DOMAIN_RULES = {
-    # An email or phone filter must be a real address or number (libphonenumber, not a pattern).
-    "customers_list": "exact email and phone filters are normalised",
+    # A search needs a term; an email or phone must be a real address or number (libphonenumber,
+    # not a pattern).
+    "customers_search_create": "at least one term; emails and phones are normalised",
     "customers_create": "an item needs an identifier; emails and phones are normalised",
     "imports_create": "the file must be CSV text with an identifier column",
     "consents_create": "the purpose and the notice must exist; the customer must be the team's",

@@ -224,7 +224,7 @@ MATRIX: dict[str, Case] = {
         kwargs=lambda world, variant: {"pk": world.notice.pk},
     ),
     # Customers.
-    "customers-home": page(GET=ALL_STAFF),
+    "customers-home": page(**alike(GET_POST=ALL_STAFF)),
     "customer-export": page(GET="login 404 404 ok ok"),
     "duplicate-list": page(GET=ALL_STAFF),
     "duplicate-decide": owned(duplicate_pk, POST=CHANGE_OWN),
@@ -264,6 +264,7 @@ MATRIX: dict[str, Case] = {
     "api:api-root": page(GET="401 ok ok ok ok"),
     "api:customer-list": page(GET="401 ok ok ok ok", POST=API_ADD),
     "api:customer-upsert": page(POST=API_ADD),
+    "api:customer-search": page(POST="401 ok ok ok ok"),
     "api:customer-detail": owned(
         customer_pk,
         GET=API_VIEW_OWN,

@@ -152,10 +152,27 @@ def test_unknown_person_is_answered_no_data_held_and_audited(team_a, steward, pe
     request = new_request(team_a, steward, subject_email="nobody@example.org")
     assert request.customer_ids == []
 
-    request = request_fulfil(subject_request=request, actor=steward)
+    request = request_fulfil(subject_request=verified(request, steward), actor=steward)
 
     assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "no_data_held")
-    assert steps(request) == ["request.create", "request.fulfil"]
+    assert steps(request) == ["request.create", "request.verify", "request.fulfil"]
+
+
+@pytest.mark.parametrize("kind", [RequestKind.ERASURE, RequestKind.ACCESS])
+def test_no_data_held_is_no_answer_before_the_identity_is_verified(team_a, steward, kind):
+    # Given a request that matches nobody, whose sender has not proven who they are
+    request = new_request(team_a, steward, kind, subject_email="nobody@example.org")
+
+    # When staff try to answer it
+    with pytest.raises(RequestError) as raised:
+        request_fulfil(subject_request=request, actor=steward)
+
+    # Then it is refused, naming the verification, and the request is as it was
+    assert raised.value.field == "verification_method"
+    request.refresh_from_db()
+    assert (request.status, request.outcome) == (RequestStatus.RECEIVED, "")
+    assert request.subject_email == "nobody@example.org"
+    assert steps(request) == ["request.create"]
 
 
 # --- Verification and extension ----------------------------------------------------------------
@@ -265,7 +282,7 @@ def test_a_second_erasure_request_for_an_erased_person_is_answered_no_data_held(
     first = verified(new_request(team_a, steward, RequestKind.ERASURE), steward)
     request_fulfil(subject_request=first, actor=steward)
 
-    second = new_request(team_a, steward, RequestKind.ERASURE)
+    second = verified(new_request(team_a, steward, RequestKind.ERASURE), steward)
     second = request_fulfil(subject_request=second, actor=steward)
 
     assert second.outcome == RequestOutcome.NO_DATA_HELD

@@ -414,13 +414,27 @@ def test_erasure_is_refused_before_verification_then_erases(api, steward, team_a
     assert data_request.subject_email is None
 
 
-def test_nobody_found_is_answered_no_data_held_without_verification(api, steward, team_a):
+def test_nobody_found_is_answered_no_data_held_only_after_verification(api, steward, team_a):
+    # Given a request that matches nobody
     data_request = new_request(team_a, steward, subject_email="nobody@example.org")
 
-    response = api.post(detail(data_request, "fulfil"), {}, format="json")
+    # When it is answered before the identity is verified, then after
+    early = api.post(detail(data_request, "fulfil"), {}, format="json")
+    data_request.refresh_from_db()
+    status_before = data_request.status
+    api.post(
+        detail(data_request, "verify"),
+        {"verification_method": "email_confirmed"},
+        format="json",
+    )
+    answered = api.post(detail(data_request, "fulfil"), {}, format="json")
 
-    assert response.status_code == 200
-    assert (response.json()["status"], response.json()["outcome"]) == ("completed", "no_data_held")
+    # Then the first is a 400 naming the verification that changes nothing, the second answers
+    assert early.status_code == 400
+    assert [error["field"] for error in early.json()["errors"]] == ["verification_method"]
+    assert status_before == "received"
+    assert answered.status_code == 200, answered.json()
+    assert (answered.json()["status"], answered.json()["outcome"]) == ("completed", "no_data_held")
 
 
 def test_reject_needs_a_reason_and_closes_the_request(api, steward, team_a, person):

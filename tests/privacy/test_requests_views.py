@@ -91,7 +91,9 @@ def test_the_queue_shows_open_requests_soonest_due_first_with_overdue_ones_highl
     late = new_request(team_a, steward, received_at=timezone.now() - datetime.timedelta(days=40))
     on_time = new_request(team_a, steward, kind="erasure")
     closed = request_fulfil(
-        subject_request=new_request(team_a, steward, subject_email="nobody@example.org"),
+        subject_request=verified(
+            new_request(team_a, steward, subject_email="nobody@example.org"), steward
+        ),
         actor=steward,
     )
     new_request(team_b, None)
@@ -343,6 +345,24 @@ def test_erasure_through_the_page_erases_and_the_steps_name_the_erasure(
         "Answered: Fulfilled",
     ]
     assert response.context["customers"] == [(person.pk, False)]
+
+
+def test_a_request_that_matches_nobody_waits_for_verification_on_the_page(ui, steward, team_a):
+    # Given an erasure request that matches nobody, not verified
+    data_request = new_request(team_a, steward, kind="erasure", subject_email="nobody@example.org")
+
+    # When the steward opens it and posts an answer anyway
+    page = ui.get(url("request-detail", data_request))
+    response = ui.post(url("request-fulfil", data_request), follow=True)
+
+    # Then the page offers no answer, the post is refused with the reason, and nothing changed
+    assert page.context["next_steps"].fulfil is False
+    assert "Verify the person's identity before answering the request." in messages_of(response)
+    data_request.refresh_from_db()
+    assert (data_request.status, data_request.subject_email) == (
+        RequestStatus.RECEIVED,
+        "nobody@example.org",
+    )
 
 
 def test_answering_needs_a_recent_reauthentication_and_changes_nothing_without(

@@ -11,15 +11,33 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.credentials import credentials_write
 from privacy.core.roles import ADMINISTRATOR
+from privacy.core.services.accounts import team_membership_add
 from privacy.core.services.audit import audit_record
+from privacy.core.services.staff import team_create
+from privacy.models import Team
+
+DEFAULT_FIRST_TEAM = "Default team"
 
 
 class Command(BaseCommand):
     help = (
         "Make sure an administrator exists. Uses DJANGO_SUPERUSER_USERNAME, "
         "DJANGO_SUPERUSER_PASSWORD and DJANGO_SUPERUSER_EMAIL when set; otherwise creates "
-        "'admin' with a random password. Credentials and the TOTP secret are printed once."
+        "'admin' with a random password. Credentials and the TOTP secret are printed once. "
+        "When no team exists yet, creates one (MARKETBASE_FIRST_TEAM, 'Default team') with the "
+        "administrator in it, so customers can be imported straight away."
     )
+
+    def _first_team(self, user) -> None:
+        """A fresh install has no team, and nothing can be imported without one: make the first
+        and put the administrator in it (both audited, as the command line)."""
+        if Team.objects.exists():
+            return
+        name = os.environ.get("MARKETBASE_FIRST_TEAM", "").strip() or DEFAULT_FIRST_TEAM
+        with transaction.atomic():
+            team = team_create(name=name)
+            team_membership_add(actor=None, user=user, team=team)
+        self.stdout.write(f"Team {name!r} created with {user.get_username()!r} in it.")
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -31,11 +49,13 @@ class Command(BaseCommand):
     def handle(self, *args, credentials_file=None, **options):
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
         user_model = get_user_model()
-        if user_model.objects.filter(username=username).exists():
+        existing = user_model.objects.filter(username=username).first()
+        if existing is not None:
             self.stdout.write(
                 f"Administrator {username!r} already exists (credentials were printed when it "
                 "was created; `make totp` prints its current sign-in code)."
             )
+            self._first_team(existing)
             return
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
         email = os.environ.get("DJANGO_SUPERUSER_EMAIL", "")
@@ -46,6 +66,7 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=ADMINISTRATOR))
             device = TOTPDevice.objects.create(user=user, name="Demo authenticator")
             audit_record(action="user.create_administrator", target=user)
+        self._first_team(user)
         secret = base64.b32encode(device.bin_key).decode()
         if credentials_file:
             credentials_write(

@@ -6,7 +6,8 @@ What the base does for every request:
   TOTP-verified session) and requires a signed-in user whose role grants the action
   (``IsAuthenticated`` and ``RolePermission``);
 - it refuses query parameters holding a NUL (a 400 naming the parameter: PostgreSQL cannot
-  store one);
+  store one), and on a list every query parameter it does not know (a 400 naming it:
+  ``privacy.core.rest.filters``);
 - it serves rows through the access layer: ``get_queryset()`` is the subclass's
   ``base_queryset()`` passed through ``privacy.core.access.scope_queryset`` for the action's access
   level, and ``get_object()`` takes the object from those same rows (``get_for_user``), so
@@ -59,6 +60,7 @@ from rest_framework.generics import get_object_or_404
 
 from privacy.core.access import ACTIONS, get_for_user, owner_path, permission_name, scope_queryset
 from privacy.core.rest.authentication import TokenAuthentication, VerifiedSessionAuthentication
+from privacy.core.rest.filters import unknown_query_check
 from privacy.core.rest.parsers import storable_text_check
 
 _ACTION_BY_METHOD = {
@@ -244,6 +246,9 @@ class ScopedViewSetMixin:
         # After authentication, so an anonymous request is a 401 whatever it asks; request
         # bodies are checked by the parsers (privacy.core.rest.parsers).
         storable_text_check(request.query_params)
+        if getattr(self, "action", None) == "list":
+            # django-filter ignores what it does not know; a list must not (a 400 naming it).
+            unknown_query_check(self, request)
 
     # --- Input ----------------------------------------------------------------------------------
 

@@ -323,7 +323,9 @@ def request_fulfil(
 ) -> DataSubjectRequest:
     """Answer the request as its kind says.
 
-    - no customer found: answered "no data held" (whatever the kind), no verification needed;
+    - every answer needs the identity verified first (``request_verify``), "no data held"
+      included: answered to anybody, it would tell whether a person is a customer;
+    - no customer found: answered "no data held" (whatever the kind);
     - access: the package is built by a Celery job (status ``processing`` until it is ready);
     - erasure: the customers are erased through ``subject_erase`` and the request forgets the
       contact details it was given;
@@ -339,17 +341,19 @@ def request_fulfil(
     customer_ids = subject_directory().existing(
         team=team, customer_ids=subject_request.customer_ids
     )
+    if subject_request.status != RequestStatus.VERIFIED:
+        # "No data held" is an answer too: given to someone who has not proven who they are,
+        # it tells them whether a person is a customer.
+        raise RequestError(
+            "verification_method",
+            _("Verify the person's identity before answering the request."),
+        )
     if not customer_ids:
         if subject_request.kind == RequestKind.ERASURE:
             _forget_contact(subject_request)
             note = ""
         outcome = RequestOutcome.NO_DATA_HELD
         return request_complete(subject_request, outcome=outcome, note=note, actor=actor)
-    if subject_request.status != RequestStatus.VERIFIED:
-        raise RequestError(
-            "verification_method",
-            _("Verify the person's identity before answering with their data."),
-        )
     if subject_request.kind == RequestKind.ACCESS:
         subject_request.status = RequestStatus.PROCESSING
         subject_request.progress = 0
