@@ -56,6 +56,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "生日",
         "出生日期",
     ),
+    "birth_year": ("year of birth", "birth year", "year birth", "出生年份", "出生年"),
     "gender": ("gender", "sex", "性别"),
     "language": ("language", "preferred language", "语言"),
     "company": ("company", "organisation", "organization", "employer", "公司", "单位"),
@@ -94,6 +95,10 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "notes": ("notes", "note", "comment", "comments", "备注"),
 }
+
+# What a column of a customers file may be mapped to, beside the team's custom fields
+# (``attributes.<key>``): the canonical fields and the other names the normalisation reads.
+CUSTOMER_TARGETS = frozenset({*HEADER_SYNONYMS, "given_name", "family_name", "source_channel"})
 
 PURCHASE_FIELDS = (
     "customer_external_id",

@@ -29,6 +29,7 @@ from customers.forms_imports import (
     ImportMappingForm,
     ImportUploadForm,
     TemplateChoiceForm,
+    custom_mapping_choices,
     field_label,
 )
 from customers.masking import customer_masks
@@ -362,6 +363,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         header=shape.header,
         initial_mapping=initial,
         can_save_template=can_save_template,
+        custom_choices=custom_mapping_choices(draft.team_id),
     )
     if request.method == "POST" and form.is_valid():
         draft.mapping = form.mapping
