@@ -508,3 +508,82 @@ def test_the_staff_edit_form_writes_typed_values(verified_client, make_user, tea
     assert response.status_code == 302, response.context["form"].errors
     customer.refresh_from_db()
     assert customer.attributes == {"kids": 3, "member": False}
+
+
+def test_the_list_page_filters_on_custom_fields_and_explains_unknown_keys(
+    verified_client, marketer_a, team_a
+):
+    define(team_a, "education", "choice", options=["PhD", "Master"])
+    define(team_a, "income", "decimal")
+    items = [
+        {"email": "ann@example.com", "attributes": {"education": "PhD", "income": 900}},
+        {"email": "bo@example.com", "attributes": {"education": "PhD", "income": 90}},
+        {"email": "cy@example.com", "attributes": {"education": "Master", "income": 900}},
+    ]
+    customers_upsert_items(actor=marketer_a, team=team_a, items=items)
+    ann = Identity.objects.get(
+        kind=IdentityKind.EMAIL,
+        customer__attributes__income=900,
+        customer__attributes__education="PhD",
+    ).customer_id
+    client = verified_client(marketer_a)
+
+    query = {"attributes.education": "phd", "attributes.income__gte": "500"}
+    response = client.get("/customers/", query)
+    assert [customer.pk for customer, _contact in response.context["rows"]] == [ann]
+
+    response = client.get("/customers/", {"attributes.shoe_size": "42"})
+    assert response.context["rows"] == []
+    assert "shoe_size" in str(response.context["form"].errors)
+
+
+def test_the_access_package_lists_custom_values_with_labels(marketer_a, team_a):
+    from customers.services.export import customers_export
+
+    define(team_a, "education", "choice", options=["PhD"], label_zh="学历")
+    define(team_a, "religion", "text", label_zh="宗教", is_personal_data=True)
+    items = [{"email": "ann@example.com", "attributes": {"education": "PhD", "religion": "Quaker"}}]
+    customers_upsert_items(actor=marketer_a, team=team_a, items=items)
+    customer = team_a.customers.get()
+
+    categories = {c.name: c for c in customers_export(team=team_a, customer_ids=[customer.pk])}
+
+    assert list(categories["attributes"].rows) == [
+        {
+            "customer_id": customer.pk,
+            "key": "education",
+            "label": "Education",
+            "label_zh": "学历",
+            "value": "PhD",
+        },
+        {
+            "customer_id": customer.pk,
+            "key": "religion",
+            "label": "Religion",
+            "label_zh": "宗教",
+            "value": "Quaker",
+        },
+    ]
+
+
+def test_the_wizard_offers_the_teams_custom_fields_and_refuses_others(team_a, team_b):
+    from customers.forms_imports import ImportMappingForm, custom_mapping_choices
+
+    define(team_a, "income", "decimal")
+    define(team_b, "kids", "integer")
+
+    def mapping_form(target):
+        return ImportMappingForm(
+            {"column_0": "email", "column_1": target},
+            header=["E-Mail", "Kids"],
+            initial_mapping={},
+            can_save_template=False,
+            custom_choices=custom_mapping_choices(team_a.pk),
+        )
+
+    accepted = mapping_form("attributes.income")
+    assert accepted.is_valid(), accepted.errors
+    assert accepted.mapping == {"E-Mail": "email", "Kids": "attributes.income"}
+    refused = mapping_form("attributes.kids")  # team B's field
+    assert not refused.is_valid()
+    assert list(refused.errors) == ["column_1"] and refused["column_1"].label == "Kids"
