@@ -150,12 +150,21 @@ _SYNONYM_LOOKUP = {
 }
 
 
-def suggest_mapping(header: list[str]) -> dict[str, str]:
-    """Map each column to a canonical field by its header, or to "" (ignored) when unknown."""
+def suggest_mapping(
+    header: list[str], custom_names: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Map each column to a canonical field by its header, or to "" (ignored) when unknown.
+
+    ``custom_names`` (a name → ``attributes.<key>``) are the team's custom fields by key and
+    labels; the canonical fields' spellings come first."""
+    lookup = _SYNONYM_LOOKUP
+    if custom_names:
+        extra = {_normalise_header(name): target for name, target in custom_names.items()}
+        lookup = {**extra, **_SYNONYM_LOOKUP}
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for column in header:
-        field = _SYNONYM_LOOKUP.get(_normalise_header(column), "")
+        field = lookup.get(_normalise_header(column), "")
         if field in taken:
             field = ""
         mapping[column] = field

@@ -207,6 +207,17 @@ def custom_fields_by_key(team_id: int) -> dict[str, CustomField]:
     return {field.key: field for field in CustomField.objects.filter(owner_team_id=team_id)}
 
 
+def custom_field_names(team_id: int) -> dict[str, str]:
+    """The team's custom fields as mapping targets by the names a column may have: the key and
+    both labels (``suggest_mapping``)."""
+    names: dict[str, str] = {}
+    for key, definition in custom_fields_by_key(team_id).items():
+        for name in (definition.label_zh, definition.label_en, key):
+            if name:
+                names[name] = f"{ATTRIBUTE_PREFIX}{key}"
+    return names
+
+
 def private_attributes_of(customer: Customer) -> dict[str, Any]:
     """The customer's personal custom values, decrypted."""
     return json.loads(customer.private_attributes) if customer.private_attributes else {}

@@ -39,6 +39,7 @@ from customers.services.csv_files import (
 )
 from customers.services.custom_fields import (
     ATTRIBUTE_PREFIX,
+    custom_field_names,
     custom_fields_by_key,
     custom_values_clean,
 )
@@ -204,7 +205,7 @@ def import_job_create(
         shape = inspect_file(upload.file, **file_format(options or {}))
     except FileProblem as problem:
         raise ValidationError({"file": problem.translated()}) from problem
-    mapping = mapping or suggest_mapping(shape.header)
+    mapping = mapping or suggest_mapping(shape.header, custom_field_names(team.pk))
     unknown = sorted(set(mapping) - set(shape.header))
     if unknown:
         raise ValidationError({"mapping": f"These columns are not in the file: {unknown}"})

@@ -48,6 +48,7 @@ from customers.services.csv_files import (
     inspect_file,
     suggest_mapping,
 )
+from customers.services.custom_fields import custom_field_names
 from customers.services.imports import (
     PreparedRow,
     import_job_create,
@@ -323,14 +324,15 @@ def _mapping_from_template(template: ImportTemplate, header: list[str]) -> dict[
     """The template's choice for each of its columns; other columns keep their suggestion,
     unless the template already uses that field."""
     saved = {
-        column: field if field in HEADER_SYNONYMS else ""
+        column: field if field in HEADER_SYNONYMS or field.startswith("attributes.") else ""
         for column, field in template.mapping.items()
         if isinstance(field, str)
     }
     taken = {field for column, field in saved.items() if field and column in header}
+    suggested = suggest_mapping(header, custom_field_names(template.owner_team_id))
     return {
         column: saved.get(column, "" if suggestion in taken else suggestion)
-        for column, suggestion in suggest_mapping(header).items()
+        for column, suggestion in suggested.items()
     }
 
 
@@ -352,7 +354,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
     template_form = TemplateChoiceForm(
         request.GET if "template" in request.GET else None, templates=templates, show_team=show_team
     )
-    initial = draft.mapping or suggest_mapping(shape.header)
+    initial = draft.mapping or suggest_mapping(shape.header, custom_field_names(draft.team_id))
     applied = None
     if request.method == "GET" and template_form.is_bound and template_form.is_valid():
         applied = template_form.cleaned_data["template"]

@@ -587,3 +587,26 @@ def test_the_wizard_offers_the_teams_custom_fields_and_refuses_others(team_a, te
     refused = mapping_form("attributes.kids")  # team B's field
     assert not refused.is_valid()
     assert list(refused.errors) == ["column_1"] and refused["column_1"].label == "Kids"
+
+
+def test_columns_named_like_a_custom_field_are_mapped_to_it(marketer_a, team_a, run_import):
+    define(team_a, "education", "choice", options=["PhD", "Master"], label_zh="学历")
+    define(team_a, "marital_status", "choice", options=["Single", "Married"])
+    define(team_a, "income", "decimal", label_en="Yearly income")
+    content = "Email;学历;Marital_Status;Yearly Income;Shoe size\n"
+    content += "ann@example.com;phd;married;58138,5;38\n"
+
+    job = run_import(marketer_a, team_a, content.encode())
+
+    assert job.mapping == {
+        "Email": "email",
+        "学历": "attributes.education",
+        "Marital_Status": "attributes.marital_status",
+        "Yearly Income": "attributes.income",
+        "Shoe size": "",
+    }
+    assert team_a.customers.get().attributes == {
+        "education": "PhD",
+        "marital_status": "Married",
+        "income": 58138.5,
+    }
