@@ -610,3 +610,24 @@ def test_columns_named_like_a_custom_field_are_mapped_to_it(marketer_a, team_a, 
         "marital_status": "Married",
         "income": 58138.5,
     }
+
+
+def test_a_merge_keeps_both_profiles_personal_values_and_its_undo_restores_them(marketer_a, team_a):
+    from customers.services.merge import customer_merge, customer_merge_undo
+
+    define(team_a, "religion", "text", is_personal_data=True)
+    define(team_a, "allergy", "text", is_personal_data=True)
+    items = [
+        {"email": "ann@example.com", "attributes": {"religion": "Quaker"}},
+        {"email": "ann.lee@example.com", "attributes": {"religion": "None", "allergy": "nuts"}},
+    ]
+    customers_upsert_items(actor=marketer_a, team=team_a, items=items)
+    survivor, merged = team_a.customers.order_by("pk")
+
+    customer_merge(survivor=survivor, merged=merged, actor=marketer_a)
+    survivor.refresh_from_db()
+    assert json.loads(survivor.private_attributes) == {"religion": "Quaker", "allergy": "nuts"}
+
+    customer_merge_undo(survivor=survivor, actor=marketer_a)
+    survivor.refresh_from_db()
+    assert json.loads(survivor.private_attributes) == {"religion": "Quaker"}
