@@ -48,7 +48,7 @@ from customers.services.csv_files import (
     inspect_file,
     suggest_mapping,
 )
-from customers.services.custom_fields import custom_field_names
+from customers.services.custom_fields import ATTRIBUTE_PREFIX, custom_field_names
 from customers.services.imports import (
     PreparedRow,
     import_job_create,
@@ -63,7 +63,7 @@ from privacy.core.access import (
     permission_name,
 )
 from privacy.core.exports import csv_response
-from privacy.core.masking import mask_name
+from privacy.core.masking import mask_name, mask_text
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 
 PREVIEW_ROWS = 10
@@ -231,6 +231,12 @@ def preview_table(
         for key, sources in _PREVIEW_COLUMNS
         if not sources or mapped.intersection(sources)
     ]
+    # Custom fields, by their column's name, after the customer fields.
+    columns += [
+        {"key": target, "label": column}
+        for column, target in mapping.items()
+        if target.startswith(ATTRIBUTE_PREFIX)
+    ]
     rows = []
     for row in prepared:
         record = row.record
@@ -245,6 +251,12 @@ def preview_table(
                 value = row.source
             elif key == "external_ids":
                 value = _external_ids_display(record.external_ids, can_see_personal_data)
+            elif key.startswith(ATTRIBUTE_PREFIX):
+                name = key.removeprefix(ATTRIBUTE_PREFIX)
+                value = _display(record.attributes.get(name))
+                if name in record.private_attributes:
+                    personal = record.private_attributes[name]
+                    value = _display(personal) if can_see_personal_data else mask_text(personal)
             else:
                 value = record.fields.get(key)
                 value = _display(masks[key](value) if key in masks else value)

@@ -631,3 +631,39 @@ def test_a_merge_keeps_both_profiles_personal_values_and_its_undo_restores_them(
     customer_merge_undo(survivor=survivor, actor=marketer_a)
     survivor.refresh_from_db()
     assert json.loads(survivor.private_attributes) == {"religion": "Quaker"}
+
+
+def test_the_import_preview_shows_custom_values_masking_personal_ones():
+    from customers.normalisation import NormalisedCustomer
+    from customers.services.imports import PreparedRow
+    from customers.views.imports import preview_table
+
+    record = NormalisedCustomer(
+        fields={"email": "ann@example.com"},
+        attributes={"income": 58138.5, "interests": ["wine", "gold"]},
+        private_attributes={"religion": "Quaker"},
+        warnings=[("attributes.kids", "“Kids”: not a whole number")],
+    )
+    mapping = {"Email": "email", "Income": "attributes.income", "Interests": "attributes.interests"}
+    mapping |= {"Religion": "attributes.religion", "Kids": "attributes.kids"}
+
+    def shown(can_see_personal_data):
+        columns, rows = preview_table(
+            [PreparedRow(2, record, "", "import")],
+            mapping=mapping,
+            can_see_personal_data=can_see_personal_data,
+        )
+        cells = {cell["key"]: (cell["value"], cell["warning"]) for cell in rows[0]["cells"]}
+        return [column["label"] for column in columns][-4:], {
+            key: cells[key] for key in cells if key.startswith("attributes.")
+        }
+
+    labels, cells = shown(True)
+    assert labels == ["Income", "Interests", "Religion", "Kids"]
+    assert cells == {
+        "attributes.income": ("58138.5", ""),
+        "attributes.interests": ("wine, gold", ""),
+        "attributes.religion": ("Quaker", ""),
+        "attributes.kids": ("", "“Kids”: not a whole number"),
+    }
+    assert shown(False)[1]["attributes.religion"] == ("•••", "")
