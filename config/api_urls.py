@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from customers.api.custom_fields import CustomFieldViewSet
 from customers.api.customers import CustomerViewSet
 from customers.api.imports import ImportJobViewSet
 from customers.api.ingestion import EventViewSet, PurchaseViewSet
@@ -15,6 +16,7 @@ router = DefaultRouter()
 router.include_format_suffixes = False
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("imports", ImportJobViewSet, basename="import")
+router.register("custom-fields", CustomFieldViewSet, basename="custom-field")
 router.register("events", EventViewSet, basename="event")
 router.register("purchases", PurchaseViewSet, basename="purchase")
 router.register("audit-log", AuditEntryViewSet, basename="audit-log")

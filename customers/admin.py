@@ -2,11 +2,13 @@ from collections import defaultdict
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.translation import gettext_lazy as _
 
 from customers.masking import customer_masks
 from customers.models import (
     Customer,
+    CustomField,
     DateOrder,
     DuplicateCandidate,
     Event,
@@ -16,6 +18,7 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
+from customers.services.custom_fields import DEFINITION_FIELDS
 from privacy.core.access import can_view_personal_data, scope_queryset
 from privacy.core.admin.base import ScopedModelAdmin, masked_display
 from privacy.erasure.services.erasure import subject_erase
@@ -101,10 +104,50 @@ class CustomerAdmin(ScopedModelAdmin):
         "created_at",
         "updated_at",
     ]
-    exclude = ["name_index", "provenance"]
+    # Custom field values are edited as one form field per definition (``get_form``).
+    exclude = ["name_index", "provenance", "attributes", "private_attributes"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(merged_into__isnull=True)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from customers.forms import CUSTOM_FIELD_PREFIX, custom_form_fields
+
+        if obj is not None:
+            # The model form is made of the model's fields; the custom ones are added below.
+            if "fields" in kwargs:
+                fields = kwargs["fields"]
+            else:
+                fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+            if fields is not None:
+                kwargs["fields"] = [
+                    name for name in fields if not name.startswith(CUSTOM_FIELD_PREFIX)
+                ]
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form_class
+
+        custom, initial = custom_form_fields(obj, include_personal=_can_see_personal_data(request))
+
+        class CustomerAdminForm(form_class):
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, **form_kwargs)
+                self.fields.update(custom)
+                for name, value in initial.items():
+                    self.initial.setdefault(name, value)
+
+        return CustomerAdminForm
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        from customers.forms import custom_form_fields
+
+        custom, _initial = custom_form_fields(obj, include_personal=_can_see_personal_data(request))
+        if not custom:
+            return fieldsets
+        return [*fieldsets, (_("Custom fields"), {"fields": list(custom)})]
 
     def __getattr__(self, name: str):
         # ``masked_<field>``: the column or form row of a field the record of processing masks.
@@ -127,7 +170,10 @@ class CustomerAdmin(ScopedModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = list(self.readonly_fields)
         if not _can_see_personal_data(request):
-            readonly += [f"{_MASKED_PREFIX}{name}" for name in _masked_columns()]
+            # Custom values are shown as custom fields (personal ones left out), not as a row.
+            readonly += [
+                f"{_MASKED_PREFIX}{name}" for name in _masked_columns() if name not in self.exclude
+            ]
         return readonly
 
     def get_list_display(self, request):
@@ -225,8 +271,108 @@ class CustomerAdmin(ScopedModelAdmin):
         changes = {
             name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS
         }
+        from customers.forms import custom_form_changes
+
+        if attributes := custom_form_changes(form):
+            changes["attributes"] = attributes
         customer = Customer.objects.get(pk=obj.pk)
         customer_update(actor=request.user, customer=customer, changes=changes)
+
+
+class CustomFieldAdminForm(forms.ModelForm):
+    class Meta:
+        model = CustomField
+        fields = ["owner_team", *DEFINITION_FIELDS]
+        labels = {"owner_team": _("Team")}
+        help_texts = {"options": _("For choices: the options, separated by commas.")}
+
+    def _post_clean(self):
+        # The service's check, on a copy: the key's uniqueness in the team, ranges, patterns.
+        from customers.services.custom_fields import custom_field_check
+
+        values = {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in self._meta.fields and name != "owner_team"
+        }
+        team = self.cleaned_data.get("owner_team") or getattr(self.instance, "owner_team", None)
+        candidate = CustomField(pk=self.instance.pk, owner_team=team)
+        for name in self._meta.fields:
+            if name != "owner_team":
+                setattr(candidate, name, values.get(name, getattr(self.instance, name)))
+        for name, message in custom_field_check(candidate).items():
+            self.add_error(name if name in self.fields else None, _(message))
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(ScopedModelAdmin):
+    """Custom field definitions of the user's teams, for administrators; written through the
+    custom field services (audited). Deleting one clears its values from every customer."""
+
+    form = CustomFieldAdminForm
+    list_display = ["key", "label_en", "label_zh", "type", "is_personal_data", "owner_team"]
+    list_filter = ["type", "is_personal_data", "owner_team"]
+    search_fields = ["key", "label_en", "label_zh"]
+    list_select_related = ["owner_team__group"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["owner_team", "key", "type", "is_personal_data"]
+        return [*fixed, "created_at", "updated_at"] if obj else []
+
+    def _manages(self, request) -> bool:
+        return request.user.has_perm("customers.manage_customfield")
+
+    def has_add_permission(self, request):
+        return self._manages(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manages(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._manages(request) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        from django.core.exceptions import ValidationError
+
+        from customers.services.custom_fields import (
+            DEFINITION_FIELDS,
+            FIXED_FIELDS,
+            custom_field_create,
+            custom_field_update,
+        )
+
+        data = form.cleaned_data
+        try:  # the form ran the service's check; a race is left to the service
+            if change:
+                changes = {
+                    name: data[name]
+                    for name in form.changed_data
+                    if name in DEFINITION_FIELDS and name not in FIXED_FIELDS
+                }
+                definition = custom_field_update(
+                    actor=request.user,
+                    definition=CustomField.objects.get(pk=obj.pk),
+                    changes=changes,
+                )
+            else:
+                values = {name: data[name] for name in DEFINITION_FIELDS if name in data}
+                definition = custom_field_create(
+                    actor=request.user, team=data["owner_team"], values=values
+                )
+        except ValidationError as error:
+            # Shown on the form by save_form's caller: raise before the redirect.
+            raise forms.ValidationError(error.message_dict) from error
+        obj.pk, obj.created_at = definition.pk, definition.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, CustomField.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        from customers.services.custom_fields import custom_field_delete
+
+        for definition in scope_queryset(request.user, queryset, action="delete"):
+            custom_field_delete(actor=request.user, definition=definition)
 
 
 class ReadOnlyScopedAdmin(ScopedModelAdmin):

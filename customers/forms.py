@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -11,9 +13,21 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from customers.masking import customer_masks
-from customers.models import Channel, Customer, Gender, LifecycleStatus
+from customers.models import (
+    Channel,
+    Customer,
+    CustomField,
+    CustomFieldType,
+    Gender,
+    LifecycleStatus,
+)
 from customers.normalisation import NormalisationError, normalise_country
 from customers.selectors import TimelineCursorError, timeline_cursor_parse
+from customers.services.custom_fields import (
+    custom_field_label,
+    custom_fields_by_key,
+    private_attributes_of,
+)
 from customers.services.customers import EDITABLE_FIELDS
 from customers.services.enrichment import RFM_GROUP_RULES
 from privacy.models import Team
@@ -172,6 +186,12 @@ class CustomerEditForm(forms.Form):
         max_length=40,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    birth_year = forms.CharField(
+        label=_("Birth year"),
+        required=False,
+        max_length=4,
+        help_text=_("When only the year is known; a birth date sets it."),
+    )
     gender = forms.ChoiceField(
         label=_("Gender"), required=False, choices=[("", "—"), *Gender.choices]
     )
@@ -192,7 +212,7 @@ class CustomerEditForm(forms.Form):
     FIELDSETS = (
         (_("Contact details"), ("given_name", "family_name", "email", "phone")),
         (_("Address"), ("postal_address", "postal_code", "city", "country")),
-        (_("Profile"), ("birth_date", "gender", "language")),
+        (_("Profile"), ("birth_date", "birth_year", "gender", "language")),
         (_("Work"), ("company", "industry", "job_title")),
         (_("Marketing"), ("lifecycle_status", "tags")),
     )
@@ -205,6 +225,10 @@ class CustomerEditForm(forms.Form):
         for name in list(self.fields):
             if name not in EDITABLE_FIELDS or name in hidden:
                 del self.fields[name]
+        custom, custom_initial = custom_form_fields(customer, include_personal=include_personal)
+        self.fields.update(custom)
+        for name, value in custom_initial.items():
+            self.initial.setdefault(name, value)
 
     @staticmethod
     def initial_for(customer: Customer) -> dict[str, str]:
@@ -220,11 +244,21 @@ class CustomerEditForm(forms.Form):
             fields = [self[name] for name in names if name in self.fields]
             if fields:
                 groups.append((legend, fields))
+        custom = [self[name] for name in self.fields if name.startswith(CUSTOM_FIELD_PREFIX)]
+        if custom:
+            groups.append((_("Custom fields"), custom))
         return groups
 
-    def changes(self) -> dict[str, str]:
+    def changes(self) -> dict[str, object]:
         """Only the fields the person changed, for ``customer_update``."""
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+        changes: dict[str, object] = {
+            name: self.cleaned_data[name]
+            for name in self.changed_data
+            if not name.startswith(CUSTOM_FIELD_PREFIX)
+        }
+        if attributes := custom_form_changes(self):
+            changes["attributes"] = attributes
+        return changes
 
 
 class CustomerMergeForm(forms.Form):
@@ -248,3 +282,86 @@ class TimelineCursorForm(forms.Form):
             except TimelineCursorError as error:
                 raise ValidationError(str(error), code="invalid") from error
         return before
+
+
+# --- Custom fields on the staff edit form and the admin's customer form -----------------------
+
+CUSTOM_FIELD_PREFIX = "attribute_"
+
+
+def _custom_form_field(definition: CustomField) -> forms.Field:
+    label = custom_field_label(definition)
+    common = {"label": label, "required": False}
+    kind = definition.type
+    limits = {
+        "min_value": definition.min_value,
+        "max_value": definition.max_value,
+    }
+    if kind in {CustomFieldType.INTEGER, CustomFieldType.YEAR}:
+        return forms.IntegerField(**common, **limits)
+    if kind == CustomFieldType.DECIMAL:
+        return forms.DecimalField(**common, **limits)
+    if kind == CustomFieldType.DATE:
+        return forms.DateField(**common, widget=forms.DateInput(attrs={"type": "date"}))
+    if kind == CustomFieldType.BOOLEAN:
+        return forms.TypedChoiceField(
+            **common,
+            choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))],
+            coerce=lambda value: value == "true",
+            empty_value=None,
+        )
+    if kind == CustomFieldType.CHOICE:
+        return forms.ChoiceField(
+            **common, choices=[("", "—"), *((option, option) for option in definition.options)]
+        )
+    if kind == CustomFieldType.MULTI_CHOICE:
+        return forms.MultipleChoiceField(
+            **common,
+            choices=[(option, option) for option in definition.options],
+            widget=forms.CheckboxSelectMultiple,
+        )
+    return forms.CharField(**common, max_length=1000)
+
+
+def _initial_value(definition: CustomField, value: object) -> object:
+    if value is None:
+        return None
+    if definition.type == CustomFieldType.BOOLEAN:
+        return "true" if value else "false"
+    return value
+
+
+def custom_form_fields(
+    customer: Customer, *, include_personal: bool
+) -> tuple[dict[str, forms.Field], dict[str, object]]:
+    """Form fields for the custom fields of the customer's team (``attribute_<key>``) and
+    their initial values. Personal ones only for those who may see personal data."""
+    values = {**customer.attributes}
+    if include_personal:
+        values.update(private_attributes_of(customer))
+    fields: dict[str, forms.Field] = {}
+    initial: dict[str, object] = {}
+    for key, definition in custom_fields_by_key(customer.owner_team_id).items():
+        if definition.is_personal_data and not include_personal:
+            continue
+        name = f"{CUSTOM_FIELD_PREFIX}{key}"
+        fields[name] = _custom_form_field(definition)
+        initial[name] = _initial_value(definition, values.get(key))
+    return fields, initial
+
+
+def custom_form_changes(form: forms.Form) -> dict[str, object]:
+    """The changed custom values of a form, as the typed values ``customer_update`` takes."""
+    changes: dict[str, object] = {}
+    for name in form.changed_data:
+        if not name.startswith(CUSTOM_FIELD_PREFIX):
+            continue
+        value = form.cleaned_data.get(name)
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        elif value in ("", []):
+            value = None
+        changes[name.removeprefix(CUSTOM_FIELD_PREFIX)] = value
+    return changes

@@ -11,6 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Channel, DateOrder, ImportKind, ImportTemplate
 from customers.normalisation import NormalisationError, normalise_country
 from customers.services.csv_files import HEADER_SYNONYMS, FileProblem, FileShape, inspect_file
+from customers.services.custom_fields import (
+    ATTRIBUTE_PREFIX,
+    custom_field_label,
+    custom_fields_by_key,
+)
 from privacy.models import Team
 
 # Kinds the importer reads today; the others are listed, disabled, until their import exists.
@@ -55,6 +60,16 @@ def field_label(name: str) -> str:
 
 def mapping_choices() -> list[tuple[str, str]]:
     return [("", _("(ignore)"))] + [(name, field_label(name)) for name in HEADER_SYNONYMS]
+
+
+def custom_mapping_choices(team_id: int | None) -> list[tuple[str, str]]:
+    """The team's custom fields as mapping targets (``attributes.<key>``), by label."""
+    if team_id is None:
+        return []
+    return [
+        (f"{ATTRIBUTE_PREFIX}{key}", f"{custom_field_label(definition)} ({key})")
+        for key, definition in custom_fields_by_key(team_id).items()
+    ]
 
 
 class KindSelect(forms.Select):
@@ -216,13 +231,15 @@ class ImportMappingForm(forms.Form):
         initial_mapping: dict[str, str],
         can_save_template: bool,
         initial_date_order: str = DateOrder.AUTO,
+        custom_choices: list[tuple[str, str]] = (),
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["date_order"].initial = initial_date_order
         self.header = header
         self.mapping: dict[str, str] = {}
-        choices = mapping_choices()
+        # A column mapped to anything else (a field that does not exist) is refused by name.
+        choices = mapping_choices() + list(custom_choices)
         known = {name for name, _label in choices}
         for index, column in enumerate(header):
             initial = initial_mapping.get(column, "")

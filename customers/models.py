@@ -81,6 +81,8 @@ class Customer(models.Model):
     city = models.CharField(_("city"), max_length=120, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    # Set from a full birth date too; alone when only the year is known ("1957").
+    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
     age_band = models.CharField(_("age band"), max_length=8, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     language = models.CharField(_("language"), max_length=16, blank=True)
@@ -90,7 +92,10 @@ class Customer(models.Model):
     source_channel = models.CharField(_("source channel"), max_length=32, blank=True)
     signup_date = models.DateField(_("signup date"), null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    # Values of the team's custom fields (customers.CustomField), as typed JSON values; the
+    # values of fields that hold personal data are in ``private_attributes``, encrypted.
     attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+    private_attributes = EncryptedTextField(_("personal custom attributes"), null=True, blank=True)
     lifecycle_status = models.CharField(
         _("lifecycle status"),
         max_length=16,
@@ -148,6 +153,9 @@ class Customer(models.Model):
             models.Index(fields=["rfm_group"], name="customer_rfm_group_idx"),
             GinIndex(fields=["tags"], name="customer_tags_gin"),
             GinIndex(fields=["name_index"], name="customer_name_index_gin"),
+            GinIndex(
+                fields=["attributes"], opclasses=["jsonb_path_ops"], name="customer_attributes_gin"
+            ),
             models.Index(
                 fields=["owner_team", "-id"],
                 name="customer_active_team_idx",
@@ -172,6 +180,53 @@ class Customer(models.Model):
 
 def _is_cjk(text: str) -> bool:
     return any("\u3040" <= char <= "\u9fff" for char in text)
+
+
+class CustomFieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    INTEGER = "integer", _("Whole number")
+    DECIMAL = "decimal", _("Decimal number")
+    DATE = "date", _("Date")
+    YEAR = "year", _("Year")
+    BOOLEAN = "boolean", _("Yes/no")
+    CHOICE = "choice", _("One of a list")
+    MULTI_CHOICE = "multi_choice", _("Several of a list")
+
+
+class CustomField(models.Model):
+    """A typed custom field of a team's customers; values live in ``Customer.attributes`` (or,
+    for personal data, encrypted in ``Customer.private_attributes``) under ``key``."""
+
+    owner_team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="custom_fields", verbose_name=_("team")
+    )
+    key = models.SlugField(_("key"), max_length=63)
+    label_en = models.CharField(_("label (English)"), max_length=100)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=100, blank=True)
+    type = models.CharField(_("type"), max_length=16, choices=CustomFieldType.choices)
+    options = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    min_value = models.DecimalField(
+        _("minimum"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    max_value = models.DecimalField(
+        _("maximum"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    pattern = models.CharField(_("pattern"), max_length=200, blank=True)
+    is_personal_data = models.BooleanField(_("personal data"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["owner_team", "key"]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        permissions = [("manage_customfield", "Can define the custom fields of a team")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner_team", "key"], name="custom_field_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class CustomerUserObjectPermission(UserObjectPermissionBase):

@@ -42,6 +42,7 @@ UNPARSEABLE_DATE = gettext_noop("unparseable date")
 DATE_OUT_OF_RANGE = gettext_noop("date out of range")
 BIRTH_DATE_IN_FUTURE = gettext_noop("birth date in the future")
 SIGNUP_DATE_IN_FUTURE = gettext_noop("signup date in the future")
+NOT_A_YEAR = gettext_noop("not a year")
 NOT_A_YES_NO_VALUE = gettext_noop("not a yes/no value")
 UNKNOWN_GENDER = gettext_noop("unknown gender")
 CARD_NUMBER_REASON = gettext_noop("payment card number in {field} must not be stored")
@@ -552,6 +553,27 @@ def _check_date_range(
     return value
 
 
+_YEAR_ONLY = re.compile(r"^\d{4}$")
+
+
+def normalise_birth_year(value: str | int | None, *, today: date | None = None) -> int | None:
+    """A year of birth from "1957" (or 1957); ``None`` when empty. Years after this one raise
+    ``BIRTH_DATE_IN_FUTURE``, years before ``EARLIEST_DATE``'s ``DATE_OUT_OF_RANGE``."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        return None
+    if not _YEAR_ONLY.match(text):
+        raise NormalisationError(NOT_A_YEAR)
+    year = int(text)
+    if year > (today or date.today()).year:
+        raise NormalisationError(BIRTH_DATE_IN_FUTURE)
+    if year < EARLIEST_DATE.year:
+        raise NormalisationError(DATE_OUT_OF_RANGE)
+    return year
+
+
 # --- Small vocabularies ------------------------------------------------------------------------
 _BOOLEANS = {
     **dict.fromkeys(
@@ -851,8 +873,9 @@ class NormalisedCustomer:
     """One raw record after normalisation.
 
     ``fields`` holds values ready for the Customer model: ``email`` and ``phone`` are ``None``
-    when absent, ``birth_date``/``signup_date``/``marketing_opt_in`` are ``None`` when absent
-    or invalid, text fields (names, country, gender, language, city...) are ``""`` and ``tags``
+    when absent, ``birth_date``/``birth_year``/``signup_date``/``marketing_opt_in`` are ``None``
+    when absent or invalid (a year alone sets ``birth_year`` only), text fields (names,
+    country, gender, language, city...) are ``""`` and ``tags``
     is a list. ``external_ids`` are ``(channel, id)`` pairs. ``warnings`` are ``(field,
     reason)`` pairs for values that were left empty or read by a guess (an ambiguous numeric
     date); ``rejection`` is set when the row must
@@ -865,6 +888,10 @@ class NormalisedCustomer:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     rejection: str | None = None
     ambiguous_fields: list[str] = field(default_factory=list)
+    # Values of the team's custom fields, checked (customers.services.custom_fields): plain and
+    # personal ones apart, as the customer stores them.
+    attributes: dict[str, object] = field(default_factory=dict)
+    private_attributes: dict[str, object] = field(default_factory=dict)
 
     @property
     def is_rejected(self) -> bool:
@@ -964,6 +991,10 @@ def normalise_customer_row(
     ):
         fields[name] = None
         value = value_of(name)
+        if name == "birth_date" and _YEAR_ONLY.match(text(name).strip()):
+            # A year alone ("1957") is a year of birth, not a broken date.
+            fields["birth_year"] = attempt(name, normalise_birth_year, text(name), today=today)
+            continue
         if isinstance(value, datetime):
             value = value.date()
         parsed = (
@@ -991,6 +1022,12 @@ def normalise_customer_row(
                 column = (columns or {}).get(name, name)
                 result.warnings.append((name, ambiguous_date_reason(column, parsed.order)))
 
+    if fields["birth_date"] is not None:
+        fields["birth_year"] = fields["birth_date"].year
+    elif fields.get("birth_year") is None:
+        fields["birth_year"] = attempt(
+            "birth_year", normalise_birth_year, value_of("birth_year"), today=today
+        )
     fields["gender"] = attempt("gender", normalise_gender, text("gender")) or ""
     fields["language"] = attempt("language", normalise_language, text("language")) or ""
     opt_in = value_of("marketing_opt_in")

@@ -5,6 +5,7 @@ re-indexing and merges."""
 
 from __future__ import annotations
 
+from customers.services.custom_fields import DEFINITION_FIELDS
 from customers.services.erasure import customers_erase, customers_erasure_collect
 from customers.services.export import (
     customers_export,
@@ -44,6 +45,7 @@ PROCESSING = {
             "family_name",
             "name_index",
             "birth_date",
+            "birth_year",
             "gender",
             "language",
             "company",
@@ -52,6 +54,8 @@ PROCESSING = {
             # free text and custom attributes may say anything about the person
             "notes",
             "attributes",
+            # the values of custom fields marked as personal data, encrypted
+            "private_attributes",
             "merged_into",
         ),
         "signup_date": ("behaviour", _CUSTOMER),
@@ -166,6 +170,10 @@ PROCESSING = {
         **personal("identity", "import_90d", "customer", "fingerprint"),
         **personal("technical", "import_90d", "outcome", "warnings", "reason"),
     },
+    # Definitions of custom fields: their values are in the customer's attributes.
+    "customers.CustomField": not_personal(
+        "id", "owner_team", *DEFINITION_FIELDS, "created_at", "updated_at"
+    ),
     "customers.ImportTemplate": not_personal(
         "id", "owner_team", "name", "kind", "mapping", "created_at"
     ),

@@ -1,8 +1,17 @@
 from rest_framework import serializers
 
 from customers.masking import customer_masks
-from customers.models import Customer, DateOrder, ImportJob, ImportKind
+from customers.models import (
+    Customer,
+    CustomField,
+    CustomFieldType,
+    DateOrder,
+    ImportJob,
+    ImportKind,
+)
+from customers.services.custom_fields import DEFINITION_FIELDS, private_attributes_of
 from customers.services.customers import EDITABLE_FIELDS
+from privacy.core.masking import mask_text
 from privacy.core.rest.fields import BlankChoicesAsNullMixin
 from privacy.core.rest.parsers import storable_text_check
 
@@ -30,6 +39,7 @@ class CustomerSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
             "country",
             "city",
             "birth_date",
+            "birth_year",
             "age_band",
             "gender",
             "language",
@@ -66,6 +76,12 @@ class CustomerSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
                 # A masked date is null: the schema says the field holds a date.
                 is_date = isinstance(self.fields[name], serializers.DateField)
                 data[name] = None if is_date else mask(data[name])
+        # Personal custom values are kept encrypted apart; shown beside the others, masked
+        # like the contact details for those who may not see personal data.
+        private = private_attributes_of(instance)
+        if private and not self.context.get("can_view_personal_data"):
+            private = {key: mask_text(str(value)) for key, value in private.items()}
+        data["attributes"] = {**(data.get("attributes") or {}), **private}
         return data
 
 
@@ -83,7 +99,30 @@ class CustomerChangeSerializer(serializers.Serializer):
                 fields[name] = serializers.CharField(
                     required=False, allow_blank=True, allow_null=True, max_length=500
                 )
+        fields["attributes"] = serializers.DictField(
+            required=False,
+            help_text="Custom field key → typed value (null clears it): see custom-fields.",
+        )
         return fields
+
+
+class CustomFieldSerializer(serializers.ModelSerializer):
+    """A custom field definition; the service checks and stores it."""
+
+    owner_team = serializers.IntegerField(source="owner_team_id", required=False)
+    type = serializers.ChoiceField(choices=CustomFieldType.choices)
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=200
+    )
+    label_zh = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    pattern = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    class Meta:
+        model = CustomField
+        fields = ["id", "owner_team", *DEFINITION_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        # Uniqueness per team is the service's check (it knows the team).
+        validators = []
 
 
 class ExternalIdSerializer(serializers.Serializer):

@@ -24,6 +24,7 @@ from customers.serializers import (
     TimelineEntrySerializer,
     TimelinePageSerializer,
 )
+from customers.services.custom_fields import custom_fields_by_key
 from customers.services.customers import InvalidChanges, customer_update, customers_upsert_items
 from customers.services.merge import customer_merge
 from privacy.core.access import can_view_personal_data, get_for_user, team_for_user
@@ -55,8 +56,35 @@ def item_errors(errors: list[dict[str, str]]) -> dict[str, list[str]]:
     return detail
 
 
+def personal_attribute_keys(team, items) -> dict[str, str]:
+    """``attributes.<key>`` → refusal for each personal custom field the items set: as with
+    the contact details, nobody changes what they may not see."""
+    keys = {key for item in items for key in (item.get("attributes") or {})}
+    if not keys:
+        return {}
+    definitions = custom_fields_by_key(team.pk)
+    return {
+        f"attributes.{key}": "Changing this field needs the permission to view personal data."
+        for key in sorted(keys)
+        if key in definitions and definitions[key].is_personal_data
+    }
+
+
+ATTRIBUTE_FILTERS = OpenApiParameter(
+    "attributes.<key>",
+    str,
+    description=(
+        "Filter on a custom field: attributes.<key>=value for equality, and as the type "
+        "allows attributes.<key>__gte, __lte (numbers, years, dates), __in (comma-separated) "
+        "and __contains (text, several choices). A key the team does not define is a 400."
+    ),
+)
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List customers", tags=["customers"]),
+    list=extend_schema(
+        summary="List customers", tags=["customers"], parameters=[ATTRIBUTE_FILTERS]
+    ),
     retrieve=extend_schema(summary="One customer", tags=["customers"]),
     create=extend_schema(
         summary="Create (or match) one customer",
@@ -115,10 +143,18 @@ class CustomerViewSet(ScopedModelViewSet):
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def _upsert(self, request, team_id, items):
+    def _upsert(self, request, team_id, items, *, single=False):
         team = owner_team_for_request(request, team_id)
+        if not self.get_serializer_context()["can_view_personal_data"]:
+            hidden = personal_attribute_keys(team, items)
+            if hidden:
+                raise exceptions.ValidationError(hidden)
         try:
             results = customers_upsert_items(actor=request.user, team=team, items=items)
+        except InvalidChanges as error:
+            raise exceptions.ValidationError(
+                error.errors[0] if single else {"items": error.errors}
+            ) from error
         except ValueError as error:
             raise exceptions.ValidationError({"items": str(error)}) from error
         return [result.__dict__ for result in results]
@@ -126,9 +162,9 @@ class CustomerViewSet(ScopedModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = CustomerItemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = self._upsert(request, request.data.get("owner_team"), [serializer.validated_data])[
-            0
-        ]
+        result = self._upsert(
+            request, request.data.get("owner_team"), [serializer.validated_data], single=True
+        )[0]
         if result["status"] == "rejected":
             raise exceptions.ValidationError(item_errors(result["errors"]))
         return Response(result, status=status.HTTP_201_CREATED)
@@ -152,6 +188,11 @@ class CustomerViewSet(ScopedModelViewSet):
                         for name in hidden
                     }
                 )
+            hidden_attributes = personal_attribute_keys(
+                customer.owner_team, [serializer.validated_data]
+            )
+            if hidden_attributes:
+                raise exceptions.ValidationError(hidden_attributes)
         try:
             customer = customer_update(
                 actor=request.user, customer=customer, changes=serializer.validated_data

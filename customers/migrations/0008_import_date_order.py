@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0006_audit_entries_of_customer_records'),
+        ('customers', '0007_custom_fields_and_birth_year'),
     ]
 
     operations = [

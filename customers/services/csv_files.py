@@ -56,6 +56,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "生日",
         "出生日期",
     ),
+    "birth_year": ("year of birth", "birth year", "year birth", "出生年份", "出生年"),
     "gender": ("gender", "sex", "性别"),
     "language": ("language", "preferred language", "语言"),
     "company": ("company", "organisation", "organization", "employer", "公司", "单位"),
@@ -94,6 +95,10 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "notes": ("notes", "note", "comment", "comments", "备注"),
 }
+
+# What a column of a customers file may be mapped to, beside the team's custom fields
+# (``attributes.<key>``): the canonical fields and the other names the normalisation reads.
+CUSTOMER_TARGETS = frozenset({*HEADER_SYNONYMS, "given_name", "family_name", "source_channel"})
 
 PURCHASE_FIELDS = (
     "customer_external_id",
@@ -145,12 +150,21 @@ _SYNONYM_LOOKUP = {
 }
 
 
-def suggest_mapping(header: list[str]) -> dict[str, str]:
-    """Map each column to a canonical field by its header, or to "" (ignored) when unknown."""
+def suggest_mapping(
+    header: list[str], custom_names: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Map each column to a canonical field by its header, or to "" (ignored) when unknown.
+
+    ``custom_names`` (a name → ``attributes.<key>``) are the team's custom fields by key and
+    labels; the canonical fields' spellings come first."""
+    lookup = _SYNONYM_LOOKUP
+    if custom_names:
+        extra = {_normalise_header(name): target for name, target in custom_names.items()}
+        lookup = {**extra, **_SYNONYM_LOOKUP}
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for column in header:
-        field = _SYNONYM_LOOKUP.get(_normalise_header(column), "")
+        field = lookup.get(_normalise_header(column), "")
         if field in taken:
             field = ""
         mapping[column] = field

@@ -12,6 +12,13 @@ from django.utils import timezone
 from customers import normalisation
 from customers.models import Customer, Identity, IdentityKind, LifecycleStatus, RowOutcome
 from customers.normalisation import normalise_customer_row
+from customers.services.custom_fields import (
+    ATTRIBUTE_PREFIX,
+    CustomValues,
+    custom_fields_by_key,
+    custom_values_apply,
+    custom_values_clean,
+)
 from customers.services.upsert import customers_upsert
 from privacy.core.crypto import blind_index, name_index
 from privacy.core.services.audit import audit_record
@@ -38,8 +45,12 @@ def raw_from_item(item: dict[str, Any]) -> dict[str, str]:
     return {
         key: value if isinstance(value, str | list) else str(value)
         for key, value in raw.items()
-        if key != "external_ids"
+        if key not in {"external_ids", "attributes"}
     }
+
+
+def _custom_values_errors(values: CustomValues) -> dict[str, str]:
+    return {f"{ATTRIBUTE_PREFIX}{key}": reason for key, reason in values.errors.items()}
 
 
 def customers_upsert_items(
@@ -49,9 +60,26 @@ def customers_upsert_items(
     items: list[dict[str, Any]],
     source: str = "api",
 ) -> list[ItemResult]:
-    """Validate each item on its own and upsert the valid ones together; partial success."""
+    """Validate each item on its own and upsert the valid ones together; partial success.
+
+    Custom field values (``attributes``) are checked first, for every item: an unknown key or
+    a value of the wrong type raises ``InvalidChanges`` ({index: {"attributes.<key>": reason}})
+    and nothing is written.
+    """
     if len(items) > MAX_BATCH:
         raise ValueError(f"At most {MAX_BATCH} items per request.")
+    definitions = custom_fields_by_key(team.pk)
+    custom: list[CustomValues] = []
+    schema_errors: dict[int, dict[str, str]] = {}
+    for index, item in enumerate(items):
+        checked = custom_values_clean(
+            definitions=definitions, values=item.get("attributes") or {}, from_text=False
+        )
+        custom.append(checked)
+        if checked.errors:
+            schema_errors[index] = _custom_values_errors(checked)
+    if schema_errors:
+        raise InvalidChanges(schema_errors)
     results: list[ItemResult] = []
     accepted: list[tuple[int, Any, str]] = []
     for index, item in enumerate(items):
@@ -65,6 +93,8 @@ def customers_upsert_items(
             # The first external id identifies the record for the normalisation policy.
             raw["source"], raw["external_id"] = externals[0]
         record = normalise_customer_row(raw)
+        record.attributes = custom[index].plain
+        record.private_attributes = custom[index].personal
         for external in externals:
             if external not in record.external_ids:
                 record.external_ids.append(external)
@@ -111,6 +141,7 @@ EDITABLE_FIELDS = (
     "country",
     "city",
     "birth_date",
+    "birth_year",
     "gender",
     "language",
     "company",
@@ -140,6 +171,8 @@ def _normalise_change(name: str, value: Any, *, country: str) -> Any:
         return normalisation.normalise_country(text) or ""
     if name == "birth_date":
         return normalisation.normalise_date(str(text), country=country or None)
+    if name == "birth_year":
+        return normalisation.normalise_birth_year(text)
     if name == "gender":
         return normalisation.normalise_gender(text) or ""
     if name == "language":
@@ -164,12 +197,26 @@ def customer_update(
 ) -> Customer:
     """Staff or API correction of a profile (rectification), normalised and audited.
 
-    Only ``EDITABLE_FIELDS`` can change. A new email or phone becomes an identity of the
-    customer; one that already identifies another customer is refused (merge them instead).
-    The audit entry names the changed fields, never their values.
+    Only ``EDITABLE_FIELDS`` can change, and custom field values (``attributes``: key →
+    typed value, ``None`` clears it; errors are named ``attributes.<key>``). A new email or
+    phone becomes an identity of the customer; one that already identifies another customer is
+    refused (merge them instead). A birth date sets the birth year too. The audit entry names
+    the changed fields, never their values.
     """
+    changes = dict(changes)
+    attribute_changes = changes.pop("attributes", None)
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     errors = {name: "This field cannot be changed here." for name in unknown}
+    custom = CustomValues()
+    if isinstance(attribute_changes, dict):
+        custom = custom_values_clean(
+            definitions=custom_fields_by_key(customer.owner_team_id),
+            values=attribute_changes,
+            from_text=False,
+        )
+        errors.update(_custom_values_errors(custom))
+    elif attribute_changes is not None:
+        errors["attributes"] = "Give an object of custom field key to value."
     country = changes.get("country") or customer.country
     normalised: dict[str, Any] = {}
     for name, value in changes.items():
@@ -199,11 +246,15 @@ def customer_update(
                 )
     if errors:
         raise InvalidChanges(errors)
+    if normalised.get("birth_date"):
+        normalised["birth_year"] = normalised["birth_date"].year
     changed = [name for name, value in normalised.items() if getattr(customer, name) != value]
+    changed_keys = custom_values_apply(customer, custom)
     stamp = timezone.now().isoformat()
     for name in changed:
         setattr(customer, name, normalised[name])
         customer.provenance[name] = ["staff", stamp]
+    changed += [f"{ATTRIBUTE_PREFIX}{key}" for key in changed_keys]
     if changed:
         customer.email_domain = customer.email.rsplit("@", 1)[-1] if customer.email else ""
         customer.name_index = name_index(customer.given_name or "", customer.family_name or "")

@@ -6,8 +6,8 @@ row), whatever the number of customers: no Python loop over rows.
 What is derived, and where:
 
 - **Age band** from ``birth_date`` relative to ``today``: ``<18``, ``18-24``, ``25-34``,
-  ``35-44``, ``45-54``, ``55-64``, ``65+``; empty without a birth date (or with one after
-  ``today``).
+  ``35-44``, ``45-54``, ``55-64``, ``65+``; from ``birth_year`` alone (the age reached this
+  year) when only the year is known; empty without either (or with a birth after ``today``).
 - **Purchase metrics** from ``Purchase``: first and last purchase time, order count, total
   spend, average order value (NULL without orders). Amounts are summed as recorded: there is
   no currency conversion, so a team is assumed to sell in one currency.
@@ -152,7 +152,7 @@ computed AS (
                c.total_spend, c.average_order_value, c.lifetime_value, c.rfm_recency,
                c.rfm_frequency, c.rfm_monetary, c.rfm_group, c.lifecycle_status) AS stored_values,
            CASE
-               WHEN c.birth_date IS NULL OR c.birth_date > %(today)s::date THEN ''
+               WHEN age.years IS NULL OR age.years < 0 THEN ''
                WHEN age.years < 18 THEN '<18'
                WHEN age.years < 25 THEN '18-24'
                WHEN age.years < 35 THEN '25-34'
@@ -177,7 +177,13 @@ computed AS (
            promotion.is_promoted
     FROM customers_customer AS c
     CROSS JOIN LATERAL (
-        SELECT date_part('year', age(%(today)s::date, c.birth_date))::integer AS years
+        -- From the birth date, or from the year alone (the age reached this year).
+        SELECT CASE
+                   WHEN c.birth_date IS NOT NULL AND c.birth_date > %(today)s::date THEN NULL
+                   WHEN c.birth_date IS NOT NULL
+                       THEN date_part('year', age(%(today)s::date, c.birth_date))::integer
+                   ELSE date_part('year', %(today)s::date)::integer - c.birth_year
+               END AS years
     ) AS age
     LEFT JOIN scored AS s ON s.customer_id = c.id
     LEFT JOIN unnest(%(cell_recency)s::integer[], %(cell_frequency)s::integer[],

@@ -35,6 +35,7 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
+from customers.services.custom_fields import custom_fields_by_key, private_attributes_of
 from customers.services.erasure import SUBJECT_CTE
 from privacy.models import Team
 from privacy.requests.package.registry import DataSource, ExportCategory, ExportColumn
@@ -52,6 +53,7 @@ _PROFILE: tuple[ExportColumn, ...] = (
     ExportColumn("city", "City."),
     ExportColumn("country", "Country (ISO 3166 code)."),
     ExportColumn("birth_date", "Date of birth.", format="date"),
+    ExportColumn("birth_year", "Year of birth.", "integer"),
     ExportColumn("age_band", "Age band derived from the date of birth."),
     ExportColumn("gender", "Gender."),
     ExportColumn("language", "Preferred language."),
@@ -109,6 +111,8 @@ _IDENTITIES = (
 _ATTRIBUTES = (
     ExportColumn("customer_id", "Customer number.", "integer", nullable=False),
     ExportColumn("key", "Name of the attribute.", nullable=False),
+    ExportColumn("label", "What the attribute is, in English."),
+    ExportColumn("label_zh", "What the attribute is, in Chinese."),
     ExportColumn("value", "Its value (any JSON value).", None),
 )
 _TAGS = (
@@ -222,7 +226,7 @@ def customers_export(*, team: Team, customer_ids: list[int]) -> list[ExportCateg
             title="Custom attributes",
             description="Further details recorded about you, one row per attribute.",
             columns=_ATTRIBUTES,
-            rows=_attribute_rows(customers),
+            rows=_attribute_rows(customers, team=team),
         ),
         ExportCategory(
             name="tags",
@@ -301,10 +305,22 @@ def _profile_rows(customers: Callable[[], list[Customer]]) -> Iterator[dict[str,
         }
 
 
-def _attribute_rows(customers: Callable[[], list[Customer]]) -> Iterator[dict[str, Any]]:
+def _attribute_rows(
+    customers: Callable[[], list[Customer]], *, team: Team
+) -> Iterator[dict[str, Any]]:
+    """Custom field values, the encrypted personal ones decrypted, with their labels."""
+    definitions = custom_fields_by_key(team.pk)
     for customer in customers():
-        for key, value in sorted((customer.attributes or {}).items()):
-            yield {"customer_id": customer.pk, "key": key, "value": value}
+        values = {**(customer.attributes or {}), **private_attributes_of(customer)}
+        for key, value in sorted(values.items()):
+            definition = definitions.get(key)
+            yield {
+                "customer_id": customer.pk,
+                "key": key,
+                "label": definition.label_en if definition else "",
+                "label_zh": definition.label_zh if definition else "",
+                "value": value,
+            }
 
 
 def _tag_rows(customers: Callable[[], list[Customer]]) -> Iterator[dict[str, Any]]:

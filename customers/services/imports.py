@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 
 from customers.models import (
     Customer,
+    CustomField,
     Event,
     Identity,
     ImportJob,
@@ -38,6 +39,7 @@ from customers.normalisation import (
     normalise_customer_row,
 )
 from customers.services.csv_files import (
+    CUSTOMER_TARGETS,
     FileProblem,
     FileShape,
     SourceRow,
@@ -45,6 +47,12 @@ from customers.services.csv_files import (
     inspect_file,
     read_rows,
     suggest_mapping,
+)
+from customers.services.custom_fields import (
+    ATTRIBUTE_PREFIX,
+    custom_field_names,
+    custom_fields_by_key,
+    custom_values_clean,
 )
 from customers.services.ingestion import (
     ImportRowResult,
@@ -128,7 +136,9 @@ class PreparedRow:
     source: str
 
 
-def _prepare(row: SourceRow, job: ImportJob, today: datetime.date) -> PreparedRow:
+def _prepare(
+    row: SourceRow, job: ImportJob, today: datetime.date, definitions: dict[str, CustomField]
+) -> PreparedRow:
     if row.values is None:
         return PreparedRow(row.line_number, None, row.problem, "")
     raw = apply_mapping(row.values, job.mapping)
@@ -144,7 +154,57 @@ def _prepare(row: SourceRow, job: ImportJob, today: datetime.date) -> PreparedRo
     )
     if record.rejection:
         return PreparedRow(row.line_number, None, record.rejection, source)
+    _prepare_custom_values(record, row.values, job.mapping, definitions)
     return PreparedRow(row.line_number, record, "", source[:32])
+
+
+def _prepare_custom_values(
+    record: NormalisedCustomer,
+    values: dict[str, str],
+    mapping: dict[str, str],
+    definitions: dict[str, CustomField],
+) -> None:
+    """Check the columns mapped to custom fields; a value that does not fit is left out with a
+    warning naming its column, and the row is kept."""
+    columns = {
+        target.removeprefix(ATTRIBUTE_PREFIX): column
+        for column, target in mapping.items()
+        if target.startswith(ATTRIBUTE_PREFIX)
+    }
+    if not columns:
+        return
+    checked = custom_values_clean(
+        definitions=definitions,
+        values={key: values.get(column, "") for key, column in columns.items()},
+        from_text=True,
+    )
+    record.attributes = {key: value for key, value in checked.plain.items() if value is not None}
+    record.private_attributes = {
+        key: value for key, value in checked.personal.items() if value is not None
+    }
+    for key, reason in checked.errors.items():
+        record.warnings.append((f"{ATTRIBUTE_PREFIX}{key}", f"“{columns[key]}”: {reason}"))
+
+
+def mapping_targets(team: Team, kind: str = ImportKind.CUSTOMERS) -> set[str] | None:
+    """What a column of a file of ``kind`` may be mapped to: the customer fields and the team's
+    custom fields (``attributes.<key>``); ``None`` for activity files (checked row by row)."""
+    if kind != ImportKind.CUSTOMERS:
+        return None
+    custom = CustomField.objects.filter(owner_team=team).values_list("key", flat=True)
+    return {*CUSTOMER_TARGETS, *(f"{ATTRIBUTE_PREFIX}{key}" for key in custom)}
+
+
+def mapping_unknown_targets(mapping: dict[str, str], targets: set[str] | None) -> dict[str, str]:
+    """Column → message for each column mapped to something that is not a target."""
+    if targets is None:
+        return {}
+    return {
+        column: f"“{column}” is mapped to “{target}”, which is neither a customer field nor a "
+        "custom field of the team."
+        for column, target in mapping.items()
+        if target and target not in targets
+    }
 
 
 def file_format(options: dict) -> dict:
@@ -157,8 +217,11 @@ def file_format(options: dict) -> dict:
 
 def record_fingerprint(record: NormalisedCustomer, source: str) -> str:
     """Keyed hash of a normalised record (fields, identities, source), without personal data."""
+    parts: list[object] = [source, sorted(record.external_ids), sorted(record.fields.items())]
+    if record.attributes or record.private_attributes:
+        parts.append(sorted({**record.attributes, **record.private_attributes}.items()))
     canonical = json.dumps(
-        [source, sorted(record.external_ids), sorted(record.fields.items())],
+        parts,
         default=str,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -204,12 +267,15 @@ def import_job_create(
         shape = inspect_file(upload.file, **file_format(options or {}))
     except FileProblem as problem:
         raise ValidationError({"file": problem.translated()}) from problem
-    mapping = mapping or suggest_mapping(shape.header)
+    mapping = mapping or suggest_mapping(shape.header, custom_field_names(team.pk))
     unknown = sorted(set(mapping) - set(shape.header))
     if unknown:
         raise ValidationError({"mapping": f"These columns are not in the file: {unknown}"})
     if (options or {}).get("date_order", AUTO) not in DATE_ORDERS:
         raise ValidationError({"date_order": f"Choose one of: {', '.join(DATE_ORDERS)}."})
+    unknown_targets = mapping_unknown_targets(mapping, mapping_targets(team, kind))
+    if unknown_targets:
+        raise ValidationError({"mapping": list(unknown_targets.values())})
     identifiers = _IDENTIFIER_FIELDS.get(kind, _IDENTIFIER_FIELDS[ImportKind.CUSTOMERS])
     if not any(field in mapping.values() for field in identifiers):
         raise ValidationError(
@@ -277,7 +343,8 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
             for chunk in _chunks(rows, chunk_size):
                 _import_activity_chunk(job, chunk)
         else:
-            prepared = (_prepare(row, job, today) for row in rows)
+            definitions = custom_fields_by_key(job.owner_team_id)
+            prepared = (_prepare(row, job, today, definitions) for row in rows)
             for chunk in _chunks(prepared, chunk_size):
                 _import_chunk(job, chunk)
     _analyze_loaded_tables(job.pk)
@@ -482,9 +549,9 @@ def import_job_preview(*, job: ImportJob, limit: int = 10) -> list[PreparedRow]:
     today = timezone.localdate()
     with job.file.open("rb") as handle:
         shape = inspect_file(handle, **file_format(job.options))
-        _total, date_orders = _scan(job, handle, shape, limit=PREVIEW_SCAN_ROWS)
-        job.options = {**job.options, "date_orders": date_orders}
-        return [_prepare(row, job, today) for row in islice(read_rows(handle, shape), limit)]
+        definitions = custom_fields_by_key(job.owner_team_id)
+        rows = islice(read_rows(handle, shape), limit)
+        return [_prepare(row, job, today, definitions) for row in rows]
 
 
 def import_template_save(

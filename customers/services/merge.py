@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, Event, Identity, ImportRow, MergeRecord, Purchase
+from customers.services.custom_fields import private_attributes_merged
 from customers.services.metrics import customer_metrics_queue
 from privacy.core.registry import Registry
 from privacy.core.services.audit import audit_record
@@ -30,6 +31,7 @@ PROFILE_FIELDS = (
     "city",
     "postal_code",
     "birth_date",
+    "birth_year",
     "gender",
     "language",
     "company",
@@ -39,7 +41,7 @@ PROFILE_FIELDS = (
     "signup_date",
 )
 _DATE_FIELDS = {"birth_date", "signup_date"}
-_SNAPSHOT_EXTRA = ("tags", "attributes", "name_index", "provenance")
+_SNAPSHOT_EXTRA = ("tags", "attributes", "private_attributes", "name_index", "provenance")
 
 # Later apps (segments, campaigns, privacy) register what else moves with a merge: a hook gets
 # (survivor, merged) and returns {"label": [moved ids]}; its undo partner gets those ids back.
@@ -165,6 +167,7 @@ def customer_merge(
             survivor.provenance[field] = [incoming_source, incoming_time]
     survivor.tags = list(dict.fromkeys([*survivor.tags, *merged.tags]))
     survivor.attributes = {**merged.attributes, **survivor.attributes}
+    survivor.private_attributes = private_attributes_merged(survivor, merged)
     survivor.name_index = list(dict.fromkeys([*survivor.name_index, *merged.name_index]))
     survivor.save()
 

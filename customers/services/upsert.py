@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Identity, IdentityKind, RowOutcome
 from customers.normalisation import NormalisedCustomer
+from customers.services.custom_fields import CustomValues, custom_values_apply
 from customers.services.enrichment import country_from_phone
 from customers.services.erasure import SUPPRESSED, records_suppressed
 from customers.services.locks import team_identity_lock
@@ -29,6 +30,10 @@ from privacy.models import Team
 
 # Fields a record may set on a customer (a subset of the profile, plus tags).
 RECORD_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in {"email_domain", "source_channel"})
+
+# Set by a record beside the profile fields: tags, and custom field values (their own rules:
+# a value given replaces the stored one).
+_EXTRA_FIELDS = ("tags", "attributes", "private_attributes")
 
 Key = tuple[str, str, str]  # (kind, channel, lookup key)
 
@@ -94,6 +99,10 @@ def _apply(customer: Customer, record: NormalisedCustomer, *, source: str, stamp
             setattr(customer, name, incoming)
             customer.provenance[name] = [source, stamp]
             changed = True
+    if custom_values_apply(
+        customer, CustomValues(plain=record.attributes, personal=record.private_attributes)
+    ):
+        changed = True
     tags = record.fields.get("tags") or []
     if any(tag not in customer.tags for tag in tags):
         customer.tags = list(dict.fromkeys([*customer.tags, *tags]))
@@ -221,7 +230,7 @@ def customers_upsert(
             target.lifecycle_status = (
                 first.fields.get("lifecycle_status") or target.lifecycle_status
             )
-        before = {name: getattr(target, name) for name in (*RECORD_FIELDS, "tags")}
+        before = {name: getattr(target, name) for name in (*RECORD_FIELDS, *_EXTRA_FIELDS)}
         provenance_before = dict(target.provenance)
         for index in indexes:
             _apply(target, records[index], source=sources[index], stamp=stamp)
@@ -279,7 +288,14 @@ def customers_upsert(
     if changed_customers:
         Customer.objects.bulk_update(
             changed_customers,
-            [*RECORD_FIELDS, "tags", "email_domain", "name_index", "provenance", "updated_at"],
+            [
+                *RECORD_FIELDS,
+                *_EXTRA_FIELDS,
+                "email_domain",
+                "name_index",
+                "provenance",
+                "updated_at",
+            ],
             batch_size=500,
         )
     if identities:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from customers.filters import CustomerFilter
 from customers.forms import (
+    CUSTOM_FIELD_PREFIX,
     CustomerEditForm,
     CustomerMergeForm,
     CustomerSearchForm,
@@ -45,6 +46,7 @@ from customers.selectors import (
     teams_by_name,
 )
 from customers.services.csv_exports import customers_csv_export
+from customers.services.custom_fields import customer_custom_values
 from customers.services.customers import InvalidChanges, customer_update
 from customers.services.duplicates import (
     REASON_BIRTH_DATE,
@@ -194,7 +196,15 @@ def filtered_customers(
         return customers.none(), []
     data = form.filter_data()
     terms = form.search_terms()
-    filterset = CustomerFilter(data, queryset=customers)
+    # Custom fields: attributes.<key>[__lookup] parameters, checked by the filter.
+    data.update(
+        {
+            name: value
+            for name, value in form.data.items()
+            if name.startswith("attributes.") and value
+        }
+    )
+    filterset = CustomerFilter(data, queryset=customers, user=user)
     try:
         if not filterset.is_valid():
             for errors in filterset.errors.values():
@@ -346,7 +356,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": customer,
             "contact": contact_for(customer, can_view_personal_data=unmasked),
             "identities": identities,
-            "attributes": sorted(customer.attributes.items()),
+            "attributes": customer_custom_values(customer, can_view_personal_data=unmasked),
             "merges": merges,
             "undoable_merge": undoable,
             "entries": entries,
@@ -400,6 +410,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             customer_update(actor=request.user, customer=customer, changes=changes)
         except InvalidChanges as error:
             for name, reason in error.errors.items():
+                name = name.replace("attributes.", CUSTOM_FIELD_PREFIX, 1)
                 form.add_error(name if name in form.fields else None, _(reason))
         else:
             messages.success(request, _("The profile was saved."))

@@ -29,6 +29,7 @@ from customers.forms_imports import (
     ImportMappingForm,
     ImportUploadForm,
     TemplateChoiceForm,
+    custom_mapping_choices,
     field_label,
 )
 from customers.masking import customer_masks
@@ -47,6 +48,7 @@ from customers.services.csv_files import (
     inspect_file,
     suggest_mapping,
 )
+from customers.services.custom_fields import ATTRIBUTE_PREFIX, custom_field_names
 from customers.services.imports import (
     PreparedRow,
     import_job_create,
@@ -61,7 +63,7 @@ from privacy.core.access import (
     permission_name,
 )
 from privacy.core.exports import csv_response
-from privacy.core.masking import mask_name
+from privacy.core.masking import mask_name, mask_text
 from privacy.core.pages import page_permission
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 
@@ -234,6 +236,12 @@ def preview_table(
         for key, sources in _PREVIEW_COLUMNS
         if not sources or mapped.intersection(sources)
     ]
+    # Custom fields, by their column's name, after the customer fields.
+    columns += [
+        {"key": target, "label": column}
+        for column, target in mapping.items()
+        if target.startswith(ATTRIBUTE_PREFIX)
+    ]
     rows = []
     for row in prepared:
         record = row.record
@@ -248,6 +256,12 @@ def preview_table(
                 value = row.source
             elif key == "external_ids":
                 value = _external_ids_display(record.external_ids, can_see_personal_data)
+            elif key.startswith(ATTRIBUTE_PREFIX):
+                name = key.removeprefix(ATTRIBUTE_PREFIX)
+                value = _display(record.attributes.get(name))
+                if name in record.private_attributes:
+                    personal = record.private_attributes[name]
+                    value = _display(personal) if can_see_personal_data else mask_text(personal)
             else:
                 value = record.fields.get(key)
                 value = _display(masks[key](value) if key in masks else value)
@@ -327,14 +341,15 @@ def _mapping_from_template(template: ImportTemplate, header: list[str]) -> dict[
     """The template's choice for each of its columns; other columns keep their suggestion,
     unless the template already uses that field."""
     saved = {
-        column: field if field in HEADER_SYNONYMS else ""
+        column: field if field in HEADER_SYNONYMS or field.startswith("attributes.") else ""
         for column, field in template.mapping.items()
         if isinstance(field, str)
     }
     taken = {field for column, field in saved.items() if field and column in header}
+    suggested = suggest_mapping(header, custom_field_names(template.owner_team_id))
     return {
         column: saved.get(column, "" if suggestion in taken else suggestion)
-        for column, suggestion in suggest_mapping(header).items()
+        for column, suggestion in suggested.items()
     }
 
 
@@ -356,7 +371,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
     template_form = TemplateChoiceForm(
         request.GET if "template" in request.GET else None, templates=templates, show_team=show_team
     )
-    initial = draft.mapping or suggest_mapping(shape.header)
+    initial = draft.mapping or suggest_mapping(shape.header, custom_field_names(draft.team_id))
     initial_date_order = draft.date_order
     applied = None
     if request.method == "GET" and template_form.is_bound and template_form.is_valid():
@@ -370,6 +385,7 @@ def import_mapping(request: HttpRequest) -> HttpResponse:
         initial_mapping=initial,
         can_save_template=can_save_template,
         initial_date_order=initial_date_order,
+        custom_choices=custom_mapping_choices(draft.team_id),
     )
     if request.method == "POST" and form.is_valid():
         draft.mapping = form.mapping

@@ -22,7 +22,8 @@ from tests.factories import api_token_for
 pytestmark = pytest.mark.django_db
 
 # What is masked today, decided once by the record: the names, email, phone, postal address,
-# birth date and notes of a customer, and the email or phone value of an identity.
+# birth date, notes and personal custom field values of a customer, and the email or phone value
+# of an identity.
 CUSTOMER_MASKED = {
     "email": "contact",
     "phone": "contact",
@@ -31,6 +32,7 @@ CUSTOMER_MASKED = {
     "family_name": "identity",
     "birth_date": "identity",
     "notes": "identity",
+    "private_attributes": "identity",
 }
 
 
@@ -49,6 +51,7 @@ def test_each_masked_customer_field_is_masked_by_what_it_holds():
         "display_name": mask_name,  # written from the two names
         "birth_date": mask_text,
         "notes": mask_text,
+        "private_attributes": mask_text,  # personal custom field values
     }
 
 

@@ -670,6 +670,7 @@ def test_normalise_customer_row_normalises_every_field():
         "notes": "line one\nline two",
         "tags": ["newsletter", "vip"],
         "birth_date": date(1988, 5, 17),
+        "birth_year": 1988,  # from the birth date
         "signup_date": date(2024, 9, 16),
         "gender": "female",
         "language": "en",

@@ -263,7 +263,8 @@ def test_formula_looking_values_are_neutralised_in_csv_only(person, team_a):
     # Then each CSV cell is what csv_safe makes of the value
     tags = [row[1] for row in read_csv(archive, "tags.csv")[1:]]
     assert tags == ["vip", "'=cmd|' /C calc'!A0"]
-    attributes = {row[1]: row[2] for row in read_csv(archive, "attributes.csv")[1:]}
+    header, *rows = read_csv(archive, "attributes.csv")
+    attributes = {row[header.index("key")]: row[header.index("value")] for row in rows}
     assert attributes == {"favourite_tea": "oolong", "nickname": "'@xiu", "shoe_size": "38"}
     header, *rows = read_csv(archive, "events.csv")
     types = [dict(zip(header, row, strict=True))["type"] for row in rows]

@@ -43,7 +43,6 @@ SERVICE_WRITTEN = {
     "age_band": "18-24",
     "name_index": ["forged"],
     "provenance": {"email": ["crm", "2000-01-01T00:00:00Z"]},
-    "attributes": {"vip": True},
     "created_at": "2000-01-01T00:00:00Z",
     "updated_at": "2000-01-01T00:00:00Z",
     # staff flags: a customer has none, and the caller's own account is not touched

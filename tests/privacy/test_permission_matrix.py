@@ -48,7 +48,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from customers.models import ImportJob, ImportStatus, ImportTemplate
+from customers.models import CustomField, ImportJob, ImportStatus, ImportTemplate
 from customers.services.merge import customer_merge
 from privacy.consent.services.links import double_opt_in_token, preference_token
 from privacy.consent.services.notices import notice_publish
@@ -133,6 +133,7 @@ class World:
     customer: dict[str, Any] = field(default_factory=dict)
     duplicate: dict[str, Any] = field(default_factory=dict)
     import_job: dict[str, Any] = field(default_factory=dict)
+    custom_field: dict[str, Any] = field(default_factory=dict)
     event: dict[str, Any] = field(default_factory=dict)
     purchase: dict[str, Any] = field(default_factory=dict)
     consent: dict[str, Any] = field(default_factory=dict)
@@ -152,6 +153,7 @@ def _pk(attribute: str) -> Kwargs:
 customer_pk = _pk("customer")
 duplicate_pk = _pk("duplicate")
 import_pk = _pk("import_job")
+custom_field_pk = _pk("custom_field")
 event_pk = _pk("event")
 purchase_pk = _pk("purchase")
 consent_pk = _pk("consent")
@@ -180,6 +182,7 @@ IMPORTERS = "login ok 404 404 ok"  # starting an import needs customers.add_impo
 API_VIEW_OWN = ("401 ok ok ok ok", "401 404 404 404 ok")
 API_CHANGE_OWN = ("401 ok 404 ok ok", "401 404 404 404 ok")
 API_ADD = "401 ok 403 403 ok"
+API_DEFINE = "401 403 403 403 ok"  # administrators only (customers.manage_customfield)
 REQUEST_OWN = ("login 404 404 ok ok", "login 404 404 404 ok")
 API_REQUEST_OWN = ("401 404 404 ok ok", "401 404 404 404 ok")
 API_ACCOUNTS = "401 403 403 403 ok ok"
@@ -276,6 +279,15 @@ MATRIX: dict[str, Case] = {
     "api:customer-timeline": owned(customer_pk, GET=API_VIEW_OWN),
     "api:import-list": page(GET="401 ok ok ok ok", POST=API_ADD),
     "api:import-detail": owned(import_pk, GET=API_VIEW_OWN),
+    # Custom field definitions: read by every role of the team, written by administrators.
+    "api:custom-field-list": page(GET="401 ok ok ok ok", POST=API_DEFINE),
+    "api:custom-field-detail": owned(
+        custom_field_pk,
+        GET=API_VIEW_OWN,
+        PUT=API_DEFINE,
+        PATCH=API_DEFINE,
+        DELETE=API_DEFINE,
+    ),
     "api:import-report": owned(import_pk, GET=("401 403 403 ok ok", "401 404 404 404 ok")),
     "api:event-list": page(GET="401 ok ok ok ok", POST=API_ADD),
     "api:event-detail": owned(event_pk, GET=API_VIEW_OWN),
@@ -392,6 +404,8 @@ ADMIN_MODELS: dict[str, tuple[bool, str, str, str, str] | tuple[bool, str, str, 
     # for whoever holds customers.delete_customer (administrators).
     "customers.customer": (True, "vc", "v", "vc", "vcd"),
     "customers.importtemplate": (True, "vac", "v", "vc", "vacd"),
+    # Custom field definitions: read by every role, written by administrators.
+    "customers.customfield": (True, "v", "v", "v", "vacd"),
     # Written by services only: read-only for everyone.
     "customers.event": (True, "v", "v", "v", "v"),
     "customers.purchase": (True, "v", "v", "v", "v"),
@@ -721,6 +735,9 @@ def build_world(team_a, team_b, make_user) -> World:
             original_filename="matrix.csv",
             status=ImportStatus.SUCCEEDED,
         )
+        world.custom_field[variant] = CustomField.objects.create(
+            owner_team=team, key="income", label_en="Income", type="decimal"
+        )
         erasure_webhook = ErasureWebhook.objects.create(
             owner_team=team,
             name=f"Recipient {variant}",
@@ -729,6 +746,7 @@ def build_world(team_a, team_b, make_user) -> World:
         )
         owned_objects[variant] = {
             "customers.customer": customer,
+            "customers.customfield": world.custom_field[variant],
             "customers.importtemplate": ImportTemplate.objects.create(
                 owner_team=team, name=f"Template {variant}", mapping={"Email": "email"}
             ),
