@@ -510,7 +510,8 @@ class ImportTemplateAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["date_order"].required = False  # left out: "auto", the model's default
+        if "date_order" in self.fields:  # not on a read-only change form
+            self.fields["date_order"].required = False  # left out: "auto", the model's default
 
     def clean_date_order(self) -> str:
         return self.cleaned_data.get("date_order") or DateOrder.AUTO

@@ -549,6 +549,8 @@ def import_job_preview(*, job: ImportJob, limit: int = 10) -> list[PreparedRow]:
     today = timezone.localdate()
     with job.file.open("rb") as handle:
         shape = inspect_file(handle, **file_format(job.options))
+        _total, date_orders = _scan(job, handle, shape, limit=PREVIEW_SCAN_ROWS)
+        job.options = {**job.options, "date_orders": date_orders}
         definitions = custom_fields_by_key(job.owner_team_id)
         rows = islice(read_rows(handle, shape), limit)
         return [_prepare(row, job, today, definitions) for row in rows]

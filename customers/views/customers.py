@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -142,6 +143,7 @@ SEARCHES_KEPT = 10
 def _search_remember(request: HttpRequest) -> tuple[dict[str, str], str]:
     """The posted search form's values, kept in the session under a new opaque key."""
     data = {name: request.POST.get(name, "") for name in CustomerSearchForm.base_fields}
+    data.update(_attribute_params(request.POST))
     key = secrets.token_urlsafe(12)
     searches = dict(request.session.get(SEARCHES_SESSION_KEY, {}))
     searches[key] = data
@@ -163,7 +165,16 @@ def search_data(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
         for name in CustomerSearchForm.base_fields
         if name != "q" and name in request.GET
     }
+    data.update(_attribute_params(request.GET))
     return data or None, ""
+
+
+def _attribute_params(params) -> dict[str, str]:
+    """The custom-field filters (``attributes.<key>[__lookup]``) among ``params``; the filter
+    checks their keys against the team's definitions."""
+    return {
+        name: value for name, value in params.items() if name.startswith("attributes.") and value
+    }
 
 
 def list_query(request: HttpRequest, key: str) -> str:
@@ -196,14 +207,7 @@ def filtered_customers(
         return customers.none(), []
     data = form.filter_data()
     terms = form.search_terms()
-    # Custom fields: attributes.<key>[__lookup] parameters, checked by the filter.
-    data.update(
-        {
-            name: value
-            for name, value in form.data.items()
-            if name.startswith("attributes.") and value
-        }
-    )
+    data.update(_attribute_params(form.data))
     filterset = CustomerFilter(data, queryset=customers, user=user)
     try:
         if not filterset.is_valid():
@@ -214,6 +218,12 @@ def filtered_customers(
         customers = customers_search(filterset.qs, country=data.get("country", ""), **terms)
     except SearchError as error:
         form.add_error("q", _(error.reason))
+        return customers.none(), []
+    except ValidationError as error:
+        # A custom-field filter the user's teams do not define, or a value of the wrong type.
+        for reasons in error.message_dict.values():
+            for reason in reasons:
+                form.add_error(None, reason)
         return customers.none(), []
     return customers.order_by(*form.sort_order()), sorted([*data, *terms])
 
