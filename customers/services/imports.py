@@ -56,7 +56,7 @@ _ACTIVITY_IMPORTERS = {
 }
 # The mapped fields that name the customer: a file must map at least one of them.
 _IDENTIFIER_FIELDS = {
-    ImportKind.CUSTOMERS: ("email", "phone", "external_id"),
+    ImportKind.CUSTOMERS: ("email", "phone", "external_id", "wechat_id"),
     ImportKind.PURCHASES: ("customer_external_id", "email"),
     ImportKind.EVENTS: ("customer_external_id", "email"),
 }

@@ -24,12 +24,9 @@ from customers.models import (
 )
 from customers.normalisation import normalise_customer_row
 from customers.services.customers import customers_upsert_items
-from customers.services.erasure import (
-    SUPPRESSED,
-    records_suppressed,
-)
 from customers.services.imports import import_job_create, import_job_run
 from customers.services.merge import customer_merge
+from customers.services.suppression import SUPPRESSED, records_suppressed
 from privacy.core import roles
 from privacy.core.crypto import blind_index
 from privacy.erasure.services.erasure import subject_erase
