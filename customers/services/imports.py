@@ -35,6 +35,11 @@ from customers.services.csv_files import (
     read_rows,
     suggest_mapping,
 )
+from customers.services.import_files import (
+    import_file_discard,
+    import_file_open,
+    import_file_store,
+)
 from customers.services.ingestion import (
     ImportRowResult,
     events_import_rows,
@@ -136,7 +141,9 @@ def import_job_create(
 ) -> ImportJob:
     """Check and store an uploaded file, then queue its import (after the transaction commits).
 
-    Raises ``ValidationError`` naming the problem when the file cannot be imported at all.
+    The file is stored sealed and without card numbers (``import_file_store``); it is deleted
+    when the run is over unless ``options["keep_file"]`` asks to keep it. Raises
+    ``ValidationError`` naming the problem when the file cannot be imported at all.
     """
     try:
         shape = inspect_file(upload.file, **file_format(options or {}))
@@ -151,29 +158,40 @@ def import_job_create(
         raise ValidationError(
             {"mapping": f"Map at least one identifier column: {', '.join(identifiers)}."}
         )
-    upload.file.seek(0)
-    with transaction.atomic():
-        job = ImportJob.objects.create(
-            owner_team=team,
-            created_by=user,
-            kind=kind,
-            file=upload,
-            original_filename=(upload.name or "")[:255],
-            encoding=shape.encoding,
-            delimiter=shape.delimiter,
-            mapping=mapping,
-            options=options or {},
-            is_dry_run=is_dry_run,
-        )
-        audit_record(
-            action="import.create",
-            actor=user,
-            target=job,
-            metadata={"kind": kind, "dry_run": is_dry_run},
-        )
-        from customers.tasks import import_job_run_task
+    # Sealed, without card numbers, before anything refers to it.
+    file_field = ImportJob._meta.get_field("file")
+    stored_name = import_file_store(
+        storage=file_field.storage,
+        name=file_field.generate_filename(None, upload.name or "import.csv"),
+        upload=upload.file,
+        encoding=shape.encoding,
+    )
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(
+                owner_team=team,
+                created_by=user,
+                kind=kind,
+                file=stored_name,
+                original_filename=(upload.name or "")[:255],
+                encoding=shape.encoding,
+                delimiter=shape.delimiter,
+                mapping=mapping,
+                options=options or {},
+                is_dry_run=is_dry_run,
+            )
+            audit_record(
+                action="import.create",
+                actor=user,
+                target=job,
+                metadata={"kind": kind, "dry_run": is_dry_run},
+            )
+            from customers.tasks import import_job_run_task
 
-        transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+            transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    except BaseException:
+        file_field.storage.delete(stored_name)
+        raise
     return job
 
 
@@ -190,7 +208,7 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
     if job is None or job.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED}:
         return job
     today = timezone.localdate()
-    with job.file.open("rb") as handle:
+    with import_file_open(job.file.storage, job.file.name) as handle:
         try:
             shape = inspect_file(handle, **file_format(job.options))
         except FileProblem as problem:
@@ -348,6 +366,8 @@ def _finish(job: ImportJob) -> ImportJob:
         job.finished_at = timezone.now()
         job.processed_rows = max(job.processed_rows, job.total_rows)
         job.save()
+        # The report is written: the file goes unless the user asked to keep it.
+        import_file_discard(job=job)
         audit_record(
             action="import.finish",
             actor=job.created_by,
@@ -373,9 +393,15 @@ def _finish(job: ImportJob) -> ImportJob:
 
 
 def import_job_fail(*, job_id: int, message: str) -> None:
-    ImportJob.objects.filter(pk=job_id).exclude(status=ImportStatus.SUCCEEDED).update(
-        status=ImportStatus.FAILED, error=message[:2000], finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        failed = (
+            ImportJob.objects.filter(pk=job_id)
+            .exclude(status=ImportStatus.SUCCEEDED)
+            .update(status=ImportStatus.FAILED, error=message[:2000], finished_at=timezone.now())
+        )
+        job = ImportJob.objects.filter(pk=job_id).first()
+        if failed and job is not None:
+            import_file_discard(job=job)
 
 
 # --- The staff UI's import wizard: preview and mapping templates --------------------------------
@@ -389,7 +415,7 @@ def import_job_preview(*, job: ImportJob, limit: int = 10) -> list[PreparedRow]:
     is what the import does. Raises ``FileProblem`` when the file cannot be read at all.
     """
     today = timezone.localdate()
-    with job.file.open("rb") as handle:
+    with import_file_open(job.file.storage, job.file.name) as handle:
         shape = inspect_file(handle, **file_format(job.options))
         return [_prepare(row, job, today) for row in islice(read_rows(handle, shape), limit)]
 
