@@ -24,7 +24,7 @@ from django.core.files.storage import Storage
 from django.db import transaction
 
 from customers.models import ImportJob, ImportRow
-from customers.services.csv_files import UNDECODABLE
+from customers.services.csv_files import UNDECODABLE, WHITESPACE
 from customers.services.suppression import SUPPRESSED
 from privacy.core.cards import card_numbers_removed
 from privacy.core.sealed_files import CHUNK_BYTES, sealed_open, sealed_save
@@ -45,7 +45,7 @@ def _restore_undecodable(error: UnicodeError) -> tuple[bytes, int]:
 codecs.register_error(_RESTORE_UNDECODABLE, _restore_undecodable)
 
 
-def _without_card_numbers(handle: BinaryIO, encoding: str) -> Iterator[bytes]:
+def _without_card_numbers(handle: BinaryIO, encoding: str, delimiter: str) -> Iterator[bytes]:
     """The file's bytes with card numbers replaced, line by line, in its own encoding.
 
     Lines keep their number and every other byte (undecodable ones included), so the rows a
@@ -53,25 +53,31 @@ def _without_card_numbers(handle: BinaryIO, encoding: str) -> Iterator[bytes]:
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors=UNDECODABLE)
     encoder = codecs.getincrementalencoder(encoding)(errors=_RESTORE_UNDECODABLE)
+    spaces_separate = delimiter == WHITESPACE
     pending = ""
     while chunk := handle.read(CHUNK_BYTES):
         pending += decoder.decode(chunk)
         # A card number never spans lines: hold back the unfinished last one.
         cut = max(pending.rfind("\n"), pending.rfind("\r")) + 1
         if cut:
-            yield encoder.encode(card_numbers_removed(pending[:cut]))
+            yield encoder.encode(
+                card_numbers_removed(pending[:cut], spaces_separate=spaces_separate)
+            )
             pending = pending[cut:]
     pending += decoder.decode(b"", final=True)
-    yield encoder.encode(card_numbers_removed(pending), final=True)
+    yield encoder.encode(card_numbers_removed(pending, spaces_separate=spaces_separate), final=True)
 
 
-def import_file_store(*, storage: Storage, name: str, upload: BinaryIO, encoding: str) -> str:
-    """Store ``upload`` (a binary file of that encoding) sealed and without card numbers.
+def import_file_store(
+    *, storage: Storage, name: str, upload: BinaryIO, encoding: str, delimiter: str = ","
+) -> str:
+    """Store ``upload`` (a binary file of that encoding and column delimiter, as
+    ``inspect_file`` found them) sealed and without card numbers.
 
     Returns the name it was stored under. Reads the upload once, from its start.
     """
     upload.seek(0)
-    return sealed_save(storage, name, _without_card_numbers(upload, encoding))
+    return sealed_save(storage, name, _without_card_numbers(upload, encoding, delimiter))
 
 
 def import_file_open(storage: Storage, name: str) -> BinaryIO:

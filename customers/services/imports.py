@@ -165,6 +165,7 @@ def import_job_create(
         name=file_field.generate_filename(None, upload.name or "import.csv"),
         upload=upload.file,
         encoding=shape.encoding,
+        delimiter=shape.delimiter,
     )
     try:
         with transaction.atomic():

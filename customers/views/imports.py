@@ -104,7 +104,7 @@ class Draft:
         }
 
 
-def _draft_file_store(upload: UploadedFile, encoding: str) -> str:
+def _draft_file_store(upload: UploadedFile, shape: FileShape) -> str:
     """Keep the upload sealed under a generated name; the user's file name is only remembered."""
     extension = Path(upload.name or "").suffix.lower()
     if not _EXTENSION.match(extension):
@@ -113,7 +113,8 @@ def _draft_file_store(upload: UploadedFile, encoding: str) -> str:
         storage=default_storage,
         name=f"{DRAFT_FOLDER}/{uuid.uuid4().hex}{extension}",
         upload=upload.file,
-        encoding=encoding,
+        encoding=shape.encoding,
+        delimiter=shape.delimiter,
     )
 
 
@@ -300,7 +301,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
             _draft_discard(request)
             upload = data["file"]
             draft = Draft(
-                file_name=_draft_file_store(upload, form.shape.encoding),
+                file_name=_draft_file_store(upload, form.shape),
                 original_filename=(upload.name or "")[:255],
                 team_id=data["team"].pk,
                 kind=data["kind"],

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from privacy.core.crypto import blind_index
 
 _DIGIT_GROUPS = re.compile(r"[0-9\uff10-\uff19]+(?:[ -][0-9\uff10-\uff19]+)*")
+# Where a space separates columns (files of whitespace-separated columns), only dashes group.
+_DASHED_GROUPS = re.compile(r"[0-9\uff10-\uff19]+(?:-[0-9\uff10-\uff19]+)*")
 _GROUP = re.compile(r"[0-9\uff10-\uff19]+")
 _THIRTEEN_DIGITS = re.compile(r"\d(?:[ -]?\d){12}")
 _REMOVED = re.compile(r"\[card-removed:[0-9a-f]{16}\]")
@@ -37,9 +39,11 @@ def _passes_luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _card_spans(text: str) -> Iterator[tuple[int, int, str]]:
+def _card_spans(
+    text: str, *, groups: re.Pattern[str] = _DIGIT_GROUPS
+) -> Iterator[tuple[int, int, str]]:
     """``(start, end, digits)`` of each card number in ``text``, left to right."""
-    for match in _DIGIT_GROUPS.finditer(text):
+    for match in groups.finditer(text):
         groups = list(_GROUP.finditer(match[0]))
         first = 0
         while first < len(groups):
@@ -59,19 +63,20 @@ def _card_spans(text: str) -> Iterator[tuple[int, int, str]]:
             first += 1
 
 
-def _removable_spans(text: str) -> Iterator[tuple[int, int, str]]:
+def _removable_spans(text: str, *, spaces_separate: bool) -> Iterator[tuple[int, int, str]]:
     """The card numbers that cannot be phone numbers (see the module's docstring)."""
-    for start, stop, digits in _card_spans(text):
+    groups = _DASHED_GROUPS if spaces_separate else _DIGIT_GROUPS
+    for start, stop, digits in _card_spans(text, groups=groups):
         if digits[0] != "0" and text[max(start - 1, 0) : start] != "+":
             yield start, stop, digits
 
 
-def holds_card_number(text: str | None) -> bool:
+def holds_card_number(text: str | None, *, spaces_separate: bool = False) -> bool:
     """Whether ``text`` holds a card number that ``card_numbers_removed`` would take out."""
     text = text or ""
     if not _THIRTEEN_DIGITS.search(unicodedata.normalize("NFKC", text)):
         return False
-    return next(_removable_spans(text), None) is not None
+    return next(_removable_spans(text, spaces_separate=spaces_separate), None) is not None
 
 
 def contains_card_number(text: str | None) -> bool:
@@ -86,13 +91,17 @@ def contains_card_number(text: str | None) -> bool:
     return next(_card_spans(text), None) is not None
 
 
-def card_numbers_removed(text: str) -> str:
-    """``text`` with each card number replaced by its marker (never a phone number)."""
+def card_numbers_removed(text: str, *, spaces_separate: bool = False) -> str:
+    """``text`` with each card number replaced by its marker (never a phone number).
+
+    With ``spaces_separate`` (a file of whitespace-separated columns) digit groups split by a
+    space are separate values, never one card number.
+    """
     if not _THIRTEEN_DIGITS.search(unicodedata.normalize("NFKC", text)):
         return text
     pieces: list[str] = []
     end = 0
-    for start, stop, digits in _removable_spans(text):
+    for start, stop, digits in _removable_spans(text, spaces_separate=spaces_separate):
         pieces.append(text[end:start])
         pieces.append(f"[card-removed:{blind_index(digits, purpose='card')[:16]}]")
         end = stop

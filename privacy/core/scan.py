@@ -52,6 +52,7 @@ from privacy.core.sealed_files import plaintext_reader
 BLIND_INDEX = "blind index"
 MEDIA = "media"
 CARD_NUMBER = "card number"
+_CELL_SEPARATORS = frozenset(",;\t")
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,9 @@ def media_scan(*, root: Path, needles: Iterable[Needle], result: ScanResult) -> 
                     for needle in plain:
                         if all(pattern.casefold() in folded for pattern in needle.patterns):
                             counts[needle.label] += 1
-                    if holds_card_number(line):
+                    # A line without a comma, semicolon or tab is one of whitespace-separated
+                    # columns (as import files may be): a space there separates values.
+                    if holds_card_number(line, spaces_separate=not _CELL_SEPARATORS & set(line)):
                         counts[CARD_NUMBER] += 1
         except (DecryptionError, OSError):
             result.unreadable_tables.append(f"{MEDIA}:{relative}")

@@ -1,15 +1,18 @@
 """Uploaded files at rest: sealed with the field keys, without card numbers, deleted once the
 job is done unless kept, and never left holding an erased person."""
 
+import io
 import logging
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer, ImportJob, RowOutcome
-from customers.services.import_files import import_file_open
+from customers.services.csv_files import WHITESPACE
+from customers.services.import_files import import_file_open, import_file_store
 from customers.services.imports import import_job_create, import_job_run
 from customers.services.suppression import SUPPRESSED
 from privacy.core.crypto import blind_index
@@ -206,3 +209,31 @@ def test_privacy_scan_reports_what_the_media_directory_holds(
     assert f"FOUND  media:{sealed}: name (tokens) in 1 row(s)" in output
     assert "FOUND  media:exports/list.csv: card number in 1 row(s)" in output
     assert f"media:{sealed}: card number" not in output
+
+
+@pytest.mark.parametrize(
+    ("line", "spaces_separate", "expected"),
+    [
+        ("x,card 4111 1111 1111 1111 exp 12/29", False, "x,card [card-removed:"),
+        ("x,4111-1111-1111-1111", True, "x,[card-removed:"),
+        # International phone numbers stay, however many digits they have
+        ("x,004915100327894", False, "x,004915100327894"),
+        ("x,+4111111111111111", False, "x,+4111111111111111"),
+        # In a file of whitespace-separated columns a space separates values
+        ("10003 19970101 1 11.77", True, "10003 19970101 1 11.77"),
+    ],
+    ids=["spaced card", "dashed card", "00 phone", "+ phone", "whitespace columns"],
+)
+def test_only_card_numbers_are_taken_out_of_a_stored_file(
+    line, spaces_separate, expected, team_a, media
+):
+    delimiter = WHITESPACE if spaces_separate else ","
+    name = import_file_store(
+        storage=default_storage,
+        name="imports/check.csv",
+        upload=io.BytesIO(f"{line}\n".encode()),
+        encoding="utf-8",
+        delimiter=delimiter,
+    )
+    with import_file_open(default_storage, name) as handle:
+        assert handle.read().decode().startswith(expected)
