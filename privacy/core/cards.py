@@ -9,7 +9,7 @@ the blind index of the digits, so the same number gives the same marker (a file 
 stays the same file, an order reference that looked like a card stays unique) while the number
 cannot be read back. Only what cannot be a phone number is removed: no card number starts with
 0, while ``00``, ``011`` and ``+`` start international phone numbers (13 to 15 digits, a tenth
-of which pass the Luhn check).
+of which pass the Luhn check), so a run of digits after ``+`` or starting with 0 is a phone.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from collections.abc import Iterator
 
 from privacy.core.crypto import blind_index
 
-_DIGIT_GROUPS = re.compile(r"[0-9\uff10-\uff19]+(?:[ -][0-9\uff10-\uff19]+)*")
+# Runs of at least 13 digits, grouped by single spaces or dashes: the candidates.
+_DIGIT_GROUPS = re.compile(r"[0-9\uff10-\uff19](?:[ -]?[0-9\uff10-\uff19]){12,}")
 # Where a space separates columns (files of whitespace-separated columns), only dashes group.
-_DASHED_GROUPS = re.compile(r"[0-9\uff10-\uff19]+(?:-[0-9\uff10-\uff19]+)*")
+_DASHED_GROUPS = re.compile(r"[0-9\uff10-\uff19](?:-?[0-9\uff10-\uff19]){12,}")
 _GROUP = re.compile(r"[0-9\uff10-\uff19]+")
 _THIRTEEN_DIGITS = re.compile(r"\d(?:[ -]?\d){12}")
 _REMOVED = re.compile(r"\[card-removed:[0-9a-f]{16}\]")
@@ -40,10 +41,15 @@ def _passes_luhn(digits: str) -> bool:
 
 
 def _card_spans(
-    text: str, *, groups: re.Pattern[str] = _DIGIT_GROUPS
+    text: str, *, runs: re.Pattern[str] = _DIGIT_GROUPS, phones_skipped: bool = False
 ) -> Iterator[tuple[int, int, str]]:
-    """``(start, end, digits)`` of each card number in ``text``, left to right."""
-    for match in groups.finditer(text):
+    """``(start, end, digits)`` of each card number in ``text``, left to right; with
+    ``phones_skipped``, runs of digits that start with 0 or follow ``+`` are not looked into."""
+    for match in runs.finditer(text):
+        if phones_skipped and (
+            match[0][0] in "0\uff10" or text[match.start() - 1 : match.start()] == "+"
+        ):
+            continue
         groups = list(_GROUP.finditer(match[0]))
         first = 0
         while first < len(groups):
@@ -65,8 +71,8 @@ def _card_spans(
 
 def _removable_spans(text: str, *, spaces_separate: bool) -> Iterator[tuple[int, int, str]]:
     """The card numbers that cannot be phone numbers (see the module's docstring)."""
-    groups = _DASHED_GROUPS if spaces_separate else _DIGIT_GROUPS
-    for start, stop, digits in _card_spans(text, groups=groups):
+    runs = _DASHED_GROUPS if spaces_separate else _DIGIT_GROUPS
+    for start, stop, digits in _card_spans(text, runs=runs, phones_skipped=True):
         if digits[0] != "0" and text[max(start - 1, 0) : start] != "+":
             yield start, stop, digits
 
