@@ -10,12 +10,14 @@ What goes: events, purchases, identities, import report rows, duplicate candidat
 records (their ``survivor_before`` holds an encrypted copy of the profile), per-customer grants
 (guardian), the customers themselves, tombstones included.
 
-Stored import files: an uploaded CSV holds many people, so rewriting it without one person's
-lines would mean re-reading and re-writing every file they appear in. Instead, the file of every
-import whose report names an erased customer is deleted (after commit, so a rolled-back erasure
-keeps it) and the job's ``file`` is cleared; the job keeps its counts and report lines of other
-people. The file is only needed to preview or resume an import, so a finished import loses
-nothing else. Dry-run imports link no customer and are not found this way.
+Stored import files: a file is deleted when its import is over unless the user kept it
+(``customers.services.import_files``). A kept CSV holds many people, so rewriting it without one
+person's lines would mean re-reading and re-writing every file they appear in. Instead, the file
+of every import whose report names an erased customer is deleted (after commit, so a rolled-back
+erasure keeps it) and the job's ``file`` is cleared; the job keeps its counts and report lines
+of other people. The file is only needed to preview or resume an import, so a finished import
+loses nothing else. Dry-run imports link no customer and would not be found this way, which is
+why a dry run never keeps its file.
 
 Purchases are deleted, unless ``ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING`` is on: then they are
 kept detached for the books (``customer`` set to NULL in the same statement-per-table way), with

@@ -92,15 +92,19 @@ def _file_storage() -> Storage:
 def import_file_discard(*, job: ImportJob) -> bool:
     """Forget the job's file once its run is over, unless it is kept; True when it goes.
 
-    The file is kept only when the user asked at upload (``options["keep_file"]``) and no row
-    was refused as suppressed: a kept file never holds an erased person. The file itself is
+    The file is kept only when the user asked at upload (``options["keep_file"]``), the job
+    was not a dry run and no row was refused as suppressed: a kept file never holds an erased
+    person. The file itself is
     deleted after commit, so a rolled-back transaction keeps it.
     """
     name = job.file.name
     if not name:
         return False
-    is_kept = bool(job.options.get("keep_file")) and not (
-        ImportRow.objects.filter(job=job, reason=SUPPRESSED).exists()
+    # A dry run links no customer, so an erasure could not find its file: never kept.
+    is_kept = (
+        bool(job.options.get("keep_file"))
+        and not job.is_dry_run
+        and not ImportRow.objects.filter(job=job, reason=SUPPRESSED).exists()
     )
     if is_kept:
         return False

@@ -237,3 +237,19 @@ def test_only_card_numbers_are_taken_out_of_a_stored_file(
     )
     with import_file_open(default_storage, name) as handle:
         assert handle.read().decode().startswith(expected)
+
+
+def test_a_dry_run_never_keeps_its_file(
+    team_a, marketer_a, media, django_capture_on_commit_callbacks
+):
+    # A dry run links no customer, so an erasure could not find the file to delete it
+    with django_capture_on_commit_callbacks(execute=False):
+        job = import_job_create(
+            user=marketer_a,
+            team=team_a,
+            upload=SimpleUploadedFile("crm.csv", FILE),
+            options={"keep_file": True},
+            is_dry_run=True,
+        )
+    run(job, django_capture_on_commit_callbacks)
+    assert stored_files(media) == {}
