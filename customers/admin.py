@@ -423,6 +423,7 @@ class ImportUploadAdminForm(forms.ModelForm):
     upload = forms.FileField(label=_("CSV file"))
     default_country = forms.CharField(label=_("Default country"), max_length=2, required=False)
     source_channel = forms.CharField(label=_("Source channel"), max_length=32, required=False)
+    keep_file = forms.BooleanField(label=_("Keep the file after the import"), required=False)
 
     class Meta:
         model = ImportJob
@@ -471,7 +472,11 @@ class ImportJobAdmin(ScopedModelAdmin):
         from customers.services.imports import import_job_create
 
         data = form.cleaned_data
-        options = {key: data[key] for key in ("default_country", "source_channel") if data.get(key)}
+        options = {
+            key: data[key]
+            for key in ("default_country", "source_channel", "keep_file")
+            if data.get(key)
+        }
         try:
             job = import_job_create(
                 user=request.user,

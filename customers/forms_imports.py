@@ -135,6 +135,14 @@ class ImportUploadForm(forms.Form):
         label=_("Dry run: check every row and report, without saving any customer"),
         required=False,
     )
+    keep_file = forms.BooleanField(
+        label=_("Keep the file after the import"),
+        required=False,
+        help_text=_(
+            "By default the uploaded file is deleted as soon as the import has reported on "
+            "every row. Kept files are stored encrypted and deleted after the retention period."
+        ),
+    )
 
     def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -30,6 +30,8 @@ from babel.languages import get_official_languages
 from django.utils.translation import gettext_noop
 from email_validator import EmailNotValidError, validate_email
 
+from privacy.core.cards import contains_card_number
+
 _T = TypeVar("_T")
 
 # --- Reasons -----------------------------------------------------------------------------------
@@ -640,41 +642,7 @@ def normalise_tags(value: str | list[str] | tuple[str, ...] | None) -> list[str]
 
 
 # --- Payment cards -----------------------------------------------------------------------------
-_DIGIT_GROUPS = re.compile(r"\d+(?:[ -]\d+)*")
-_THIRTEEN_DIGITS = re.compile(r"\d(?:[ -]?\d){12}")
-
-
-def _passes_luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        if position % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
-
-
-def contains_card_number(text: str | None) -> bool:
-    """Whether ``text`` holds something that looks like a payment card number (PAN).
-
-    That is 13 to 19 digits, possibly grouped by single spaces or dashes, that pass the Luhn
-    check. Runs of groups are also searched for a card number followed or preceded by other
-    digit groups ("4111 1111 1111 1111 123" with a security code).
-    """
-    text = unicodedata.normalize("NFKC", text or "")
-    if not _THIRTEEN_DIGITS.search(text):
-        return False
-    for match in _DIGIT_GROUPS.finditer(text):
-        groups = re.split(r"[ -]", match[0])
-        for start in range(len(groups)):
-            digits = ""
-            for group in groups[start:]:
-                digits += group
-                if len(digits) > 19:
-                    break
-                if len(digits) >= 13 and _passes_luhn(digits):
-                    return True
-    return False
+# Found (and removed from stored files) by the privacy core: ``contains_card_number(text)``.
 
 
 # --- Names -------------------------------------------------------------------------------------

@@ -287,6 +287,11 @@ class ImportUploadSerializer(serializers.Serializer):
         ),
     )
     dry_run = serializers.BooleanField(default=False)
+    keep_file = serializers.BooleanField(
+        default=False,
+        help_text="Keep the uploaded file (sealed) after the run, until the import retention "
+        "period ends; by default it is deleted as soon as the report is written.",
+    )
 
     def validate_mapping(self, value):
         if not isinstance(value, dict) or not all(

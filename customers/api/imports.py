@@ -64,6 +64,8 @@ class ImportJobViewSet(
         options = {key: data[key] for key in option_names if data.get(key)}
         if not data["has_header"]:
             options["has_header"] = False
+        if data["keep_file"]:
+            options["keep_file"] = True
         try:
             job = import_job_create(
                 user=request.user,

@@ -176,7 +176,7 @@ def suggest_mapping(
 # Bytes that are not text in the file's encoding are decoded to lone surrogates (U+DC00 plus
 # the byte), which no decoder makes of valid text: the row holding them is reported, and
 # every other row is read as usual.
-_UNDECODABLE = "marketbase.undecodable"
+UNDECODABLE = "marketbase.undecodable"
 _UNDECODED = re.compile("[\udc00-\udcff]+")
 # What ends a line when a file is read with ``newline=""``, as the csv module reads it.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -190,12 +190,12 @@ def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
     return "".join(chr(0xDC00 + byte) for byte in damaged), error.end
 
 
-codecs.register_error(_UNDECODABLE, _mark_undecodable)
+codecs.register_error(UNDECODABLE, _mark_undecodable)
 
 
 def _decode(data: bytes, encoding: str, *, final: bool) -> str:
     """``data`` as text; a multi-byte character cut at the end waits unless ``final``."""
-    return codecs.getincrementaldecoder(encoding)(errors=_UNDECODABLE).decode(data, final=final)
+    return codecs.getincrementaldecoder(encoding)(errors=UNDECODABLE).decode(data, final=final)
 
 
 def detect_encoding(sample: bytes, *, is_whole_file: bool = False) -> str:
@@ -425,7 +425,7 @@ def read_rows(handle: BinaryIO, shape: FileShape, *, start_line: int = 0) -> Ite
     import neither repeats nor loses a row.
     """
     handle.seek(0)
-    stream = io.TextIOWrapper(handle, encoding=shape.encoding, errors=_UNDECODABLE, newline="")
+    stream = io.TextIOWrapper(handle, encoding=shape.encoding, errors=UNDECODABLE, newline="")
     lines = _Lines(stream)
     reader = _reader(lines, shape.delimiter)
     try:

@@ -19,6 +19,7 @@ from customers.services.custom_fields import (
     custom_values_apply,
     custom_values_clean,
 )
+from customers.services.suppression import SUPPRESSED, identities_suppressed
 from customers.services.upsert import customers_upsert
 from privacy.core.crypto import blind_index, name_index
 from privacy.core.services.audit import audit_record
@@ -226,24 +227,35 @@ def customer_update(
             normalised[name] = _normalise_change(name, value, country=country)
         except normalisation.NormalisationError as error:
             errors[name] = error.reason
-    for kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
-        value = normalised.get(kind)
-        if value:
-            key = blind_index(value, purpose=kind)
-            holder = Identity.objects.filter(
-                owner_team_id=customer.owner_team_id, kind=kind, channel="", lookup_key=key
-            ).first()
-            if holder and holder.customer_id != customer.pk:
-                errors[kind] = "Another customer already has this value; merge the two instead."
-            elif holder is None:
-                Identity.objects.create(
-                    owner_team_id=customer.owner_team_id,
-                    customer=customer,
-                    kind=kind,
-                    lookup_key=key,
-                    value=value,
-                    source="staff",
-                )
+    new_keys = {
+        kind: blind_index(normalised[kind], purpose=kind)
+        for kind in (IdentityKind.EMAIL, IdentityKind.PHONE)
+        if normalised.get(kind)
+    }
+    # An erased person's email or phone is not collected again, not even onto another profile.
+    suppressed = identities_suppressed(
+        team=customer.owner_team,
+        identities={kind: [(kind, "", key)] for kind, key in new_keys.items()},
+    )
+    for kind, key in new_keys.items():
+        if kind in suppressed:
+            errors[kind] = SUPPRESSED
+            continue
+        value = normalised[kind]
+        holder = Identity.objects.filter(
+            owner_team_id=customer.owner_team_id, kind=kind, channel="", lookup_key=key
+        ).first()
+        if holder and holder.customer_id != customer.pk:
+            errors[kind] = "Another customer already has this value; merge the two instead."
+        elif holder is None:
+            Identity.objects.create(
+                owner_team_id=customer.owner_team_id,
+                customer=customer,
+                kind=kind,
+                lookup_key=key,
+                value=value,
+                source="staff",
+            )
     if errors:
         raise InvalidChanges(errors)
     if normalised.get("birth_date"):

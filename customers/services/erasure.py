@@ -1,21 +1,23 @@
 """The customers app's part of erasure, registered into ``privacy.erasure.services.erasure``.
 
 ``customers_erasure_collect`` finds the customers a request concerns (the team's own among the
-requested ids, plus every profile merged into them, transitively) and the blind indexes of their
-emails and phones; ``customers_erase`` deletes them and everything attached with one SQL
-statement per table, so erasing a customer with 100,000 events costs the same number of queries
-as one with ten and never loads a row into Python.
+requested ids, plus every profile merged into them, transitively) and the keyed hashes of all
+their identities (``customers.services.suppression``); ``customers_erase`` deletes them and
+everything attached with one SQL statement per table, so erasing a customer with 100,000 events
+costs the same number of queries as one with ten and never loads a row into Python.
 
 What goes: events, purchases, identities, import report rows, duplicate candidates, merge
 records (their ``survivor_before`` holds an encrypted copy of the profile), per-customer grants
 (guardian), the customers themselves, tombstones included.
 
-Stored import files: an uploaded CSV holds many people, so rewriting it without one person's
-lines would mean re-reading and re-writing every file they appear in. Instead, the file of every
-import whose report names an erased customer is deleted (after commit, so a rolled-back erasure
-keeps it) and the job's ``file`` is cleared; the job keeps its counts and report lines of other
-people. The file is only needed to preview or resume an import, so a finished import loses
-nothing else. Dry-run imports link no customer and are not found this way.
+Stored import files: a file is deleted when its import is over unless the user kept it
+(``customers.services.import_files``). A kept CSV holds many people, so rewriting it without one
+person's lines would mean re-reading and re-writing every file they appear in. Instead, the file
+of every import whose report names an erased customer is deleted (after commit, so a rolled-back
+erasure keeps it) and the job's ``file`` is cleared; the job keeps its counts and report lines
+of other people. The file is only needed to preview or resume an import, so a finished import
+loses nothing else. Dry-run imports link no customer and would not be found this way, which is
+why a dry run never keeps its file.
 
 Purchases are deleted, unless ``ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING`` is on: then they are
 kept detached for the books (``customer`` set to NULL in the same statement-per-table way), with
@@ -25,11 +27,8 @@ person.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils.translation import gettext_noop
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from customers.models import (
@@ -45,13 +44,12 @@ from customers.models import (
     MergeRecord,
     Purchase,
 )
-from customers.normalisation import NormalisedCustomer
 from customers.services.locks import team_identity_lock
+from customers.services.suppression import suppression_key
 from privacy.core.crypto import blind_index
-from privacy.erasure.services.erasure import ErasureSubjects, suppressed_keys
+from privacy.erasure.services.erasure import ErasureSubjects
 from privacy.models import Team
 
-SUPPRESSED = gettext_noop("suppressed (erased at the person's request)")
 _CONTACT_KINDS = (IdentityKind.EMAIL, IdentityKind.PHONE)
 _KEEP_PURCHASES = "ERASURE_KEEP_PURCHASES_FOR_ACCOUNTING"
 
@@ -75,8 +73,8 @@ WITH RECURSIVE subject(id) AS (
 
 
 def customers_erasure_collect(*, team: Team, customer_ids: list[int]) -> ErasureSubjects:
-    """Lock and name the customers to erase, the blind indexes of their emails and phones, and
-    their external ids per channel (for the recipients that must be told of the erasure).
+    """Lock and name the customers to erase, the keyed hashes of every identity they had (to
+    suppress), and their external ids per channel (for the recipients told of the erasure).
 
     Locks in the order imports take them (import job, the team's identity-resolution lock,
     customers), so an erasure and an import chunk of the same person wait for each other
@@ -103,26 +101,30 @@ def customers_erasure_collect(*, team: Team, customer_ids: list[int]) -> Erasure
     ids = [customer.pk for customer in customers]
     if not ids:
         return ErasureSubjects()
-    keys = set(
-        Identity.objects.filter(customer_id__in=ids, kind__in=_CONTACT_KINDS).values_list(
-            "kind", "lookup_key"
+    identities = list(
+        Identity.objects.filter(customer_id__in=ids).values_list(
+            "kind", "channel", "lookup_key", "value"
         )
     )
+    # Every identity is suppressed: emails and phones by their blind index (their lookup
+    # key), external ids keyed with their channel. An external id is kept as it is in
+    # ``lookup_key``; ``value`` (decrypted on load) wins should one ever be stored encrypted.
+    keys = {
+        suppression_key(
+            kind, channel, (value or lookup_key) if kind == IdentityKind.EXTERNAL else lookup_key
+        )
+        for kind, channel, lookup_key, value in identities
+    }
     # The current values too, in case a profile lacks the identity (created outside services).
     for customer in customers:
         for kind in _CONTACT_KINDS:
             value = getattr(customer, kind)
             if value:
-                keys.add((kind, blind_index(value, purpose=kind)))
-    # An external id is kept as it is in ``lookup_key``; ``value`` (decrypted on load) wins
-    # should one ever be stored encrypted beside a keyed lookup.
+                keys.add(suppression_key(kind, "", blind_index(value, purpose=kind)))
     external_ids = {
         (channel, value or lookup_key)
-        for channel, lookup_key, value in Identity.objects.filter(
-            customer_id__in=ids, kind=IdentityKind.EXTERNAL
-        )
-        .exclude(channel="")
-        .values_list("channel", "lookup_key", "value")
+        for kind, channel, lookup_key, value in identities
+        if kind == IdentityKind.EXTERNAL and channel
     }
     return ErasureSubjects(
         customer_ids=frozenset(ids),
@@ -235,19 +237,3 @@ def _import_files_remove(cursor, job_ids: list[int]) -> int:
 
     transaction.on_commit(delete_files)
     return len(names)
-
-
-def records_suppressed(*, team: Team, records: Sequence[NormalisedCustomer]) -> set[int]:
-    """Indexes of ``records`` whose email or phone an erasure suppressed for ``team``.
-
-    One query for the whole batch. Import and API upsert reject those records with the reason
-    ``SUPPRESSED`` instead of collecting the person again.
-    """
-    wanted: dict[tuple[str, str], list[int]] = {}
-    for index, record in enumerate(records):
-        for kind in _CONTACT_KINDS:
-            value = record.fields.get(kind)
-            if value:
-                wanted.setdefault((kind, blind_index(value, purpose=kind)), []).append(index)
-    found = suppressed_keys(team=team, keys=wanted)
-    return {index for key in found for index in wanted[key]}

@@ -54,6 +54,11 @@ from customers.services.custom_fields import (
     custom_fields_by_key,
     custom_values_clean,
 )
+from customers.services.import_files import (
+    import_file_discard,
+    import_file_open,
+    import_file_store,
+)
 from customers.services.ingestion import (
     ImportRowResult,
     events_import_rows,
@@ -76,7 +81,7 @@ _ACTIVITY_IMPORTERS = {
 }
 # The mapped fields that name the customer: a file must map at least one of them.
 _IDENTIFIER_FIELDS = {
-    ImportKind.CUSTOMERS: ("email", "phone", "external_id"),
+    ImportKind.CUSTOMERS: ("email", "phone", "external_id", "wechat_id"),
     ImportKind.PURCHASES: ("customer_external_id", "email"),
     ImportKind.EVENTS: ("customer_external_id", "email"),
 }
@@ -261,7 +266,9 @@ def import_job_create(
 ) -> ImportJob:
     """Check and store an uploaded file, then queue its import (after the transaction commits).
 
-    Raises ``ValidationError`` naming the problem when the file cannot be imported at all.
+    The file is stored sealed and without card numbers (``import_file_store``); it is deleted
+    when the run is over unless ``options["keep_file"]`` asks to keep it. Raises
+    ``ValidationError`` naming the problem when the file cannot be imported at all.
     """
     try:
         shape = inspect_file(upload.file, **file_format(options or {}))
@@ -281,29 +288,41 @@ def import_job_create(
         raise ValidationError(
             {"mapping": f"Map at least one identifier column: {', '.join(identifiers)}."}
         )
-    upload.file.seek(0)
-    with transaction.atomic():
-        job = ImportJob.objects.create(
-            owner_team=team,
-            created_by=user,
-            kind=kind,
-            file=upload,
-            original_filename=(upload.name or "")[:255],
-            encoding=shape.encoding,
-            delimiter=shape.delimiter,
-            mapping=mapping,
-            options=options or {},
-            is_dry_run=is_dry_run,
-        )
-        audit_record(
-            action="import.create",
-            actor=user,
-            target=job,
-            metadata={"kind": kind, "dry_run": is_dry_run},
-        )
-        from customers.tasks import import_job_run_task
+    # Sealed, without card numbers, before anything refers to it.
+    file_field = ImportJob._meta.get_field("file")
+    stored_name = import_file_store(
+        storage=file_field.storage,
+        name=file_field.generate_filename(None, upload.name or "import.csv"),
+        upload=upload.file,
+        encoding=shape.encoding,
+        delimiter=shape.delimiter,
+    )
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(
+                owner_team=team,
+                created_by=user,
+                kind=kind,
+                file=stored_name,
+                original_filename=(upload.name or "")[:255],
+                encoding=shape.encoding,
+                delimiter=shape.delimiter,
+                mapping=mapping,
+                options=options or {},
+                is_dry_run=is_dry_run,
+            )
+            audit_record(
+                action="import.create",
+                actor=user,
+                target=job,
+                metadata={"kind": kind, "dry_run": is_dry_run},
+            )
+            from customers.tasks import import_job_run_task
 
-        transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+            transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    except BaseException:
+        file_field.storage.delete(stored_name)
+        raise
     return job
 
 
@@ -320,7 +339,7 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
     if job is None or job.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED}:
         return job
     today = timezone.localdate()
-    with job.file.open("rb") as handle:
+    with import_file_open(job.file.storage, job.file.name) as handle:
         try:
             shape = inspect_file(handle, **file_format(job.options))
         except FileProblem as problem:
@@ -504,6 +523,8 @@ def _finish(job: ImportJob) -> ImportJob:
         job.finished_at = timezone.now()
         job.processed_rows = max(job.processed_rows, job.total_rows)
         job.save()
+        # The report is written: the file goes unless the user asked to keep it.
+        import_file_discard(job=job)
         audit_record(
             action="import.finish",
             actor=job.created_by,
@@ -529,9 +550,15 @@ def _finish(job: ImportJob) -> ImportJob:
 
 
 def import_job_fail(*, job_id: int, message: str) -> None:
-    ImportJob.objects.filter(pk=job_id).exclude(status=ImportStatus.SUCCEEDED).update(
-        status=ImportStatus.FAILED, error=message[:2000], finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        failed = (
+            ImportJob.objects.filter(pk=job_id)
+            .exclude(status=ImportStatus.SUCCEEDED)
+            .update(status=ImportStatus.FAILED, error=message[:2000], finished_at=timezone.now())
+        )
+        job = ImportJob.objects.filter(pk=job_id).first()
+        if failed and job is not None:
+            import_file_discard(job=job)
 
 
 # --- The staff UI's import wizard: preview and mapping templates --------------------------------
@@ -547,7 +574,7 @@ def import_job_preview(*, job: ImportJob, limit: int = 10) -> list[PreparedRow]:
     when the file cannot be read at all.
     """
     today = timezone.localdate()
-    with job.file.open("rb") as handle:
+    with import_file_open(job.file.storage, job.file.name) as handle:
         shape = inspect_file(handle, **file_format(job.options))
         _total, date_orders = _scan(job, handle, shape, limit=PREVIEW_SCAN_ROWS)
         job.options = {**job.options, "date_orders": date_orders}

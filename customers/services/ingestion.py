@@ -8,7 +8,8 @@ stored the same way wherever it comes from:
 2. the customers of the whole batch are resolved in one query, whatever the batch size and
    however they are named (``customer_id``, ``external_id`` + ``channel``, ``email`` through
    the blind index), following merges to the surviving profile; a customer of another team
-   is "unknown", exactly like one that does not exist;
+   is "unknown", exactly like one that does not exist; an item naming an erased person by an
+   external id or email is refused as suppressed;
 3. the valid items are inserted in one ``INSERT ... ON CONFLICT DO NOTHING`` statement.
    Events with a ``client_id`` are unique per (team, source, client id) and purchases per
    (team, source, order reference), so a retried batch stores nothing twice and reports the
@@ -45,6 +46,7 @@ from customers.normalisation import (
     parse_date,
 )
 from customers.services.metrics import customer_metrics_queue
+from customers.services.suppression import SUPPRESSED, identities_suppressed
 from privacy.core.crypto import blind_index
 from privacy.core.services.audit import audit_record
 from privacy.models import Team
@@ -289,8 +291,17 @@ def _ingest(
     checked = [_check_item(activity, index, item, now) for index, item in enumerate(items)]
     results = [IngestResult(index, REJECTED) for index in range(len(items))]
     with transaction.atomic():
-        resolved = _resolve_customers(
-            team, {entry.reference for entry in checked if entry.reference is not None}
+        references = {entry.reference for entry in checked if entry.reference is not None}
+        resolved = _resolve_customers(team, references)
+        # An item naming an erased person by any identifier is refused, whether or not a
+        # profile answers to it: nothing is attached to, or collected for, that person.
+        suppressed = identities_suppressed(
+            team=team,
+            identities={
+                reference: [(reference.kind, reference.channel, str(reference.value))]
+                for reference in references
+                if reference.kind != "id"
+            },
         )
         to_insert: list[tuple[int, int, int, dict[str, Any]]] = []
         first_with_key: dict[str, int] = {}
@@ -298,7 +309,9 @@ def _ingest(
         customers: dict[int, int] = {}
         for entry in checked:
             customer = resolved.get(entry.reference) if entry.reference else None
-            if entry.reference is not None and customer is None:
+            if entry.reference in suppressed:
+                entry.errors.insert(0, {"field": entry.reference.field, "message": SUPPRESSED})
+            elif entry.reference is not None and customer is None:
                 entry.errors.insert(
                     0, {"field": entry.reference.field, "message": UNKNOWN_CUSTOMER}
                 )

@@ -22,10 +22,10 @@ from customers.models import Customer, Identity, IdentityKind, RowOutcome
 from customers.normalisation import NormalisedCustomer
 from customers.services.custom_fields import CustomValues, custom_values_apply
 from customers.services.enrichment import country_from_phone
-from customers.services.erasure import SUPPRESSED, records_suppressed
 from customers.services.locks import team_identity_lock
 from customers.services.merge import PROFILE_FIELDS, customer_merge, incoming_wins
-from privacy.core.crypto import blind_index, name_index
+from customers.services.suppression import SUPPRESSED, identity_keys, records_suppressed
+from privacy.core.crypto import name_index
 from privacy.models import Team
 
 # Fields a record may set on a customer (a subset of the profile, plus tags).
@@ -46,18 +46,6 @@ class Resolution:
     customer_id: int | None
     merged_customer_ids: list[int] = field(default_factory=list)
     reason: str = ""  # why a record was rejected
-
-
-def identity_keys(record: NormalisedCustomer) -> list[Key]:
-    keys: list[Key] = [
-        (IdentityKind.EXTERNAL, channel, external_id)
-        for channel, external_id in record.external_ids
-    ]
-    if record.fields.get("email"):
-        keys.append((IdentityKind.EMAIL, "", blind_index(record.fields["email"], purpose="email")))
-    if record.fields.get("phone"):
-        keys.append((IdentityKind.PHONE, "", blind_index(record.fields["phone"], purpose="phone")))
-    return keys
 
 
 class _Groups:

@@ -1,8 +1,9 @@
 """The import wizard: upload, mapping, preview, run with progress, report.
 
 The wizard keeps the uploaded file as a draft (``MEDIA_ROOT/import-drafts/<uuid><ext>``, never
-the user's file name) and the choices made so far in the session, so columns can be mapped and
-rows previewed before ``import_job_create`` stores the file and queues the run.
+the user's file name; sealed and without card numbers, like every stored import file) and the
+choices made so far in the session, so columns can be mapped and rows previewed before
+``import_job_create`` stores the file and queues the run.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from customers.services.csv_files import (
     suggest_mapping,
 )
 from customers.services.custom_fields import ATTRIBUTE_PREFIX, custom_field_names
+from customers.services.import_files import import_file_open, import_file_store
 from customers.services.imports import (
     PreparedRow,
     import_job_create,
@@ -91,8 +93,9 @@ class Draft:
     is_dry_run: bool
     mapping: dict[str, str] | None = None
     date_order: str = DateOrder.AUTO
+    keep_file: bool = False
 
-    def options(self) -> dict[str, str]:
+    def options(self) -> dict[str, str | bool]:
         """The job options, as the API passes them: only those that were given."""
         return {
             key: value
@@ -100,18 +103,24 @@ class Draft:
                 ("default_country", self.default_country),
                 ("source_channel", self.source_channel),
                 ("date_order", self.date_order),
+                ("keep_file", self.keep_file),
             )
             if value
         }
 
 
-def _draft_file_store(upload: UploadedFile) -> str:
-    """Keep the upload under a generated name; the user's file name is only remembered."""
+def _draft_file_store(upload: UploadedFile, shape: FileShape) -> str:
+    """Keep the upload sealed under a generated name; the user's file name is only remembered."""
     extension = Path(upload.name or "").suffix.lower()
     if not _EXTENSION.match(extension):
         extension = ""
-    upload.file.seek(0)
-    return default_storage.save(f"{DRAFT_FOLDER}/{uuid.uuid4().hex}{extension}", upload)
+    return import_file_store(
+        storage=default_storage,
+        name=f"{DRAFT_FOLDER}/{uuid.uuid4().hex}{extension}",
+        upload=upload.file,
+        encoding=shape.encoding,
+        delimiter=shape.delimiter,
+    )
 
 
 def _draft_load(request: HttpRequest) -> Draft | None:
@@ -139,7 +148,7 @@ def _draft_discard(request: HttpRequest) -> None:
 
 
 def _draft_shape(draft: Draft) -> FileShape:
-    with default_storage.open(draft.file_name, "rb") as handle:
+    with import_file_open(default_storage, draft.file_name) as handle:
         return inspect_file(handle)
 
 
@@ -311,13 +320,14 @@ def import_start(request: HttpRequest) -> HttpResponse:
             _draft_discard(request)
             upload = data["file"]
             draft = Draft(
-                file_name=_draft_file_store(upload),
+                file_name=_draft_file_store(upload, form.shape),
                 original_filename=(upload.name or "")[:255],
                 team_id=data["team"].pk,
                 kind=data["kind"],
                 default_country=data["default_country"],
                 source_channel=data["source_channel"],
                 is_dry_run=data["is_dry_run"],
+                keep_file=data["keep_file"],
             )
             _draft_keep(request, draft)
             return redirect("import-mapping")
@@ -330,6 +340,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
                 "default_country": draft.default_country,
                 "source_channel": draft.source_channel,
                 "is_dry_run": draft.is_dry_run,
+                "keep_file": draft.keep_file,
             }
         form = ImportUploadForm(initial=initial, teams=teams)
     return render(
@@ -452,7 +463,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             if team is None:
                 raise NotFound("No team matches the given query.")
             try:
-                with default_storage.open(draft.file_name, "rb") as handle:
+                with import_file_open(default_storage, draft.file_name) as handle:
                     job = import_job_create(
                         user=request.user,
                         team=team,

@@ -65,13 +65,17 @@ class Keyring:
         self._index_key = index_key.encode()
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
-        nonce = os.urandom(12)
-        sealed = self._ciphers[self.current_key_id].encrypt(
-            nonce, plaintext.encode(), context.encode()
-        )
-        return bytes([FORMAT_VERSION]) + self.current_key_id + nonce + sealed
+        return self.encrypt_bytes(plaintext.encode(), context=context)
 
     def decrypt(self, token: bytes, *, context: str) -> str:
+        return self.decrypt_bytes(token, context=context).decode()
+
+    def encrypt_bytes(self, data: bytes, *, context: str) -> bytes:
+        nonce = os.urandom(12)
+        sealed = self._ciphers[self.current_key_id].encrypt(nonce, data, context.encode())
+        return bytes([FORMAT_VERSION]) + self.current_key_id + nonce + sealed
+
+    def decrypt_bytes(self, token: bytes, *, context: str) -> bytes:
         token = bytes(token)
         if len(token) <= _HEADER or token[0] != FORMAT_VERSION:
             raise DecryptionError("Not an encrypted value of a known format.")
@@ -79,7 +83,7 @@ class Keyring:
         if cipher is None:
             raise DecryptionError("Encrypted with a key that is no longer configured.")
         try:
-            return cipher.decrypt(token[5:17], token[17:], context.encode()).decode()
+            return cipher.decrypt(token[5:17], token[17:], context.encode())
         except InvalidTag as error:
             raise DecryptionError("The value does not authenticate for this column.") from error
 

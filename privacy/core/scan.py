@@ -20,6 +20,11 @@ reported for "Jane Doe"; two people of exactly the same name are indistinguishab
 Phones are compared as given: pass them in E.164 (``+4915123456789``), the form the database
 uses, since the normalisation rules live in the customers app, above this one.
 
+The media directory (``MEDIA_ROOT``) is searched too, file by file and line by line: sealed
+files (``privacy.core.sealed_files``, the stored import uploads) are read through the field
+keys, others as they are, for each value as given and normalised, and for any payment card
+number. A sealed file that the configured keys cannot open is reported as not readable.
+
 Some columns keep blind indexes of erased people on purpose (the suppression list; with
 ``ERASURE_KEEP_CONSENT_PROOF``, consent events' ``subject_key``): the package that keeps them
 registers them (``scan_kept_register``, ``docs/registries.md``), and those hits are reported as
@@ -28,19 +33,26 @@ kept, not as found.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.db import connections
 
-from privacy.core.crypto import blind_index, name_index, name_tokens
+from privacy.core.cards import holds_card_number
+from privacy.core.crypto import DecryptionError, blind_index, name_index, name_tokens
 from privacy.core.registry import Registry
+from privacy.core.sealed_files import plaintext_reader
 
 BLIND_INDEX = "blind index"
+MEDIA = "media"
+CARD_NUMBER = "card number"
+_CELL_SEPARATORS = frozenset(",;\t")
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,8 @@ class ScanHit:
 
     @property
     def location(self) -> str:
+        if self.schema == MEDIA:
+            return f"{MEDIA}:{self.table}"
         return f"{self.schema}.{self.table}.{self.column}"
 
 
@@ -130,7 +144,11 @@ class ScanResult:
 
 
 def scan_needles(
-    *, emails: Iterable[str] = (), phones: Iterable[str] = (), names: Iterable[str] = ()
+    *,
+    emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    names: Iterable[str] = (),
+    texts: Iterable[str] = (),
 ) -> list[Needle]:
     """The patterns ``subject_scan`` looks for, for these values."""
     needles: list[Needle] = []
@@ -166,6 +184,8 @@ def scan_needles(
         if len(tokens) > 1:
             add("name", "tokens", *tokens)
         add("name", BLIND_INDEX, *name_index(name))
+    for text in texts:
+        add_plain("text", text.strip())
     return needles
 
 
@@ -208,14 +228,18 @@ def subject_scan(
     emails: Iterable[str] = (),
     phones: Iterable[str] = (),
     names: Iterable[str] = (),
+    texts: Iterable[str] = (),
     using: str = "default",
+    media_root: str | Path | None = None,
 ) -> ScanResult:
     """Search every text, JSON, array and bytea column of every table for a person's values.
 
     One query per table. Returns the columns that hold them (with row counts), never the
     values; blind indexes that the suppression list keeps on purpose are listed in ``kept``.
+    Then every file under ``media_root`` (``MEDIA_ROOT`` by default) is searched, see
+    ``media_scan``. ``texts`` are any other values (an order number...), searched as given.
     """
-    needles = scan_needles(emails=emails, phones=phones, names=names)
+    needles = scan_needles(emails=emails, phones=phones, names=names, texts=texts)
     if not needles:
         raise ValueError("Name at least one email, phone or name to look for.")
     connection = connections[using]
@@ -260,4 +284,65 @@ def subject_scan(
                 )
                 hit = ScanHit(schema, table, column, needle.label, rows, kept_because=reason)
                 (result.kept if reason else result.found).append(hit)
+    media_scan(
+        root=Path(settings.MEDIA_ROOT if media_root is None else media_root),
+        needles=needles,
+        result=result,
+    )
     return result
+
+
+def _text_lines(handle) -> Iterator[str]:
+    """The lines of a file as text: UTF-16 or UTF-8 by their BOM, else UTF-8, else GB18030."""
+    start = handle.read(64 * 1024)
+    handle.seek(0)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        try:
+            start.decode("utf-8-sig")
+            encoding = "utf-8-sig"
+        except UnicodeDecodeError as error:
+            # A character cut at the end of the sample is no reason to doubt UTF-8.
+            encoding = "utf-8-sig" if error.start >= len(start) - 3 else "gb18030"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    pending = ""
+    while chunk := handle.read(64 * 1024):
+        pending += decoder.decode(chunk)
+        *lines, pending = pending.split("\n")
+        yield from lines
+    pending += decoder.decode(b"", final=True)
+    yield pending
+
+
+def media_scan(*, root: Path, needles: Iterable[Needle], result: ScanResult) -> None:
+    """Search every file under ``root`` for the needles' plain forms and for card numbers.
+
+    A file matches a needle on the lines that hold all of its patterns (case-insensitively);
+    any line holding a payment card number is a hit too. Hits go to ``result.found`` with the
+    file's path below ``root`` and the number of lines.
+    """
+    plain = [needle for needle in needles if needle.form != BLIND_INDEX]
+    if not root.is_dir():
+        return
+    for path in sorted(item for item in root.rglob("*") if item.is_file()):
+        relative = path.relative_to(root).as_posix()
+        result.tables.append(f"{MEDIA}:{relative}")
+        counts = dict.fromkeys([*(needle.label for needle in plain), CARD_NUMBER], 0)
+        try:
+            with plaintext_reader(path.open("rb")) as handle:
+                for line in _text_lines(handle):
+                    folded = line.casefold()
+                    for needle in plain:
+                        if all(pattern.casefold() in folded for pattern in needle.patterns):
+                            counts[needle.label] += 1
+                    # A line without a comma, semicolon or tab is one of whitespace-separated
+                    # columns (as import files may be): a space there separates values.
+                    if holds_card_number(line, spaces_separate=not _CELL_SEPARATORS & set(line)):
+                        counts[CARD_NUMBER] += 1
+        except (DecryptionError, OSError):
+            result.unreadable_tables.append(f"{MEDIA}:{relative}")
+            continue
+        result.found.extend(
+            ScanHit(MEDIA, relative, "", label, lines) for label, lines in counts.items() if lines
+        )

@@ -11,13 +11,17 @@ from privacy.models.core import Team
 class SuppressionKind(models.TextChoices):
     EMAIL = "email", _("Email")
     PHONE = "phone", _("Phone")
+    # An id on another channel (CRM, WeChat, shop...), keyed together with its channel.
+    EXTERNAL = "external", _("External id")
 
 
 class Suppression(models.Model):
-    """A keyed hash (blind index) of an erased person's email or phone.
+    """A keyed hash (blind index) of one identity of an erased person: an email, a phone or
+    an external id with its channel.
 
-    Holds no personal value: only the HMAC that import, API upsert and sending compare
-    against, so an erased person is not collected or contacted again.
+    Holds no personal value: only the HMAC that every door collecting people (import, API
+    upsert, event and purchase ingestion, staff edits) and sending compare against, so an
+    erased person is not collected or contacted again by any of their identifiers.
     """
 
     owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")

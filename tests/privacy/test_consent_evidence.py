@@ -17,6 +17,13 @@ from privacy.models import ConsentEvent
 from tests.customers.factories import CustomerFactory
 from tests.factories import api_token_for
 
+
+@pytest.fixture(autouse=True)
+def _own_media_directory(settings, tmp_path):
+    """The scan reads MEDIA_ROOT too: each test scans its own, not files other tests left."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 CONSENTS = "/api/v1/consents/"
 EMAIL = "ann.lee@example.com"
 PHONE = "+4915123456789"

@@ -24,12 +24,9 @@ from customers.models import (
 )
 from customers.normalisation import normalise_customer_row
 from customers.services.customers import customers_upsert_items
-from customers.services.erasure import (
-    SUPPRESSED,
-    records_suppressed,
-)
 from customers.services.imports import import_job_create, import_job_run
 from customers.services.merge import customer_merge
+from customers.services.suppression import SUPPRESSED, records_suppressed
 from privacy.core import roles
 from privacy.core.crypto import blind_index
 from privacy.erasure.services.erasure import subject_erase
@@ -76,17 +73,36 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-def run_import(user, team, content: bytes, capture):
+def run_import(user, team, content: bytes, capture, *, keep_file: bool = False):
     with capture(execute=False):
-        job = import_job_create(user=user, team=team, upload=SimpleUploadedFile("crm.csv", content))
-    return import_job_run(job_id=job.pk)
+        job = import_job_create(
+            user=user,
+            team=team,
+            upload=SimpleUploadedFile("crm.csv", content),
+            options={"keep_file": True} if keep_file else {},
+        )
+    with capture(execute=False) as callbacks:
+        job = import_job_run(job_id=job.pk)
+    # What the job defers to commit, but queueing tasks: the file goes unless it is kept.
+    for callback in callbacks:
+        if "delay" not in callback.__code__.co_names:
+            callback()
+    return job
 
 
 @pytest.fixture
-def jane(team_a, marketer_a, media, django_capture_on_commit_callbacks):
+def keep_file() -> bool:
+    """Whether Jane's file was kept at upload (by default it is deleted after the import)."""
+    return False
+
+
+@pytest.fixture
+def jane(team_a, marketer_a, media, keep_file, django_capture_on_commit_callbacks):
     """Jane, as the product holds a person: imported from a file, a second profile merged into
     hers, behaviour, a purchase, a duplicate pair, a consent with proof, a per-customer grant."""
-    job = run_import(marketer_a, team_a, FILE, django_capture_on_commit_callbacks)
+    job = run_import(
+        marketer_a, team_a, FILE, django_capture_on_commit_callbacks, keep_file=keep_file
+    )
     customer = Customer.objects.get(identities__lookup_key=blind_index(EMAIL, purpose="email"))
     otto = Customer.objects.exclude(pk=customer.pk).get()
     [work] = customers_upsert_items(
@@ -118,6 +134,8 @@ def jane(team_a, marketer_a, media, django_capture_on_commit_callbacks):
     return {"customer": customer, "tombstone_id": work.customer_id, "otto": otto, "job": job}
 
 
+# Kept at upload: the erasure deletes the kept file that names her.
+@pytest.mark.parametrize("keep_file", [True], ids=["file kept"])
 def test_erasure_removes_the_person_and_the_scan_then_finds_nothing(
     jane, team_a, steward, media, django_capture_on_commit_callbacks
 ):

@@ -38,6 +38,13 @@ from privacy.erasure.tasks import erasure_notification_deliver_task
 from privacy.models import AuditEntry, ErasureNotification, ErasureWebhook, NotificationStatus
 from tests.customers.factories import CustomerFactory, ExternalIdentityFactory
 
+
+@pytest.fixture(autouse=True)
+def _own_media_directory(settings, tmp_path):
+    """The scan reads MEDIA_ROOT too: each test scans its own, not files other tests left."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 EMAIL = "liv.almqvist@example.se"
 PHONE = "+46701112233"
 NAME = "Liv Almqvist"

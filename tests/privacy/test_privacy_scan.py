@@ -15,6 +15,13 @@ from privacy.core.scan import scan_needles, subject_scan
 from privacy.models import Suppression, Team
 from tests.customers.factories import CustomerFactory
 
+
+@pytest.fixture(autouse=True)
+def _own_media_directory(settings, tmp_path):
+    """The scan reads MEDIA_ROOT too: each test scans its own, not files other tests left."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 EMAIL = "mia_lindqvist@example.se"
 PHONE = "+46701234567"
 

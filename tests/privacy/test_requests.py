@@ -13,6 +13,7 @@ from django.utils import timezone
 from customers.models import Customer
 from privacy.consent.selectors import consent_state
 from privacy.consent.services.records import consent_record
+from privacy.core.sealed_files import MAGIC
 from privacy.models import (
     AuditEntry,
     ConsentPurpose,
@@ -42,8 +43,9 @@ from tests.privacy.test_erasure import scan
 RECEIVED = datetime.datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def media(settings, tmp_path):
+    # Every test: the scan reads MEDIA_ROOT too, and must not see files other tests left.
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
 
@@ -374,6 +376,9 @@ def test_access_request_builds_a_package_that_downloads_until_it_expires(
     request = request_package_build(request_id=request.pk)
     assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
     assert request.package_expires_at > timezone.now() + datetime.timedelta(days=6)
+    # On disk the package is sealed with the field keys, not a readable ZIP
+    stored = (media / request.package.name).read_bytes()
+    assert stored.startswith(MAGIC) and b"PK\x03\x04" not in stored
     with request_package_open(subject_request=request, actor=steward) as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     data = json.loads(archive.read("data.json"))

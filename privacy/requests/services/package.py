@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime
 import tempfile
 import uuid
+from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from privacy.core.sealed_files import CHUNK_BYTES, sealed_open, sealed_save
 from privacy.core.subjects import subject_directory
 from privacy.models import (
     DataSubjectRequest,
@@ -61,7 +62,12 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
         )
         size = scratch.tell()
         scratch.seek(0)
-        name = default_storage.save(f"privacy/packages/{uuid.uuid4().hex}.zip", File(scratch))
+        # Sealed with the field keys: the package is the person's data, never plain on disk.
+        name = sealed_save(
+            default_storage,
+            f"privacy/packages/{uuid.uuid4().hex}.zip",
+            iter(lambda: scratch.read(CHUNK_BYTES), b""),
+        )
     with transaction.atomic():
         subject_request = request_locked(subject_request)
         if subject_request.status != RequestStatus.PROCESSING:
@@ -112,14 +118,17 @@ def request_package_fail(*, request_id: int, error: str) -> DataSubjectRequest |
     return subject_request
 
 
-def request_package_open(*, subject_request: DataSubjectRequest, actor: AbstractBaseUser) -> File:
-    """Open the request's package for download, if its link has not expired; audited."""
+def request_package_open(
+    *, subject_request: DataSubjectRequest, actor: AbstractBaseUser
+) -> BinaryIO:
+    """Open the request's package for download (its plaintext), if its link has not expired;
+    audited."""
     if not subject_request.package or subject_request.package_expires_at is None:
         raise RequestError("package", _("This request has no package to download."))
     if subject_request.package_expires_at <= timezone.now():
         request_audit("request.package_download_refused", subject_request, actor, reason="expired")
         raise RequestError("package", _("The download link has expired; build a new package."))
-    handle = subject_request.package.open("rb")
+    handle = sealed_open(subject_request.package.storage, subject_request.package.name)
     request_audit(
         "request.package_download", subject_request, actor, bytes=subject_request.package_size
     )
