@@ -1,9 +1,15 @@
 import django_filters
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, IdentityKind
 from customers.normalisation import NormalisationError, normalise_email, normalise_phone
+from customers.quality.rules import (
+    QUALITY_FIELDS_BY_KEY,
+    checked_field_choices,
+    quality_field_choices,
+)
 from customers.selectors import customers_matching_identifier, customers_matching_name
 from privacy.core.filters import IdFilter
 
@@ -19,10 +25,24 @@ class CustomerFilter(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source_channel")
     team = IdFilter(field_name="owner_team_id")
     rfm_group = django_filters.CharFilter(field_name="rfm_group")
+    # The customers behind a data-quality figure (customers.quality.rules).
+    empty = django_filters.ChoiceFilter(choices=quality_field_choices, method="filter_empty")
+    invalid = django_filters.ChoiceFilter(choices=checked_field_choices, method="filter_invalid")
 
     class Meta:
         model = Customer
-        fields = ["email", "phone", "name", "country", "tag", "source", "team", "rfm_group"]
+        fields = [
+            "email",
+            "phone",
+            "name",
+            "country",
+            "tag",
+            "source",
+            "team",
+            "rfm_group",
+            "empty",
+            "invalid",
+        ]
 
     def filter_email(self, queryset, name, value):
         try:
@@ -43,3 +63,9 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])
+
+    def filter_empty(self, queryset, name, value):
+        return queryset.filter(QUALITY_FIELDS_BY_KEY[value].empty())
+
+    def filter_invalid(self, queryset, name, value):
+        return queryset.filter(QUALITY_FIELDS_BY_KEY[value].invalid(timezone.localdate()))
