@@ -49,15 +49,25 @@ def test_dashboard_shows_real_counts(verified_client, steward, team_b):
     client = verified_client(steward)
     response = client.get("/")
     tiles = {tile["key"]: tile["value"] for tile in response.context["tiles"]}
-    assert tiles["teams"] == Team.objects.count() == 2
-    assert tiles["staff"] == get_user_model().objects.filter(is_active=True).count()
+    assert tiles["customers"] == 0
+    assert tiles["open_requests"] == 0
     assert tiles["audit_24h"] == AuditEntry.objects.count()
     assert tiles["failed_logins_24h"] == 0
+    # The system's own counts are for superusers.
+    assert not {"teams", "staff", "schedules"} & set(tiles)
+
+
+def test_superusers_see_the_systems_counts(verified_client, make_user, team_a, team_b):
+    admin = make_user(None, team_a, is_superuser=True)
+    response = verified_client(admin).get("/")
+    tiles = {tile["key"]: tile["value"] for tile in response.context["tiles"]}
+    assert tiles["teams"] == Team.objects.count() == 2
+    assert tiles["staff"] == get_user_model().objects.filter(is_active=True).count()
 
 
 def test_dashboard_hides_audit_counts_from_roles_without_audit_access(verified_client, marketer_a):
     response = verified_client(marketer_a).get("/")
-    assert {tile["key"] for tile in response.context["tiles"]} == {"teams", "staff", "schedules"}
+    assert {tile["key"] for tile in response.context["tiles"]} == {"customers"}
 
 
 def test_times_show_in_the_users_time_zone(verified_client, steward):
