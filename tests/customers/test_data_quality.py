@@ -2,6 +2,8 @@
 
 import datetime
 import re
+import time
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -15,12 +17,14 @@ from customers.quality.selectors import (
     quality_history_for_user,
 )
 from customers.quality.services import data_quality_snapshot_take
+from customers.tasks import data_quality_snapshot_task
 from privacy.models import AuditEntry
 from tests.customers.factories import (
     CustomerFactory,
     DuplicateCandidateFactory,
     consent_event,
 )
+from tests.factories import TeamFactory
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 TODAY = NOW.date()
@@ -286,3 +290,29 @@ def test_the_customer_list_filters_on_an_empty_or_invalid_field(
     assert response.status_code == 200
     shown = sorted(customer.pk for customer, _contact in response.context["rows"])
     assert shown == sorted(customers[index].pk for index in indexes)
+
+
+@pytest.mark.worker
+def test_a_worker_keeps_the_days_figures_from_the_nightly_task(celery_worker_process):
+    # Given customers of one team, committed where the worker process sees them
+    team = TeamFactory(group__name="Nightly")
+    CustomerFactory(owner_team=team, country="DE", postal_code="10115")
+    CustomerFactory(owner_team=team, country="", postal_code="")
+    queue = f"test-quality-{uuid.uuid4().hex}"
+
+    # When the nightly task goes to a private queue and a real worker takes it
+    data_quality_snapshot_task.apply_async(queue=queue)
+    worker = celery_worker_process(queue)
+    try:
+        deadline = time.monotonic() + 60
+        while not DataQualitySnapshot.objects.filter(owner_team=team).exists():
+            assert worker.process.poll() is None, worker.output()
+            assert time.monotonic() < deadline, worker.output()
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+
+    # Then the day's row holds the team's counts
+    snapshot = DataQualitySnapshot.objects.get(owner_team=team)
+    assert snapshot.taken_on == timezone.localdate()
+    assert (snapshot.customer_count, snapshot.fields["country"]) == (2, {"filled": 1, "valid": 1})
