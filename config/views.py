@@ -140,6 +140,7 @@ def _customer_charts(figures: CustomerFigures) -> dict[str, Any]:
                 [],
                 [{"label": _("Customers"), "data": bubbles}],
                 axes={"x": _("Recency score"), "y": _("Frequency score")},
+                bounds={"min": 0.5, "max": 5.5},
             ),
             "consent_coverage": _chart(
                 "bar",

@@ -38,6 +38,7 @@ def _team_rows(team: TeamFigures) -> dict[str, Any]:
             {
                 "key": measured.key,
                 "label": measured.label,
+                "is_checked": measured.validity is not None,
                 "filled": filled,
                 "empty": team.customer_count - filled,
                 "completeness": _percent(share(filled, team.customer_count)),

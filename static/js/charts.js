@@ -3,7 +3,8 @@
 // json_script, inside a <template>) holding its figures, so no page carries an inline script:
 //   {"kind": "line" | "bar" | "doughnut" | "bubble", "labels": [...],
 //    "datasets": [{"label": "...", "data": [...], "axis": "percent" | "days"}],
-//    "stacked": true, "horizontal": true, "axes": {"x": "title", "y": "title"}}
+//    "stacked": true, "horizontal": true, "axes": {"x": "title", "y": "title"},
+//    "bounds": {"min": 0.5, "max": 5.5}}
 // Every chart also has a table with the same figures for screen readers and for print.
 (function () {
   "use strict";
@@ -35,6 +36,14 @@
       x: { stacked: !!spec.stacked, title: axisTitle(axes.x) },
       y: { stacked: !!spec.stacked, beginAtZero: true, title: axisTitle(axes.y) },
     };
+    if (spec.bounds) {
+      // A fixed grid (the RFM scores 1 to 5): the same axes whatever the figures.
+      ["x", "y"].forEach(function (axis) {
+        result[axis].min = spec.bounds.min;
+        result[axis].max = spec.bounds.max;
+        result[axis].ticks = { stepSize: 1 };
+      });
+    }
     var datasets = spec.datasets || [];
     var hasPercent = datasets.some(function (set) { return set.axis === "percent"; });
     var hasDays = datasets.some(function (set) { return set.axis === "days"; });
