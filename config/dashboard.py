@@ -14,7 +14,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from customers.models import Customer, ImportJob, ImportStatus
-from customers.quality.selectors import current_grants
+from customers.quality.selectors import current_grants, without_jit
 from customers.selectors import customers_for_user
 from privacy.core.access import permission_name, scope_queryset
 from privacy.models import OPEN_STATUSES, ConsentPurpose, DataSubjectRequest
@@ -109,21 +109,22 @@ def customer_figures(
     """The customer charts of the dashboard over the customers ``user`` may see."""
     now = now or timezone.now()
     customers = customers_for_user(user)
-    by_lifecycle = _counts(customers, "lifecycle_status")
-    total = sum(count for _status, count in by_lifecycle)
-    if not total:
-        return CustomerFigures()
-    countries = _counts(customers, "country")
-    return CustomerFigures(
-        total=total,
-        by_lifecycle=by_lifecycle,
-        by_month=customers_by_month(customers),
-        by_source=_counts(customers, "source_channel"),
-        by_country=countries[:TOP_COUNTRIES],
-        other_countries=sum(count for _country, count in countries[TOP_COUNTRIES:]),
-        rfm=rfm_grid(customers),
-        consent=consent_coverage(customers, now=now),
-    )
+    with without_jit():
+        by_lifecycle = _counts(customers, "lifecycle_status")
+        total = sum(count for _status, count in by_lifecycle)
+        if not total:
+            return CustomerFigures()
+        countries = _counts(customers, "country")
+        return CustomerFigures(
+            total=total,
+            by_lifecycle=by_lifecycle,
+            by_month=customers_by_month(customers),
+            by_source=_counts(customers, "source_channel"),
+            by_country=countries[:TOP_COUNTRIES],
+            other_countries=sum(count for _country, count in countries[TOP_COUNTRIES:]),
+            rfm=rfm_grid(customers),
+            consent=consent_coverage(customers, now=now),
+        )
 
 
 def imports_recent(

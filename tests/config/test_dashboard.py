@@ -211,6 +211,7 @@ def test_the_dashboard_takes_as_many_queries_for_many_customers_as_for_few(
     with CaptureQueriesContext(connection) as many:
         response = client.get("/")
 
-    # Then the number of queries is the same, and pinned
+    # Then the number of queries is the same, and pinned (the customer figures run in a
+    # transaction without JIT: a savepoint here, SET LOCAL, its release)
     assert response.context["figures"].total == 25
-    assert len(many) == len(few) == 21, "\n".join(query["sql"] for query in many)
+    assert len(many) == len(few) == 24, "\n".join(query["sql"] for query in many)
