@@ -85,10 +85,12 @@ def test_language_switcher_offers_english_and_simplified_chinese(verified_client
 @pytest.mark.django_db
 def test_seed_demo_customers_are_deterministic_and_deduplicated():
     from config.demo import demo_seed
-    from customers.models import Customer, Event, Purchase
+    from customers.models import Customer, DataQualitySnapshot, Event, Purchase
 
     result = demo_seed(seed=5, customers=60)
     assert result.customers == Customer.objects.active().count()
+    # the data-quality page starts with a point of its trend per team
+    assert DataQualitySnapshot.objects.count() == Team.objects.count() == 2
     # a third of the people arrive twice; the duplicates were merged on the way in
     assert result.customers == 60
     assert (result.events, result.purchases) == (Event.objects.count(), Purchase.objects.count())
