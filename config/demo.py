@@ -60,6 +60,10 @@ def demo_seed(*, seed: int, customers: int = 0) -> DemoResult:
             teams=list(teams.values()), count=customers, rng=random.Random(seed), result=result
         )
         result.duplicate_suggestions = demo_metrics_seed(teams=list(teams.values()))
+        # The first point of the data-quality trend; the nightly job adds the next ones.
+        from customers.quality.services import data_quality_snapshot_take
+
+        data_quality_snapshot_take()
     audit_record(
         action="demo.seed",
         metadata={"seed": seed, "teams": len(teams), "customers": result.customers},

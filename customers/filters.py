@@ -2,9 +2,15 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomField, CustomFieldType
+from customers.quality.rules import (
+    QUALITY_FIELDS_BY_KEY,
+    checked_field_choices,
+    quality_field_choices,
+)
 from customers.services.custom_fields import (
     ATTRIBUTE_PREFIX,
     NUMERIC_TYPES,
@@ -41,6 +47,9 @@ class CustomerFilter(FilterSet):
     source = django_filters.CharFilter(field_name="source_channel")
     team = IdFilter(field_name="owner_team_id")
     rfm_group = django_filters.CharFilter(field_name="rfm_group")
+    # The customers behind a data-quality figure (customers.quality.rules).
+    empty = django_filters.ChoiceFilter(choices=quality_field_choices, method="filter_empty")
+    invalid = django_filters.ChoiceFilter(choices=checked_field_choices, method="filter_invalid")
 
     # Query parameters named attributes.<key>[__lookup] are custom fields: checked here against
     # the definitions of the user's teams (an unknown key is a 400 naming it).
@@ -50,7 +59,7 @@ class CustomerFilter(FilterSet):
 
     class Meta:
         model = Customer
-        fields = ["country", "tag", "source", "team", "rfm_group"]
+        fields = ["country", "tag", "source", "team", "rfm_group", "empty", "invalid"]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,6 +88,12 @@ class CustomerFilter(FilterSet):
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])
+
+    def filter_empty(self, queryset, name, value):
+        return queryset.filter(QUALITY_FIELDS_BY_KEY[value].empty())
+
+    def filter_invalid(self, queryset, name, value):
+        return queryset.filter(QUALITY_FIELDS_BY_KEY[value].invalid(timezone.localdate()))
 
 
 def _split_param(name: str) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from customers.models import (
     LifecycleStatus,
 )
 from customers.normalisation import NormalisationError, normalise_country
+from customers.quality.rules import checked_field_choices, quality_field_choices
 from customers.selectors import TimelineCursorError, timeline_cursor_parse
 from customers.services.custom_fields import (
     custom_field_label,
@@ -72,6 +73,14 @@ def rfm_group_choices() -> list[tuple[str, str]]:
     return [("", _("Any"))] + [(group, rfm_group_label(group)) for group in groups]
 
 
+def _any_field() -> list[tuple[str, str]]:
+    return [("", _("Any")), *quality_field_choices()]
+
+
+def _any_checked() -> list[tuple[str, str]]:
+    return [("", _("Any")), *checked_field_choices()]
+
+
 # Five or more digits with the usual phone punctuation, optionally a leading "+".
 _PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]*(?:\d[\s().\-/]*){5,}")
 
@@ -113,6 +122,10 @@ class CustomerSearchForm(forms.Form):
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     rfm_group = forms.ChoiceField(label=_("RFM group"), required=False, choices=rfm_group_choices)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+    # Drill-down from the data-quality page: customers whose field is empty, or filled but
+    # invalid (customers.quality.rules).
+    empty = forms.ChoiceField(label=_("Empty field"), required=False, choices=_any_field)
+    invalid = forms.ChoiceField(label=_("Invalid field"), required=False, choices=_any_checked)
 
     source_channels = Channel.choices
 
@@ -142,6 +155,8 @@ class CustomerSearchForm(forms.Form):
             "source": (data.get("source") or "").strip().lower(),
             "team": "" if data.get("team") is None else str(data["team"]),
             "rfm_group": (data.get("rfm_group") or "").strip(),
+            "empty": data.get("empty") or "",
+            "invalid": data.get("invalid") or "",
         }
         return {name: value for name, value in values.items() if value}
 

@@ -539,3 +539,7 @@ class DuplicateCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.first_id} ~ #{self.second_id} ({self.reason})"
+
+
+# The data-quality snapshots live with the rest of their package (customers/quality/).
+from customers.quality.models import DataQualitySnapshot  # noqa: E402, F401

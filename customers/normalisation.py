@@ -208,6 +208,11 @@ def _country_codes() -> frozenset[str]:
     )
 
 
+def country_codes() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes a stored ``country`` may hold."""
+    return _country_codes()
+
+
 @cache
 def _country_names() -> dict[str, str]:
     """Lookup key -> ISO code, from names in common locales, aliases and alpha-3 codes."""

@@ -197,6 +197,22 @@ PROCESSING = {
         "reason": ("derived", _CUSTOMER),
         **personal("technical", _CUSTOMER, "status", "decided_at", "created_at"),
     },
+    # Counts per team and day (customers.quality): no customer, no value, nobody's data.
+    "customers.DataQualitySnapshot": not_personal(
+        "id",
+        "owner_team",
+        "taken_on",
+        "taken_at",
+        "customer_count",
+        "field_count",
+        "filled_count",
+        "checked_count",
+        "valid_count",
+        "duplicate_count",
+        "consented_count",
+        "average_age_days",
+        "fields",
+    ),
 }
 
 

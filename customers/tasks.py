@@ -1,6 +1,7 @@
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from customers.quality.services import data_quality_snapshot_take
 from customers.services.duplicates import duplicates_find
 from customers.services.enrichment import customers_enrich
 from customers.services.imports import import_job_fail, import_job_run
@@ -50,3 +51,12 @@ def duplicates_find_task(team_id: int | None = None) -> int:
     Idempotent: pairs suggested before, whatever their status, are never added again.
     """
     return duplicates_find(team_id=team_id)
+
+
+@shared_task(name="customers.data_quality_snapshot_task")
+def data_quality_snapshot_task() -> int:
+    """Nightly: keep the day's data-quality figures of every team (aggregates only).
+
+    Idempotent: a second run the same day replaces that day's figures.
+    """
+    return data_quality_snapshot_take()

@@ -1,13 +1,14 @@
-"""URLs of the customer list, profile, edit, merge and the duplicates queue."""
+"""URLs of the customer list, profile, edit, merge, the duplicates queue and data quality."""
 
 from django.urls import path
 
-from customers.views import customers
+from customers.views import customers, quality
 
 urlpatterns = [
     path("", customers.customer_list, name="customers-home"),
     path("export/", customers.customer_export, name="customer-export"),
     path("duplicates/", customers.duplicate_list, name="duplicate-list"),
+    path("quality/", quality.data_quality, name="data-quality"),
     path(
         "duplicates/<int:pk>/decide/",
         customers.duplicate_decide_view,

@@ -79,15 +79,25 @@ def test_dashboard_shows_real_counts(verified_client, steward, team_b):
     client = verified_client(steward)
     response = client.get("/")
     tiles = {tile["key"]: tile["value"] for tile in response.context["tiles"]}
-    assert tiles["teams"] == Team.objects.count() == 2
-    assert tiles["staff"] == get_user_model().objects.filter(is_active=True).count()
+    assert tiles["customers"] == 0
+    assert tiles["open_requests"] == 0
     assert tiles["audit_24h"] == AuditEntry.objects.count()
     assert tiles["failed_logins_24h"] == 0
+    # The system's own counts are for superusers.
+    assert not {"teams", "staff", "schedules"} & set(tiles)
+
+
+def test_superusers_see_the_systems_counts(verified_client, make_user, team_a, team_b):
+    admin = make_user(None, team_a, is_superuser=True)
+    response = verified_client(admin).get("/")
+    tiles = {tile["key"]: tile["value"] for tile in response.context["tiles"]}
+    assert tiles["teams"] == Team.objects.count() == 2
+    assert tiles["staff"] == get_user_model().objects.filter(is_active=True).count()
 
 
 def test_dashboard_hides_audit_counts_from_roles_without_audit_access(verified_client, marketer_a):
     response = verified_client(marketer_a).get("/")
-    assert {tile["key"] for tile in response.context["tiles"]} == {"teams", "staff", "schedules"}
+    assert {tile["key"] for tile in response.context["tiles"]} == {"customers"}
 
 
 def test_times_show_in_the_users_time_zone(verified_client, steward):
@@ -105,10 +115,12 @@ def test_language_switcher_offers_english_and_simplified_chinese(verified_client
 @pytest.mark.django_db
 def test_seed_demo_customers_are_deterministic_and_deduplicated():
     from config.demo import demo_seed
-    from customers.models import Customer, Event, Purchase
+    from customers.models import Customer, DataQualitySnapshot, Event, Purchase
 
     result = demo_seed(seed=5, customers=60)
     assert result.customers == Customer.objects.active().count()
+    # the data-quality page starts with a point of its trend per team
+    assert DataQualitySnapshot.objects.count() == Team.objects.count() == 2
     # a third of the people arrive twice; the duplicates were merged on the way in
     assert result.customers == 60
     assert (result.events, result.purchases) == (Event.objects.count(), Purchase.objects.count())

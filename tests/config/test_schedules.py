@@ -14,6 +14,7 @@ SCHEDULING_MIGRATIONS = [
     ("privacy.migrations.0005_retention_defaults", "schedule_nightly_purge"),
     ("privacy.migrations.0006_request_overdue_schedule", "schedule"),
     ("customers.migrations.0002_schedule_enrichment_and_duplicates", "schedule_nightly_jobs"),
+    ("customers.migrations.0009_data_quality_snapshot", "schedule_snapshot"),
 ]
 
 
@@ -34,5 +35,6 @@ def test_every_scheduled_task_is_registered(scheduled):
         "privacy.requests_overdue_alert_task",
         "privacy.retention_purge_task",
         "customers.customers_enrich_task",
+        "customers.data_quality_snapshot_task",
     } <= scheduled
     assert scheduled - set(app.tasks) == set()

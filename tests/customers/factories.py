@@ -19,6 +19,7 @@ from customers.models import (
 )
 from customers.services.duplicates import REASON_BIRTH_DATE
 from privacy.core.crypto import blind_index, name_index
+from privacy.models import ConsentEvent, ConsentPurpose
 from tests.factories import TeamFactory
 
 
@@ -107,3 +108,19 @@ class DuplicateCandidateFactory(factory.django.DjangoModelFactory):
     first = factory.SubFactory(CustomerFactory, owner_team=factory.SelfAttribute("..owner_team"))
     second = factory.SubFactory(CustomerFactory, owner_team=factory.SelfAttribute("..owner_team"))
     reason = REASON_BIRTH_DATE
+
+
+def consent_event(customer, code, status, *, occurred_at, expires_at=None) -> ConsentEvent:
+    """A consent event of ``customer`` on the first channel of purpose ``code``, at a chosen
+    time (``consent_record`` always records now)."""
+    purpose = ConsentPurpose.objects.get(code=code)
+    return ConsentEvent.objects.create(
+        owner_team=customer.owner_team,
+        customer_id=customer.pk,
+        purpose=purpose,
+        channel=purpose.channels[0],
+        status=status,
+        source="staff",
+        occurred_at=occurred_at,
+        expires_at=expires_at,
+    )

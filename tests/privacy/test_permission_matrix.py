@@ -230,6 +230,8 @@ MATRIX: dict[str, Case] = {
     "customers-home": page(**alike(GET_POST=ALL_STAFF)),
     "customer-export": page(GET="login 404 404 ok ok"),
     "duplicate-list": page(GET=ALL_STAFF),
+    # customers.view_dataqualitysnapshot, held by every role: figures of the user's teams.
+    "data-quality": page(GET=ALL_STAFF),
     "duplicate-decide": owned(duplicate_pk, POST=CHANGE_OWN),
     "customer-detail": owned(customer_pk, GET=VIEW_OWN),
     "customer-timeline": owned(customer_pk, GET=VIEW_OWN),
