@@ -175,7 +175,7 @@ PROCESSING = {
         "id", "owner_team", *DEFINITION_FIELDS, "created_at", "updated_at"
     ),
     "customers.ImportTemplate": not_personal(
-        "id", "owner_team", "name", "kind", "mapping", "created_at"
+        "id", "owner_team", "name", "kind", "mapping", "date_order", "created_at"
     ),
     "customers.MergeRecord": {
         "id": NOT_PERSONAL,
