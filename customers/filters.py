@@ -48,8 +48,8 @@ class CustomerFilter(FilterSet):
     team = IdFilter(field_name="owner_team_id")
     rfm_group = django_filters.CharFilter(field_name="rfm_group")
     # The customers behind a data-quality figure (customers.quality.rules).
-    empty = django_filters.ChoiceFilter(choices=quality_field_choices, method="filter_empty")
-    invalid = django_filters.ChoiceFilter(choices=checked_field_choices, method="filter_invalid")
+    empty = django_filters.ChoiceFilter(choices=quality_field_choices(), method="filter_empty")
+    invalid = django_filters.ChoiceFilter(choices=checked_field_choices(), method="filter_invalid")
 
     # Query parameters named attributes.<key>[__lookup] are custom fields: checked here against
     # the definitions of the user's teams (an unknown key is a 400 naming it).
@@ -89,10 +89,10 @@ class CustomerFilter(FilterSet):
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])
 
-    def filter_empty(self, queryset, name, value):
+    def filter_empty(self, queryset, name, value: str):
         return queryset.filter(QUALITY_FIELDS_BY_KEY[value].empty())
 
-    def filter_invalid(self, queryset, name, value):
+    def filter_invalid(self, queryset, name, value: str):
         return queryset.filter(QUALITY_FIELDS_BY_KEY[value].invalid(timezone.localdate()))
 
 

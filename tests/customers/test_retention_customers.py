@@ -224,7 +224,7 @@ def request_for(team, customer_ids, status=RequestStatus.PROCESSING) -> DataSubj
     )
 
 
-def test_inactive_customers_are_erased_through_the_erasure_service(inactive, team_a):
+def test_inactive_customers_are_erased_through_the_erasure_service(inactive, team_a, media):
     # Given Olaf, inactive for longer than 1,095 days, and an active customer
     active = CustomerFactory(owner_team=team_a)
     assert not subject_scan(emails=[EMAIL], phones=[PHONE], names=["Olaf Gone"]).is_clean
