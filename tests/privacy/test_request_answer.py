@@ -240,3 +240,64 @@ def test_overdue_reminders_go_on_while_a_package_waits_to_be_sent(team_a, stewar
     request_answer_record(subject_request=request, channel="email", actor=steward)
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     assert requests_overdue_alert(today=tomorrow).requests == 0
+
+
+def test_the_migration_dates_the_answers_of_requests_completed_before_it(team_a):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    # Given the database before migration 0011, with a completed request and an open one
+    before, after = (
+        ("privacy", "0010_suppression_of_external_ids"),
+        ("privacy", "0011_request_answer"),
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old_requests = executor.loader.project_state([before]).apps.get_model(
+        "privacy", "DataSubjectRequest"
+    )
+    completed_at = timezone.now() - datetime.timedelta(days=3)
+    common = {
+        "owner_team_id": team_a.pk,
+        "kind": "access",
+        "channel": "email",
+        "received_at": completed_at,
+        "due_on": completed_at.date(),
+    }
+    completed = old_requests.objects.create(status="completed", completed_at=completed_at, **common)
+    still_open = old_requests.objects.create(status="verified", **common)
+
+    # When the migration runs (the rows' deferred checks first: the test runs in a transaction)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    executor.loader.build_graph()
+    executor.migrate([after])
+
+    # Then the completed request counts as answered when it was completed; the open one not
+    answered = dict(
+        DataSubjectRequest.objects.filter(pk__in=[completed.pk, still_open.pk]).values_list(
+            "pk", "answered_at"
+        )
+    )
+    assert answered == {completed.pk: completed_at, still_open.pk: None}
+
+
+def test_erasing_the_person_forgets_the_notes_on_answers_sent_to_them(team_a, steward, person):
+    from privacy.erasure.services.erasure import subject_erase
+
+    # Given an answered objection whose answer note names the person
+    request = request_fulfil(
+        subject_request=verified(new_request(team_a, steward, RequestKind.OBJECTION), steward),
+        actor=steward,
+    )
+    request_answer_record(
+        subject_request=request, channel="post", note="Letter to Ada, 3 Byron St", actor=steward
+    )
+
+    # When the person is erased
+    subject_erase(customer_ids=[person.pk], team=team_a, actor=steward, reason="request")
+
+    # Then the request keeps how and when it was answered, but not the note
+    request.refresh_from_db()
+    assert (request.answer_channel, request.answer_note) == ("post", "")
+    assert request.answered_at is not None
