@@ -36,6 +36,7 @@ from privacy.core.reauth import (
     reauth_confirm,
     reauth_is_locked,
     reauth_is_recent,
+    reauth_kept_summary,
     reauth_redirect,
     reauth_stamp,
 )
@@ -163,7 +164,13 @@ def reauth(request: HttpRequest) -> HttpResponse:
             )
             return redirect("login")
         form.add_error(None, _("The password or the code did not work. Check both and try again."))
-    return render(request, "accounts/reauth.html", {"form": form, "next": _safe_next(request)})
+    next_url = _safe_next(request)
+    return render(
+        request,
+        "accounts/reauth.html",
+        # A kept POST says what confirming will do: this page is that step's one confirmation.
+        {"form": form, "next": next_url, "pending": reauth_kept_summary(request, next_url)},
+    )
 
 
 @require_http_methods(["GET", "POST"])

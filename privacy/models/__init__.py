@@ -26,7 +26,9 @@ from privacy.models.erasure import (
     SuppressionKind,
 )
 from privacy.models.requests import (
+    AWAITING_ANSWER_STATUSES,
     OPEN_STATUSES,
+    AnswerChannel,
     DataSubjectRequest,
     RequestChannel,
     RequestKind,
@@ -37,7 +39,9 @@ from privacy.models.requests import (
 from privacy.models.retention import RetentionCategory, RetentionPolicy
 
 __all__ = [
+    "AWAITING_ANSWER_STATUSES",
     "OPEN_STATUSES",
+    "AnswerChannel",
     "ApiToken",
     "AuditEntry",
     "AuditEntryQuerySet",

@@ -31,11 +31,23 @@ class RequestStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
     VERIFIED = "verified", _("Identity verified")
     PROCESSING = "processing", _("Processing")
-    COMPLETED = "completed", _("Completed")
+    # Carried out, but nothing has reached the person yet: staff send the answer and record it.
+    PACKAGE_READY = "package_ready", _("Package ready, answer not sent")
+    CARRIED_OUT = "carried_out", _("Carried out, answer not sent")
+    COMPLETED = "completed", _("Answered")
     REJECTED = "rejected", _("Rejected")
 
 
-OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.VERIFIED, RequestStatus.PROCESSING)
+# Open until the answer is recorded as sent: the deadline runs on while the answer waits.
+OPEN_STATUSES = (
+    RequestStatus.RECEIVED,
+    RequestStatus.VERIFIED,
+    RequestStatus.PROCESSING,
+    RequestStatus.PACKAGE_READY,
+    RequestStatus.CARRIED_OUT,
+)
+# The request's action is done and its answer waits to be sent.
+AWAITING_ANSWER_STATUSES = (RequestStatus.PACKAGE_READY, RequestStatus.CARRIED_OUT)
 
 
 class RequestChannel(models.TextChoices):
@@ -45,6 +57,16 @@ class RequestChannel(models.TextChoices):
     POST = "post", _("Post")
     IN_PERSON = "in_person", _("In person")
     API = "api", _("API")
+
+
+class AnswerChannel(models.TextChoices):
+    """How the answer reached the person."""
+
+    EMAIL = "email", _("Email")
+    POST = "post", _("Post")
+    PORTAL = "portal", _("Customer portal or download link")
+    PHONE = "phone", _("Phone")
+    IN_PERSON = "in_person", _("In person")
 
 
 class VerificationMethod(models.TextChoices):
@@ -103,7 +125,21 @@ class DataSubjectRequest(models.Model):
         _("outcome"), max_length=16, choices=RequestOutcome.choices, blank=True
     )
     outcome_note = models.TextField(_("answer note"), blank=True)
+    # When the request's action was carried out (the package built, the customers erased...).
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When, how and by whom the answer was sent to the person: this stops the deadline's clock.
+    answered_at = models.DateTimeField(_("answer sent"), null=True, blank=True)
+    answer_channel = models.CharField(
+        _("answer sent by"), max_length=16, choices=AnswerChannel.choices, blank=True
+    )
+    answer_note = models.TextField(_("note on the answer sent"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # A completed restriction stays in force until lifted (the person agreed, or its reason ended).
     restriction_lifted_at = models.DateTimeField(null=True, blank=True)
 

@@ -85,7 +85,8 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
     """Data-subject requests of the user's teams.
 
     Adding one is intake through ``request_create`` (customers looked up, due date set, audited).
-    The steps after intake are taken in the Privacy area or through the API, so a recorded
+    The steps after intake (carrying the request out, recording the answer sent) are taken in
+    the Privacy area or through the API, so a recorded
     request is read-only here, and never deleted. The person's details, and the staff's notes
     (which may say what was corrected), are masked here; the Privacy area shows them to whoever
     may see them, and audits it.
@@ -137,6 +138,10 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
                     "outcome",
                     "masked_outcome_note",
                     "completed_at",
+                    "answered_at",
+                    "answer_channel",
+                    "masked_answer_note",
+                    "answered_by",
                     "package_expires_at",
                     "created_by",
                     "created_at",
@@ -228,6 +233,9 @@ class DataSubjectRequestAdmin(ScopedModelAdmin):
         masked_display("extension_reason", _("reason for the extension"), _masks)
     )
     masked_outcome_note = staticmethod(masked_display("outcome_note", _("answer note"), _masks))
+    masked_answer_note = staticmethod(
+        masked_display("answer_note", _("note on the answer sent"), _masks)
+    )
 
     @admin.display(description=_("steps"))
     def staff_page(self, obj):

@@ -1,15 +1,16 @@
 """REST API for data-subject requests: ``/api/v1/privacy/requests/``.
 
 Intake, the queue (filter by status, kind, overdue), one request, and one action per step:
-``verify``, ``extend``, ``subjects``, ``fulfil``, ``reject``, ``lift-restriction`` and the
+``verify``, ``extend``, ``subjects``, ``fulfil`` (carry it out), ``answer`` (record the answer
+sent, which closes the request and stops its clock), ``reject``, ``lift-restriction`` and the
 ``download`` of an access package. Views parse input, reach the request through the access layer
 (another team's request is a 404, like a missing one) and call one service; a ``RequestError``
 becomes a 400 naming its field.
 
 The person's email, phone, name and words, and the staff's notes (``verification_note``,
-``extension_reason``, ``outcome_note``: they may say what was corrected), are masked in every
-answer except ``GET /privacy/requests/{id}/`` by a user who may view personal data; each such
-read is audited as ``request.view_personal_data``.
+``extension_reason``, ``outcome_note``, ``answer_note``: they may say what was corrected), are
+masked in every answer except ``GET /privacy/requests/{id}/`` by a user who may view personal
+data; each such read is audited as ``request.view_personal_data``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from privacy.core.rest.reauth import reauth_check_for_session
 from privacy.core.rest.viewsets import ScopedViewSetMixin
 from privacy.core.services.audit import audit_record
 from privacy.models import (
+    AnswerChannel,
     DataSubjectRequest,
     RequestChannel,
     RequestKind,
@@ -44,6 +46,7 @@ from privacy.requests.services.lifecycle import (
     MAX_EXTENSION_MONTHS,
     RequestError,
     intake_fields,
+    request_answer_record,
     request_create,
     request_extend,
     request_fulfil,
@@ -91,6 +94,7 @@ class DataSubjectRequestSerializer(BlankChoicesAsNullMixin, serializers.ModelSer
     details = serializers.CharField(read_only=True, allow_null=True)
     customer_ids = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     verified_by = serializers.SerializerMethodField()
+    answered_by = serializers.SerializerMethodField()
     created_by = serializers.SerializerMethodField()
     has_package = serializers.SerializerMethodField()
 
@@ -120,6 +124,10 @@ class DataSubjectRequestSerializer(BlankChoicesAsNullMixin, serializers.ModelSer
             "outcome",
             "outcome_note",
             "completed_at",
+            "answered_at",
+            "answer_channel",
+            "answer_note",
+            "answered_by",
             "progress",
             "has_package",
             "package_size",
@@ -133,6 +141,11 @@ class DataSubjectRequestSerializer(BlankChoicesAsNullMixin, serializers.ModelSer
     def get_verified_by(self, subject_request: DataSubjectRequest) -> str | None:
         return (
             subject_request.verified_by.get_username() if subject_request.verified_by_id else None
+        )
+
+    def get_answered_by(self, subject_request: DataSubjectRequest) -> str | None:
+        return (
+            subject_request.answered_by.get_username() if subject_request.answered_by_id else None
         )
 
     def get_created_by(self, subject_request: DataSubjectRequest) -> str | None:
@@ -235,6 +248,27 @@ class FulfilSerializer(serializers.Serializer):
     )
 
 
+class AnswerSerializer(serializers.Serializer):
+    answer_channel = serializers.ChoiceField(
+        choices=AnswerChannel.choices, help_text="How the answer reached the person."
+    )
+    answered_at = serializers.DateTimeField(
+        required=False, help_text="When it was sent; now when left out."
+    )
+    answer_note = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What was sent; must be empty for an erasure (it keeps no notes).",
+    )
+
+    def validate_answered_at(self, value):
+        if value.year < 1970:
+            raise serializers.ValidationError("Give the date the answer was sent.")
+        return value
+
+
 class RejectSerializer(serializers.Serializer):
     outcome_note = serializers.CharField(
         max_length=5000, allow_blank=True, help_text="Why the request is refused."
@@ -313,6 +347,7 @@ class DataSubjectRequestViewSet(
         "extend": "change",
         "subjects": "change",
         "fulfil": "change",
+        "answer": "change",
         "reject": "change",
         "lift_restriction": "change",
         # Handing out the package is a step of answering the request.
@@ -403,12 +438,13 @@ class DataSubjectRequestViewSet(
         "Answer the request as its kind says",
         FulfilSerializer,
         description=(
-            "Nobody found: answered 'no data held'. Otherwise the identity must be verified. "
+            "The identity must be verified first. Nobody found: outcome 'no data held'. "
             "access: the package is built in the background (status 'processing', then "
-            "'completed' with has_package; follow progress); erasure: the customers and "
+            "'package_ready' with has_package; follow progress); erasure: the customers and "
             "everything about them are erased; restriction: they are left out of segments and "
             "campaigns; objection: marketing consents are withdrawn; rectification: records "
-            "what was corrected (outcome_note)."
+            "what was corrected (outcome_note). Nothing reaches the person here: the request "
+            "stays open ('package_ready' or 'carried_out') until the answer is recorded."
         ),
     )
     @action(detail=True, methods=["post"])
@@ -419,6 +455,29 @@ class DataSubjectRequestViewSet(
         with _request_errors():
             subject_request = request_fulfil(
                 subject_request=subject_request, note=data["outcome_note"], actor=request.user
+            )
+        return self._answer(subject_request)
+
+    @_step(
+        "Record how and when the answer was sent to the person",
+        AnswerSerializer,
+        description=(
+            "Only for a request carried out ('package_ready' or 'carried_out'). Closes it "
+            "('completed') and stops the deadline's clock at answered_at: it is no longer "
+            "overdue."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        subject_request = self.get_object()
+        data = self.validated_input(AnswerSerializer)
+        with _request_errors():
+            subject_request = request_answer_record(
+                subject_request=subject_request,
+                channel=data["answer_channel"],
+                sent_at=data.get("answered_at"),
+                note=data["answer_note"],
+                actor=request.user,
             )
         return self._answer(subject_request)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from privacy.models import (
+    AnswerChannel,
     RequestChannel,
     RequestKind,
     RequestStatus,
@@ -63,6 +64,17 @@ class CustomerNumbersField(forms.CharField):
         return value
 
 
+def moment_field(*, label, help_text, required_message) -> forms.DateTimeField:
+    """A date and time to the minute, typed in the browser's date-time picker."""
+    return forms.DateTimeField(
+        label=label,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text=help_text,
+        error_messages={"required": required_message},
+    )
+
+
 def team_choice_field(teams: QuerySet[Team]) -> tuple[forms.ModelChoiceField, Team | None]:
     """A team picker over ``teams``, hidden when there is only one; returns it and that one."""
     field = forms.ModelChoiceField(
@@ -95,12 +107,10 @@ class RequestIntakeForm(forms.Form):
         choices=[("", _("Choose…")), *RequestChannel.choices],
         error_messages={"required": _("Choose how the request was received.")},
     )
-    received_at = forms.DateTimeField(
+    received_at = moment_field(
         label=_("Received on"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
         help_text=_("The deadline is one calendar month from this day."),
-        error_messages={"required": _("Give the date and time the request was received.")},
+        required_message=_("Give the date and time the request was received."),
     )
     subject_email = forms.CharField(
         label=_("Email"),
@@ -212,6 +222,41 @@ class FulfilForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class AnswerForm(forms.Form):
+    """How and when the answer reached the person; an erasure's answer takes no note."""
+
+    answer_channel = forms.ChoiceField(
+        label=_("Sent by"),
+        choices=[("", _("Choose…")), *AnswerChannel.choices],
+        error_messages={"required": _("Choose how the answer was sent.")},
+    )
+    answered_at = moment_field(
+        label=_("Sent on"),
+        help_text=_("The deadline's clock stops on this day."),
+        required_message=_("Give the date and time the answer was sent."),
+    )
+    answer_note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What was sent, a reference of the letter or message…"),
+    )
+
+    def __init__(self, *args, kind: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("answered_at", timezone.localtime().replace(second=0))
+        if kind == RequestKind.ERASURE:
+            # An erasure keeps no notes about the person.
+            del self.fields["answer_note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned.setdefault("answer_note", "")
+        return cleaned
 
 
 class RejectForm(forms.Form):

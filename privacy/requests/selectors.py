@@ -2,7 +2,8 @@
 
 Every list starts from the access layer. ``is_overdue`` is an annotation computed in SQL, so the
 queue can be filtered and counted on it; it means the same as
-``services_requests.request_is_overdue``: still open and past its due date.
+``lifecycle.request_is_overdue``: not answered yet and past its due date (recording the answer,
+``answered_at``, stops the clock; a package ready but not sent does not).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils import timezone
 from privacy.core.access import scope_queryset
 from privacy.core.subjects import subject_directory
 from privacy.models import (
+    AWAITING_ANSWER_STATUSES,
     OPEN_STATUSES,
     AuditEntry,
     DataSubjectRequest,
@@ -24,7 +26,11 @@ from privacy.models import (
     RequestStatus,
     Team,
 )
-from privacy.requests.services.lifecycle import MAX_EXTENSION_MONTHS, request_due_on
+from privacy.requests.services.lifecycle import (
+    MAX_EXTENSION_MONTHS,
+    RESTRICTION_IN_FORCE_STATUSES,
+    request_due_on,
+)
 
 REQUEST_OBJECT_TYPE = DataSubjectRequest._meta.label_lower
 # Reads of the person's details are audited against the request too, but they are not steps.
@@ -32,7 +38,7 @@ READ_ACTIONS = ("request.view_personal_data",)
 
 
 def _overdue_condition(today: datetime.date) -> Q:
-    return Q(status__in=OPEN_STATUSES, due_on__lt=today)
+    return Q(answered_at__isnull=True, status__in=OPEN_STATUSES, due_on__lt=today)
 
 
 def requests_with_overdue(
@@ -41,9 +47,9 @@ def requests_with_overdue(
     """Requests with ``is_overdue`` annotated and the rows every page shows joined in."""
     queryset = DataSubjectRequest.objects.all() if queryset is None else queryset
     condition = _overdue_condition(today or timezone.localdate())
-    return queryset.select_related("owner_team__group", "created_by", "verified_by").annotate(
-        is_overdue=ExpressionWrapper(condition, output_field=BooleanField())
-    )
+    return queryset.select_related(
+        "owner_team__group", "created_by", "verified_by", "answered_by"
+    ).annotate(is_overdue=ExpressionWrapper(condition, output_field=BooleanField()))
 
 
 def requests_for_user(
@@ -133,6 +139,7 @@ class NextSteps:
     extend: bool
     subjects: bool
     fulfil: bool
+    answer: bool
     reject: bool
     lift_restriction: bool
     download: bool
@@ -158,9 +165,11 @@ def request_next_steps(
         subjects=is_waiting,
         # Every answer, "no data held" included, waits for the identity check.
         fulfil=subject_request.status == RequestStatus.VERIFIED,
+        # Carried out, the answer waits to be sent and recorded.
+        answer=subject_request.status in AWAITING_ANSWER_STATUSES,
         reject=is_waiting,
         lift_restriction=subject_request.kind == RequestKind.RESTRICTION
-        and subject_request.status == RequestStatus.COMPLETED
+        and subject_request.status in RESTRICTION_IN_FORCE_STATUSES
         and subject_request.restriction_lifted_at is None,
         download=has_package and subject_request.package_expires_at > now,
         months_left=max(months_left, 0),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/extend/", views.request_extend_view, name="request-extend"),
     path("<int:pk>/customers/", views.request_subjects_view, name="request-subjects"),
     path("<int:pk>/fulfil/", views.request_fulfil_view, name="request-fulfil"),
+    path("<int:pk>/answer/", views.request_answer_view, name="request-answer"),
     path("<int:pk>/reject/", views.request_reject_view, name="request-reject"),
     path("<int:pk>/lift/", views.request_lift_view, name="request-lift"),
     path("<int:pk>/package.zip", views.request_download, name="request-download"),

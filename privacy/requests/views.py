@@ -2,10 +2,11 @@
 
 The queue, intake, one request with its steps, and one form per next step. Views parse input,
 reach the request through the access layer (missing and forbidden both 404) and call one
-service; a step the service refuses is shown in its words and changes nothing. Answering a
-request and downloading its package hand out or destroy data: they need a recent
-re-authentication (``privacy.core.reauth``), so answering also has a GET confirmation page, where a
-re-authenticated user lands to confirm again.
+service; a step the service refuses is shown in its words and changes nothing, with the page's
+forms as they were typed. Carrying a request out and downloading its package hand out or
+destroy data: they need a recent re-authentication (``privacy.core.reauth``). Each step asks
+for one confirmation: the browser's question when the session proved itself recently, otherwise
+the re-authentication page, after which the form's POST is carried out as it was sent.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ from privacy.core.access import (
 )
 from privacy.core.masking import masks_for
 from privacy.core.pages import model_permission, page_permission
-from privacy.core.reauth import reauth_is_recent, reauth_redirect, reauth_required
+from privacy.core.reauth import reauth_is_recent, reauth_redirect, reauth_replaying_post
 from privacy.core.services.audit import audit_record
 from privacy.models import (
+    AnswerChannel,
     AuditEntry,
     DataSubjectRequest,
     RequestChannel,
@@ -49,6 +51,7 @@ from privacy.models import (
     VerificationMethod,
 )
 from privacy.requests.forms import (
+    AnswerForm,
     ExtendForm,
     FulfilForm,
     RejectForm,
@@ -68,6 +71,7 @@ from privacy.requests.selectors import (
 from privacy.requests.services.lifecycle import (
     RequestError,
     intake_fields,
+    request_answer_record,
     request_create,
     request_extend,
     request_fulfil,
@@ -109,7 +113,7 @@ def _can_change(user: AbstractBaseUser, subject_request: DataSubjectRequest) -> 
 
 # The staff's free-text notes: they may repeat personal data (what was corrected, how the
 # identity was checked), so they are shown like the person's own words.
-NOTE_FIELDS = ("verification_note", "extension_reason", "outcome_note")
+NOTE_FIELDS = ("verification_note", "extension_reason", "outcome_note", "answer_note")
 # What the page calls each detail of the person, and the field it comes from.
 SUBJECT_FIELDS = {
     "email": "subject_email",
@@ -167,9 +171,9 @@ def fulfil_label(kind: str, count: int) -> str:
 
 
 def fulfil_question(kind: str, count: int) -> str:
-    """The confirmation asked before answering."""
+    """The confirmation asked before carrying the request out."""
     if count == 0:
-        return _("Answer that no data is held about the person? The request will be closed.")
+        return _("Record that no data is held about the person? You then tell them so.")
     if kind == RequestKind.ERASURE:
         return _(
             "Erase these customers for good? Their profiles, events, purchases and consents are "
@@ -178,7 +182,7 @@ def fulfil_question(kind: str, count: int) -> str:
         )
     if kind == RequestKind.ACCESS:
         return _("Build the package of everything held about these customers?")
-    return _("Answer the request now? It will be closed.")
+    return _("Carry the request out now? You then tell the person what was done.")
 
 
 def _label(choices, value) -> str:
@@ -224,8 +228,12 @@ def step_text(entry: AuditEntry) -> str:
     if entry.action == "request.package_download_refused":
         return _("Download refused: the link had expired")
     if entry.action == "request.fulfil":
-        return _("Answered: %(outcome)s") % {
+        return _("Carried out: %(outcome)s; the answer is still to be sent") % {
             "outcome": _label(RequestOutcome.choices, data.get("outcome"))
+        }
+    if entry.action == "request.answer":
+        return _("Answer sent by %(channel)s") % {
+            "channel": _label(AnswerChannel.choices, data.get("channel"))
         }
     if entry.action == "request.reject":
         return _("Refused")
@@ -247,8 +255,12 @@ def step_text(entry: AuditEntry) -> str:
 
 
 def _queue_row(subject_request: DataSubjectRequest, today) -> tuple:
-    """A request with its days left (None once closed) and days late (0 unless overdue)."""
-    if not subject_request.is_open:
+    """A request with its days left and days late (0 unless late). The clock stops when the
+    answer is sent: an answered request counts to the day of its answer; a refused one has
+    no days left (None)."""
+    if subject_request.answered_at is not None:
+        today = timezone.localdate(subject_request.answered_at, timezone.get_default_timezone())
+    elif not subject_request.is_open:
         return subject_request, None, 0
     days_left = (subject_request.due_on - today).days
     return subject_request, days_left, max(-days_left, 0)
@@ -340,6 +352,9 @@ def _detail_context(request: HttpRequest, subject_request: DataSubjectRequest) -
         "can_change": _can_change(request.user, subject_request),
         "fulfil_label": fulfil_label(subject_request.kind, len(existing)),
         "fulfil_question": fulfil_question(subject_request.kind, len(existing)),
+        # One confirmation per step: a stale session's re-authentication is the confirmation,
+        # so the browser asks only when no re-authentication will be asked for.
+        "fulfil_asks_first": reauth_is_recent(request),
         "is_building": subject_request.status == RequestStatus.PROCESSING,
     }
 
@@ -347,7 +362,18 @@ def _detail_context(request: HttpRequest, subject_request: DataSubjectRequest) -
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """What was asked, the deadline, the customers, the steps so far and the next ones."""
-    subject_request = _request_for(request, pk)
+    return _render_detail(request, _request_for(request, pk))
+
+
+def _render_detail(
+    request: HttpRequest,
+    subject_request: DataSubjectRequest,
+    *,
+    bound: dict[str, forms.Form] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The request's page; ``bound`` forms (by context name) replace the empty ones, so a step
+    refused comes back with what was typed in it."""
     unmasked = can_view_personal_data(request.user)
     subject = subject_for(subject_request, can_view_personal_data=unmasked)
     if unmasked and any(subject[name] for name in PERSONAL_FIELDS):
@@ -369,8 +395,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 initial={"customer_ids": context["existing_customer_ids"]}
             ),
             "fulfil_form": FulfilForm(),
+            "answer_form": AnswerForm(kind=subject_request.kind),
             "reject_form": RejectForm(),
+            **(bound or {}),
         },
+        status=status,
     )
 
 
@@ -392,20 +421,24 @@ def _step(
     form: forms.Form,
     run: Callable[[dict], DataSubjectRequest],
     done: Callable[[DataSubjectRequest], str],
+    *,
+    form_name: str,
 ) -> HttpResponse:
-    """Run one step from a valid form; say why when the form or the service refuses it."""
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
+    """Run one step from a valid form. When the form or the service refuses it, say why and
+    show the page again with the form as it was typed (``form_name`` in the page's context)."""
+    if form.is_valid():
         try:
             result = run(form.cleaned_data)
         except RequestError as error:
-            messages.error(request, error.message)
+            form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             messages.success(request, done(result))
-    return redirect("request-detail", pk=subject_request.pk)
+            return redirect("request-detail", pk=subject_request.pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    fresh = _request_for(request, subject_request.pk)
+    return _render_detail(request, fresh, bound={form_name: form}, status=400)
 
 
 @require_POST
@@ -422,6 +455,7 @@ def request_verify_view(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,
         ),
         lambda result: _("The person's identity is recorded as verified."),
+        form_name="verify_form",
     )
 
 
@@ -442,6 +476,7 @@ def request_extend_view(request: HttpRequest, pk: int) -> HttpResponse:
             _("The deadline is now %(due)s. Tell the person why.")
             % {"due": result.due_on.isoformat()}
         ),
+        form_name="extend_form",
     )
 
 
@@ -463,6 +498,7 @@ def request_subjects_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % {"count": len(result.customer_ids)}
         ),
+        form_name="subjects_form",
     )
 
 
@@ -470,33 +506,63 @@ def _fulfilled_text(result: DataSubjectRequest) -> str:
     if result.status == RequestStatus.PROCESSING:
         return _("The package is being built; this page shows its progress.")
     if result.outcome == RequestOutcome.NO_DATA_HELD:
-        return _("Answered: no data is held about the person.")
+        return _(
+            "Nothing is held about the person. Tell them so, then record how the answer was sent."
+        )
     if result.kind == RequestKind.ERASURE:
-        return _("The customers were erased with everything about them. The request is closed.")
-    return _("The request is answered and closed.")
+        return _(
+            "The customers were erased with everything about them. Tell the person, then record "
+            "how the answer was sent."
+        )
+    return _("Done. Tell the person, then record how the answer was sent.")
+
+
+def _fulfil_summary(request: HttpRequest, pk: int) -> str:
+    """What the fulfil step will do, shown on the re-authentication page that confirms it."""
+    subject_request = _request_for(request, pk, action="change")
+    existing = request_existing_customers(subject_request)
+    return fulfil_question(subject_request.kind, len(existing))
 
 
 @require_http_methods(["GET", "POST"])
-@reauth_required
+@reauth_replaying_post(summary=_fulfil_summary)
 def request_fulfil_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """POST answers the request as its kind says. GET asks to confirm it: where a user lands
-    after re-authenticating (a POST from a stale session is not carried out)."""
+    """Carry the request out as its kind says (POST). After a re-authentication the POST comes
+    back with what was typed and is carried out: the re-authentication was its confirmation.
+    A plain GET leads to the request's page, where the step is."""
     subject_request = _request_for(request, pk, action="change")
-    if request.method == "POST":
-        return _step(
-            request,
-            subject_request,
-            FulfilForm(request.POST),
-            lambda data: request_fulfil(
-                subject_request=subject_request, note=data["outcome_note"], actor=request.user
-            ),
-            _fulfilled_text,
-        )
-    context = _detail_context(request, subject_request)
-    if not context["next_steps"].fulfil:
-        messages.info(request, _("This request cannot be answered now."))
+    if request.method != "POST":
         return redirect("request-detail", pk=subject_request.pk)
-    return render(request, "privacy/requests/fulfil.html", {**context, "fulfil_form": FulfilForm()})
+    return _step(
+        request,
+        subject_request,
+        FulfilForm(request.POST),
+        lambda data: request_fulfil(
+            subject_request=subject_request, note=data["outcome_note"], actor=request.user
+        ),
+        _fulfilled_text,
+        form_name="fulfil_form",
+    )
+
+
+@require_POST
+def request_answer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record how and when the answer was sent: this closes the request and stops its clock."""
+    subject_request = _request_for(request, pk, action="change")
+    return _step(
+        request,
+        subject_request,
+        AnswerForm(request.POST, kind=subject_request.kind),
+        lambda data: request_answer_record(
+            subject_request=subject_request,
+            channel=data["answer_channel"],
+            sent_at=data["answered_at"],
+            note=data["answer_note"],
+            actor=request.user,
+        ),
+        lambda result: _("The answer is recorded as sent. The request is closed."),
+        form_name="answer_form",
+    )
 
 
 @require_POST
@@ -510,6 +576,7 @@ def request_reject_view(request: HttpRequest, pk: int) -> HttpResponse:
             subject_request=subject_request, reason=data["outcome_note"], actor=request.user
         ),
         lambda result: _("The request is refused and closed. Tell the person why."),
+        form_name="reject_form",
     )
 
 
@@ -522,6 +589,7 @@ def request_lift_view(request: HttpRequest, pk: int) -> HttpResponse:
         forms.Form(request.POST),
         lambda data: request_restriction_lift(subject_request=subject_request, actor=request.user),
         lambda result: _("The restriction is lifted: the customers are processed again."),
+        form_name="lift_form",
     )
 
 

@@ -6,6 +6,7 @@ the job on the test broker, and the worker (started against the test database) r
 
 import io
 import json
+import re
 import zipfile
 from importlib import import_module
 
@@ -66,12 +67,14 @@ def steward_in_browser(transactional_db, live_server, page):
 
 @pytest.mark.browser
 @pytest.mark.worker
-def test_a_steward_takes_an_access_request_from_intake_to_download(
+def test_a_steward_takes_an_access_request_from_intake_to_the_answer_sent(
     steward_in_browser, live_server, page, celery_worker_process, settings, tmp_path
 ):
     # Given Ada, a customer with events and a purchase, and a worker on the default queue that
     # stores packages where the live server reads them
-    team, _user, _device = steward_in_browser
+    team, _user, device = steward_in_browser
+    questions = []  # every question the browser asks (each one also accepted by the fixture)
+    page.on("dialog", lambda dialog: questions.append(dialog.message))
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
     ada = CustomerFactory(owner_team=team, email="ada@example.org", given_name="Ada")
@@ -102,21 +105,49 @@ def test_a_steward_takes_an_access_request_from_intake_to_download(
     )
     expect(page.locator("#request-customers")).to_contain_text(f"Customer #{ada.pk}")
 
-    # When the steward records the identity check, then builds the package
+    # When the steward records the identity check (one click, no question)
     page.get_by_label("How the identity was checked").select_option("email_confirmed")
     page.get_by_role("button", name="Record the identity as verified").click()
     expect(page.locator(".message.success")).to_have_text(
         "The person's identity is recorded as verified."
     )
+    assert questions == []
+
+    # When, with a session signed in an hour ago, the steward types a note and builds the package
+    make_session_stale(page)
+    page.reload()
+    page.get_by_label("Note on the answer").fill("Ada asked for the portal, not email.")
     page.get_by_role("button", name="Build the package of everything about 1 customer").click()
 
-    # Then the page follows the worker's progress until the package is ready
+    # Then the one confirmation is the re-authentication, which says what it confirms
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    expect(page.locator("[data-pending]")).to_contain_text(
+        "Build the package of everything held about these customers?"
+    )
+    assert questions == []
+    data_request.refresh_from_db()
+    assert data_request.status == RequestStatus.VERIFIED  # nothing happened yet
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_label("Six-digit code from your authenticator app").fill(next_code(device))
+    page.get_by_role("button", name="Confirm").click()
+
+    # Then the build starts at once, with the note as typed: no second confirmation
     expect(page.locator(".message.success")).to_have_text(
         "The package is being built; this page shows its progress."
     )
+    assert questions == []
+    data_request.refresh_from_db()
+    assert data_request.outcome_note == "Ada asked for the portal, not email."
+
+    # And the page follows the worker's progress until the package is ready, not answered
     expect(page.locator(".request-ready")).to_be_visible(timeout=WAIT_MS)
     data_request.refresh_from_db()
-    assert (data_request.status, data_request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
+    assert (data_request.status, data_request.outcome) == (
+        RequestStatus.PACKAGE_READY,
+        "fulfilled",
+    )
+    expect(page.locator("#record-answer")).to_be_visible()
+    expect(page.get_by_text("Ada asked for the portal, not email.")).to_be_visible()
 
     # When the steward downloads the package
     with page.expect_download() as download_info:
@@ -131,11 +162,31 @@ def test_a_steward_takes_an_access_request_from_intake_to_download(
     assert [row["id"] for row in data["categories"]["profile"]] == [ada.pk]
     assert len(data["categories"]["events"]) == 3
 
-    # And the steps list the whole way, in plain words
+    # When the steward records how the package was sent, with a note (one click, no question)
     page.reload()
+    page.get_by_label("Sent by").select_option("portal")
+    page.locator("#record-answer").get_by_label("Note").fill("Portal message 2291")
+    page.get_by_role("button", name="Record the answer as sent").click()
+
+    # Then the request is answered and closed, and only now
+    expect(page.locator(".message.success")).to_have_text(
+        "The answer is recorded as sent. The request is closed."
+    )
+    assert questions == []
+    data_request.refresh_from_db()
+    assert (data_request.status, data_request.answer_channel) == (
+        RequestStatus.COMPLETED,
+        "portal",
+    )
+    assert data_request.answer_note == "Portal message 2291"
+    expect(page.locator("[data-answer]")).to_contain_text("Customer portal or download link")
+
+    # And the steps list the whole way, in plain words, with nobody answering for "System"
     steps = page.locator("#request-steps tbody tr")
     expect(steps.first).to_contain_text("Received by Email and recorded; 1 customer found")
-    expect(steps.last).to_contain_text("Package downloaded")
+    expect(steps.last).to_contain_text("Answer sent by Customer portal or download link")
+    expect(page.locator("#request-steps")).to_contain_text("Package downloaded")
+    expect(page.locator("#request-steps")).not_to_contain_text("Answered: Fulfilled")
 
 
 @pytest.mark.browser
@@ -160,28 +211,64 @@ def test_an_erasure_request_erases_the_customer_after_reauthentication(
     # When the steward erases: the password and a code are asked for first
     page.get_by_role("button", name="Erase 1 customer and everything about them").click()
     expect(page).to_have_url(
-        f"{base_url}/accounts/reauth/?next=%2Fprivacy%2Frequests%2F{data_request.pk}%2Ffulfil%2F"
+        re.compile(
+            re.escape(
+                f"{base_url}/accounts/reauth/?next=%2Fprivacy%2Frequests%2F{data_request.pk}"
+                "%2Ffulfil%2F%3Freplay%3D"
+            )
+        )
     )
     assert Customer.objects.filter(pk=ada.pk).exists()  # nothing happened yet
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_label("Six-digit code from your authenticator app").fill(next_code(device))
     page.get_by_role("button", name="Confirm").click()
 
-    # Then the confirmation page asks once more, and erasing closes the request
-    page.get_by_role("button", name="Erase 1 customer and everything about them").click()
+    # Then the erasure is carried out at once: the re-authentication was its confirmation
     expect(page.locator(".message.success")).to_have_text(
-        "The customers were erased with everything about them. The request is closed."
+        "The customers were erased with everything about them. Tell the person, then record "
+        "how the answer was sent."
     )
     expect(page.locator("#request-steps")).to_contain_text(
         "1 customer erased with everything about them"
     )
     assert not Customer.objects.filter(pk=ada.pk).exists()
     data_request.refresh_from_db()
-    assert (data_request.status, data_request.subject_email) == (RequestStatus.COMPLETED, None)
+    assert (data_request.status, data_request.subject_email) == (RequestStatus.CARRIED_OUT, None)
 
     # And the customer's profile is gone
     response = page.goto(f"{base_url}/customers/{ada.pk}/")
     assert response.status == 404
+
+
+@pytest.mark.browser
+def test_a_recently_proven_session_confirms_a_step_with_one_question(
+    steward_in_browser, live_server, page
+):
+    # Given a verified restriction request, and a session that signed in just now
+    team, _user, _device = steward_in_browser
+    questions = []
+    page.on("dialog", lambda dialog: questions.append(dialog.message))
+    CustomerFactory(owner_team=team, email="ada@example.org")
+    base_url = live_server.url
+    page.goto(f"{base_url}/privacy/requests/new/")
+    page.get_by_label("What the person asks for").select_option("restriction")
+    page.get_by_label("Received by").select_option("email")
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_role("button", name="Record the request").click()
+    page.get_by_label("How the identity was checked").select_option("email_confirmed")
+    page.get_by_role("button", name="Record the identity as verified").click()
+    expect(page.locator(".message.success")).to_be_visible()
+
+    # When the steward restricts processing
+    page.get_by_role("button", name="Restrict processing of 1 customer").click()
+
+    # Then the browser asked once, no re-authentication was needed, and the request waits for
+    # its answer
+    expect(page.locator(".message.success")).to_have_text(
+        "Done. Tell the person, then record how the answer was sent."
+    )
+    assert questions == ["Carry the request out now? You then tell the person what was done."]
+    assert DataSubjectRequest.objects.get().status == RequestStatus.CARRIED_OUT
 
 
 @pytest.mark.browser

@@ -260,8 +260,9 @@ MATRIX: dict[str, Case] = {
     "request-verify": owned(data_request_pk, POST=REQUEST_OWN),
     "request-extend": owned(data_request_pk, POST=REQUEST_OWN),
     "request-subjects": owned(data_request_pk, POST=REQUEST_OWN),
-    # GET is the confirmation page, where a re-authentication leads back to.
+    # GET is where a re-authentication leads back to, carrying the kept POST.
     "request-fulfil": owned(data_request_pk, **alike(GET_POST=REQUEST_OWN)),
+    "request-answer": owned(data_request_pk, POST=REQUEST_OWN),
     "request-reject": owned(data_request_pk, POST=REQUEST_OWN),
     "request-lift": owned(data_request_pk, POST=REQUEST_OWN),
     "request-download": owned(data_request_pk, GET=REQUEST_OWN),
@@ -317,7 +318,15 @@ MATRIX: dict[str, Case] = {
     "api:privacy-request-detail": owned(data_request_pk, GET=API_REQUEST_OWN),
     **{
         f"api:privacy-request-{step}": owned(data_request_pk, POST=API_REQUEST_OWN)
-        for step in ("verify", "extend", "subjects", "fulfil", "reject", "lift-restriction")
+        for step in (
+            "verify",
+            "extend",
+            "subjects",
+            "fulfil",
+            "answer",
+            "reject",
+            "lift-restriction",
+        )
     },
     "api:privacy-request-download": owned(data_request_pk, GET=API_REQUEST_OWN),
     # Accounts and API tokens: superusers and administrators, the latter for the members of

@@ -116,6 +116,7 @@ def test_a_requests_masked_fields_are_the_persons_details_and_the_staffs_notes()
         "verification_note": "identity",
         "extension_reason": "identity",
         "outcome_note": "identity",
+        "answer_note": "identity",
     }
 
 
@@ -146,6 +147,7 @@ def test_the_request_page_masks_what_the_record_masks(team_a):
         subject_name="Ann Lee",
         details="Moved to Hamburg",
         outcome_note="Address corrected",
+        answer_note="Letter to Hamburg",
     )
 
     shown = subject_for(subject_request, can_view_personal_data=False)
@@ -158,5 +160,6 @@ def test_the_request_page_masks_what_the_record_masks(team_a):
         "verification_note": "",
         "extension_reason": "",
         "outcome_note": "•••",
+        "answer_note": "•••",
         "is_masked": True,
     }

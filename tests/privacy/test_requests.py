@@ -156,7 +156,7 @@ def test_unknown_person_is_answered_no_data_held_and_audited(team_a, steward, pe
 
     request = request_fulfil(subject_request=verified(request, steward), actor=steward)
 
-    assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "no_data_held")
+    assert (request.status, request.outcome) == (RequestStatus.CARRIED_OUT, "no_data_held")
     assert steps(request) == ["request.create", "request.verify", "request.fulfil"]
 
 
@@ -267,7 +267,7 @@ def test_erasure_request_erases_suppresses_and_forgets_the_contact_details(team_
     request = request_fulfil(subject_request=request, actor=steward)
 
     request.refresh_from_db()
-    assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
+    assert (request.status, request.outcome) == (RequestStatus.CARRIED_OUT, "fulfilled")
     assert not Customer.objects.filter(pk=person.pk).exists()
     assert Suppression.objects.filter(owner_team=team_a, request_id=request.pk).count() == 2
     assert (request.subject_email, request.subject_phone, request.subject_name) == (None,) * 3
@@ -374,7 +374,7 @@ def test_access_request_builds_a_package_that_downloads_until_it_expires(
     assert len(callbacks) == 1  # the package job, enqueued after commit
 
     request = request_package_build(request_id=request.pk)
-    assert (request.status, request.outcome) == (RequestStatus.COMPLETED, "fulfilled")
+    assert (request.status, request.outcome) == (RequestStatus.PACKAGE_READY, "fulfilled")
     assert request.package_expires_at > timezone.now() + datetime.timedelta(days=6)
     # On disk the package is sealed with the field keys, not a readable ZIP
     stored = (media / request.package.name).read_bytes()

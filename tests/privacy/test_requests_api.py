@@ -19,6 +19,7 @@ from customers.models import Customer
 from privacy.core import roles
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
 from privacy.requests.services.lifecycle import (
+    request_answer_record,
     request_create,
     request_extend,
     request_fulfil,
@@ -407,7 +408,7 @@ def test_erasure_is_refused_before_verification_then_erases(api, steward, team_a
 
     assert done.status_code == 200, done.content
     body = done.json()
-    assert (body["status"], body["outcome"]) == ("completed", "fulfilled")
+    assert (body["status"], body["outcome"]) == ("carried_out", "fulfilled")
     assert body["subject_email"] == ""  # forgotten, not just masked
     assert not Customer.objects.filter(pk=person.pk).exists()
     data_request.refresh_from_db()
@@ -434,7 +435,10 @@ def test_nobody_found_is_answered_no_data_held_only_after_verification(api, stew
     assert [error["field"] for error in early.json()["errors"]] == ["verification_method"]
     assert status_before == "received"
     assert answered.status_code == 200, answered.json()
-    assert (answered.json()["status"], answered.json()["outcome"]) == ("completed", "no_data_held")
+    assert (answered.json()["status"], answered.json()["outcome"]) == (
+        "carried_out",
+        "no_data_held",
+    )
 
 
 def test_reject_needs_a_reason_and_closes_the_request(api, steward, team_a, person):
@@ -491,7 +495,11 @@ def test_access_package_downloads_audited_until_its_link_expires(
     assert len(enqueued) == 1
     request_package_build(request_id=data_request.pk)
     built = api.get(detail(data_request)).json()
-    assert (built["status"], built["has_package"], built["progress"]) == ("completed", True, 100)
+    assert (built["status"], built["has_package"], built["progress"]) == (
+        "package_ready",
+        True,
+        100,
+    )
 
     # Then the package downloads as a ZIP with everything about Ada, and the download is audited
     response = api.get(detail(data_request, "download"))
@@ -529,6 +537,7 @@ def test_the_schema_documents_the_request_endpoints(client):
     assert operations == {
         REQUESTS: ["get", "post"],
         f"{REQUESTS}{{id}}/": ["get"],
+        f"{REQUESTS}{{id}}/answer/": ["post"],
         f"{REQUESTS}{{id}}/download/": ["get"],
         f"{REQUESTS}{{id}}/extend/": ["post"],
         f"{REQUESTS}{{id}}/fulfil/": ["post"],
@@ -552,6 +561,7 @@ NOTES = {
     "verification_note": "Called back on +4915123456789",
     "extension_reason": "Ada Lovelace's records are in three systems",
     "outcome_note": "Surname corrected from Byron to Lovelace",
+    "answer_note": "Letter to Ada Lovelace, Byron Street",
 }
 MASKED_NOTES = dict.fromkeys(NOTES, "•••")
 
@@ -567,7 +577,12 @@ def noted_request(team, actor):
     data_request = request_extend(
         subject_request=data_request, months=1, reason=NOTES["extension_reason"], actor=actor
     )
-    return request_fulfil(subject_request=data_request, note=NOTES["outcome_note"], actor=actor)
+    data_request = request_fulfil(
+        subject_request=data_request, note=NOTES["outcome_note"], actor=actor
+    )
+    return request_answer_record(
+        subject_request=data_request, channel="post", note=NOTES["answer_note"], actor=actor
+    )
 
 
 def notes_of(body: dict) -> dict:
@@ -647,3 +662,56 @@ def test_a_steps_answer_masks_the_note_it_was_given(api, team_a, steward, person
     assert response.json()["outcome_note"] == "•••"
     data_request.refresh_from_db()
     assert data_request.outcome_note == NOTES["outcome_note"]
+
+
+def test_a_ready_package_stays_overdue_until_the_answer_is_recorded_through_the_api(
+    api, steward, team_a, person, media, django_capture_on_commit_callbacks
+):
+    # Given an access request received 40 days ago, verified, whose package the worker built
+    data_request = request_verify(
+        subject_request=new_request(
+            team_a, steward, received_at=timezone.now() - datetime.timedelta(days=40)
+        ),
+        method="email_confirmed",
+        actor=steward,
+    )
+    early = api.post(detail(data_request, "answer"), {"answer_channel": "email"}, format="json")
+    with django_capture_on_commit_callbacks(execute=False):
+        api.post(detail(data_request, "fulfil"), {}, format="json")
+    request_package_build(request_id=data_request.pk)
+
+    # Then an answer before the request was carried out was refused, naming the status
+    assert (early.status_code, error_fields(early)) == (400, ["status"])
+    # And the ready package is not an answer: the request is still open and overdue
+    ready = api.get(detail(data_request)).json()
+    assert (ready["status"], ready["is_overdue"], ready["answered_at"]) == (
+        "package_ready",
+        True,
+        None,
+    )
+    overdue = api.get(REQUESTS, {"overdue": "true"}).json()["results"]
+    assert [row["id"] for row in overdue] == [data_request.pk]
+
+    # When the steward records the answer sent by email, with a bad channel first
+    wrong = api.post(detail(data_request, "answer"), {"answer_channel": "fax"}, format="json")
+    answered = api.post(
+        detail(data_request, "answer"),
+        {"answer_channel": "email", "answer_note": "Sent the link to the address on file"},
+        format="json",
+    )
+
+    # Then the bad one is a 400 naming the field, the good one closes the request and stops
+    # the clock: it leaves the overdue list
+    assert (wrong.status_code, error_fields(wrong)) == (400, ["answer_channel"])
+    assert answered.status_code == 200, answered.content
+    body = answered.json()
+    assert (body["status"], body["answer_channel"], body["answered_by"]) == (
+        "completed",
+        "email",
+        steward.username,
+    )
+    assert body["answered_at"] is not None and body["is_overdue"] is False
+    assert api.get(REQUESTS, {"overdue": "true"}).json()["results"] == []
+    assert steps(data_request)[-1] == "request.answer"
+    # The person's package can still be downloaded until its link expires
+    assert api.get(detail(data_request, "download")).status_code == 200

@@ -3,6 +3,7 @@
 import datetime
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -18,6 +19,7 @@ from customers.models import Customer
 from privacy.core.reauth import SESSION_KEY
 from privacy.models import AuditEntry, DataSubjectRequest, RequestStatus
 from privacy.requests.services.lifecycle import (
+    request_answer_record,
     request_create,
     request_extend,
     request_fulfil,
@@ -90,10 +92,14 @@ def test_the_queue_shows_open_requests_soonest_due_first_with_overdue_ones_highl
     # Given an overdue request, one on time, a closed one and another team's
     late = new_request(team_a, steward, received_at=timezone.now() - datetime.timedelta(days=40))
     on_time = new_request(team_a, steward, kind="erasure")
-    closed = request_fulfil(
-        subject_request=verified(
-            new_request(team_a, steward, subject_email="nobody@example.org"), steward
+    closed = request_answer_record(
+        subject_request=request_fulfil(
+            subject_request=verified(
+                new_request(team_a, steward, subject_email="nobody@example.org"), steward
+            ),
+            actor=steward,
         ),
+        channel="email",
         actor=steward,
     )
     new_request(team_b, None)
@@ -329,22 +335,38 @@ def test_erasure_through_the_page_erases_and_the_steps_name_the_erasure(
     ui, steward, team_a, person
 ):
     data_request = verified(new_request(team_a, steward, kind="erasure"), steward)
-    confirm = ui.get(url("request-fulfil", data_request))
-    assert confirm.status_code == 200
-    assert b"Erase 1 customer and everything about them" in confirm.content
+    page = ui.get(url("request-detail", data_request))
+    assert b"Erase 1 customer and everything about them" in page.content
+    # A GET of the step's address is no second confirmation page: it leads to the request
+    assert ui.get(url("request-fulfil", data_request))["Location"] == url(
+        "request-detail", data_request
+    )
 
     response = ui.post(url("request-fulfil", data_request), {"outcome_note": ""}, follow=True)
 
     assert messages_of(response) == [
-        "The customers were erased with everything about them. The request is closed."
+        "The customers were erased with everything about them. Tell the person, then record "
+        "how the answer was sent."
     ]
     assert not Customer.objects.filter(pk=person.pk).exists()
     texts = [text for _entry, text in response.context["steps"]]
     assert texts[-2:] == [
         "1 customer erased with everything about them",
-        "Answered: Fulfilled",
+        "Carried out: Fulfilled; the answer is still to be sent",
     ]
     assert response.context["customers"] == [(person.pk, False)]
+    assert response.context["next_steps"].answer
+
+    # When the steward records the answer sent: the erasure's answer form takes no note
+    assert "answer_note" not in response.context["answer_form"].fields
+    answered = ui.post(
+        url("request-answer", data_request),
+        {"answer_channel": "post", "answered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
+        follow=True,
+    )
+    assert messages_of(answered) == ["The answer is recorded as sent. The request is closed."]
+    texts = [text for _entry, text in answered.context["steps"]]
+    assert texts[-1] == "Answer sent by Post"
 
 
 def test_a_request_that_matches_nobody_waits_for_verification_on_the_page(ui, steward, team_a):
@@ -543,3 +565,120 @@ def test_the_admin_masks_staff_notes(ui, steward, team_a, person):
     html = response.content.decode()
     assert "Lovelace" not in html and "three systems" not in html
     assert html.count('<div class="readonly">•••</div>') == 2
+
+
+# --- One confirmation per step, and typed notes that survive ------------------------------------
+
+
+def test_a_stale_session_confirms_by_reauthenticating_and_the_step_runs_with_its_note(
+    ui, steward, team_a, person
+):
+    from tests.factories import TEST_PASSWORD
+    from tests.privacy.test_reauth import next_code
+
+    # Given a verified rectification and a session that proved itself an hour ago
+    data_request = verified(new_request(team_a, steward, kind="rectification"), steward)
+    make_stale(ui)
+    page = ui.get(url("request-detail", data_request))
+    # The page asks no question of its own: the re-authentication will be the confirmation
+    fulfil_form = re.search(
+        rf'<form[^>]*action="{url("request-fulfil", data_request)}"[^>]*>', page.content.decode()
+    ).group(0)
+    assert "data-confirm" not in fulfil_form
+
+    # When the steward carries it out with a note
+    posted = ui.post(url("request-fulfil", data_request), {"outcome_note": "Surname corrected"})
+
+    # Then the re-authentication page says what it confirms, and nothing happened yet
+    assert posted.status_code == 302
+    reauth_page = ui.get(posted["Location"])
+    assert b"Carry the request out now?" in reauth_page.content
+    data_request.refresh_from_db()
+    assert data_request.status == RequestStatus.VERIFIED
+
+    # When the steward gives the password and a code
+    next_url = reauth_page.context["next"]
+    done = ui.post(
+        reverse("reauth"),
+        {"password": TEST_PASSWORD, "token": next_code(steward), "next": next_url},
+        follow=True,
+    )
+
+    # Then the step is carried out at once, with the note as typed, and no confirmation page
+    assert messages_of(done) == ["Done. Tell the person, then record how the answer was sent."]
+    data_request.refresh_from_db()
+    assert (data_request.status, data_request.outcome_note) == (
+        RequestStatus.CARRIED_OUT,
+        "Surname corrected",
+    )
+    # And the kept POST is taken once: coming back to the address does nothing more
+    again = ui.get(next_url)
+    assert again.status_code == 302 and again["Location"] == url("request-detail", data_request)
+    assert steps(data_request).count("request.fulfil") == 1
+
+
+def test_a_kept_post_is_not_carried_out_at_another_address(ui, steward, team_a, person):
+    first = verified(new_request(team_a, steward, kind="rectification"), steward)
+    second = verified(new_request(team_a, steward, kind="rectification"), steward)
+    make_stale(ui)
+    posted = ui.post(url("request-fulfil", first), {"outcome_note": "Corrected"})
+    key = posted["Location"].rpartition("replay%3D")[2]
+    session = ui.session
+    session["marketbase_reauth_at"] = time.time()
+    session.save()
+
+    ui.get(f"{url('request-fulfil', second)}?replay={key}")
+
+    for data_request in (first, second):
+        data_request.refresh_from_db()
+        assert data_request.status == RequestStatus.VERIFIED
+
+
+def test_a_refused_step_comes_back_with_what_was_typed(ui, steward, team_a, person):
+    # Given a verified rectification
+    data_request = verified(new_request(team_a, steward, kind="rectification"), steward)
+
+    # When the steward carries it out without saying what was corrected, then records an
+    # answer with a date in the future
+    refused = ui.post(url("request-fulfil", data_request), {"outcome_note": "   "})
+
+    # Then the page comes back with the reason, the request unchanged
+    assert refused.status_code == 400
+    assert messages_of(refused) == ["Say what was corrected."]
+    data_request.refresh_from_db()
+    assert data_request.status == RequestStatus.VERIFIED
+
+    request_fulfil(subject_request=data_request, note="Birth date", actor=steward)
+    future = (timezone.localtime() + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    answer = ui.post(
+        url("request-answer", data_request),
+        {"answer_channel": "email", "answered_at": future, "answer_note": "Mail ref 4711"},
+    )
+    assert answer.status_code == 400
+    assert messages_of(answer) == ["An answer cannot be sent in the future."]
+    html = answer.content.decode()
+    assert "Mail ref 4711</textarea>" in html
+    assert f'value="{future}"' in html
+    data_request.refresh_from_db()
+    assert (data_request.status, data_request.answered_at) == (RequestStatus.CARRIED_OUT, None)
+
+
+def test_the_queue_counts_an_answered_request_to_the_day_of_its_answer(ui, steward, team_a, person):
+    # Given a request received 40 days ago, carried out, and answered today (late)
+    data_request = new_request(
+        team_a, steward, kind="objection", received_at=timezone.now() - datetime.timedelta(days=40)
+    )
+    request_fulfil(subject_request=verified(data_request, steward), actor=steward)
+    request_answer_record(subject_request=data_request, channel="email", actor=steward)
+    data_request.refresh_from_db()
+
+    # When the steward lists every request
+    response = ui.get(url("request-list"), {"status": "all"})
+
+    # Then it is not overdue any more, and says how late the answer was
+    [(item, days_left, days_late)] = response.context["rows"]
+    assert not item.is_overdue
+    late = (timezone.localdate() - data_request.due_on).days
+    assert (days_left, days_late) == (-late, late)
+    assert f"answered {late} days late" in response.content.decode()
+    assert response.context["counts"].overdue == 0

@@ -21,7 +21,7 @@ _REQUESTS_OF_SUBJECTS = (
 _REQUESTS_FORGET = (
     f'UPDATE "{_REQUESTS_TABLE}" SET subject_email = NULL, subject_phone = NULL, '  # noqa: S608
     "subject_name = NULL, details = NULL, verification_note = '', extension_reason = '', "
-    "outcome_note = '', "
+    "outcome_note = '', answer_note = '', "
     "package = '', package_size = NULL, package_expires_at = NULL, updated_at = now() "
     "WHERE id = ANY(%s::bigint[])"
 )

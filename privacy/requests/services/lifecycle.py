@@ -2,9 +2,16 @@
 
 Every step is one service that runs in a transaction and writes an audit entry with the request
 as its object (``request.create``, ``request.verify``, ``request.extend``, ``request.subjects``,
-``request.fulfil``, ``request.package_ready``, ``request.package_download``, ``request.reject``,
-``request.restriction_lift``, ``request.overdue_alert``), so the audit log is the request's
-history. The audit entries hold ids, kinds and counts, never what the person wrote.
+``request.fulfil``, ``request.package_ready``, ``request.package_download``, ``request.answer``,
+``request.reject``, ``request.restriction_lift``, ``request.overdue_alert``), so the audit log is
+the request's history. The audit entries hold ids, kinds and counts, never what the person wrote.
+
+Carrying a request out and answering it are two steps. ``request_fulfil`` does what the kind
+asks (the worker builds an access package: ``package_ready``; an erasure, restriction,
+objection or rectification is done at once: ``carried_out``); nothing has reached the person
+yet, so the request stays open and its deadline runs on. ``request_answer_record`` records how
+and when staff sent the answer (email, post, the portal...): only that closes the request
+(``completed``, "Answered") and stops the clock (``answered_at``).
 
 Deadline: one calendar month from the day of receipt (the same day number of the next month,
 or that month's last day when it has no such day). It can be extended by at most two further
@@ -29,6 +36,8 @@ from django.utils.translation import gettext as _
 from privacy.core.services.audit import audit_record
 from privacy.core.subjects import subject_directory
 from privacy.models import (
+    AWAITING_ANSWER_STATUSES,
+    AnswerChannel,
     ConsentPurpose,
     ConsentSource,
     ConsentStatus,
@@ -84,7 +93,12 @@ def request_due_on(received_at: datetime.datetime, *, extension_months: int = 0)
 def request_is_overdue(
     subject_request: DataSubjectRequest, *, today: datetime.date | None = None
 ) -> bool:
-    return subject_request.is_open and subject_request.due_on < (today or local_today())
+    """Still unanswered and past its due date: the clock stops when the answer is sent."""
+    return (
+        subject_request.answered_at is None
+        and subject_request.is_open
+        and subject_request.due_on < (today or local_today())
+    )
 
 
 # --- Intake -------------------------------------------------------------------------------------
@@ -102,6 +116,14 @@ def request_audit(action: str, subject_request: DataSubjectRequest, actor, **met
 def _check_open(subject_request: DataSubjectRequest) -> None:
     if not subject_request.is_open:
         raise RequestError("status", _("This request is closed; nothing more can be done on it."))
+
+
+def _check_not_carried_out(subject_request: DataSubjectRequest) -> None:
+    if subject_request.status in AWAITING_ANSWER_STATUSES:
+        raise RequestError(
+            "status",
+            _("This request is carried out; what is left is to record the answer sent."),
+        )
 
 
 def _clean_ids(customer_ids: Iterable[int] | None) -> list[int]:
@@ -271,6 +293,7 @@ def request_subjects_set(
     """Confirm which customers of the team the request concerns (staff may add or remove)."""
     subject_request = request_locked(subject_request)
     _check_open(subject_request)
+    _check_not_carried_out(subject_request)
     wanted = _clean_ids(customer_ids)
     known = subject_directory().existing(team=subject_request.owner_team, customer_ids=wanted)
     if len(known) != len(wanted):
@@ -304,16 +327,25 @@ def request_locked(subject_request: DataSubjectRequest) -> DataSubjectRequest:
 # --- Answers ------------------------------------------------------------------------------------
 
 
-def request_complete(
-    subject_request: DataSubjectRequest, *, outcome: str, note: str, actor, **metadata
+def request_carry_out(
+    subject_request: DataSubjectRequest,
+    *,
+    outcome: str,
+    note: str,
+    actor,
+    status: str = RequestStatus.CARRIED_OUT,
+    audit_action: str = "request.fulfil",
+    **metadata,
 ) -> DataSubjectRequest:
-    subject_request.status = RequestStatus.COMPLETED
+    """Record the request's action as done: its answer is still to be sent and recorded
+    (``request_answer_record``), so the request stays open."""
+    subject_request.status = status
     subject_request.outcome = outcome
     subject_request.outcome_note = note.strip()
     subject_request.completed_at = timezone.now()
     subject_request.progress = 100
     subject_request.save()
-    request_audit("request.fulfil", subject_request, actor, outcome=outcome, **metadata)
+    request_audit(audit_action, subject_request, actor, outcome=outcome, **metadata)
     return subject_request
 
 
@@ -323,10 +355,14 @@ def request_fulfil(
 ) -> DataSubjectRequest:
     """Answer the request as its kind says.
 
+    Nothing is sent to the person here: the request waits in ``package_ready`` or
+    ``carried_out`` until staff record the answer they sent (``request_answer_record``).
+
     - every answer needs the identity verified first (``request_verify``), "no data held"
       included: answered to anybody, it would tell whether a person is a customer;
     - no customer found: answered "no data held" (whatever the kind);
-    - access: the package is built by a Celery job (status ``processing`` until it is ready);
+    - access: the package is built by a Celery job (status ``processing`` until it is ready,
+      then ``package_ready``);
     - erasure: the customers are erased through ``subject_erase`` and the request forgets the
       contact details it was given;
     - restriction: the customers are kept but left out of segments and campaigns;
@@ -337,6 +373,7 @@ def request_fulfil(
     _check_open(subject_request)
     if subject_request.status == RequestStatus.PROCESSING:
         raise RequestError("status", _("This request is already being processed."))
+    _check_not_carried_out(subject_request)
     team = subject_request.owner_team
     customer_ids = subject_directory().existing(
         team=team, customer_ids=subject_request.customer_ids
@@ -353,7 +390,7 @@ def request_fulfil(
             _forget_contact(subject_request)
             note = ""
         outcome = RequestOutcome.NO_DATA_HELD
-        return request_complete(subject_request, outcome=outcome, note=note, actor=actor)
+        return request_carry_out(subject_request, outcome=outcome, note=note, actor=actor)
     if subject_request.kind == RequestKind.ACCESS:
         subject_request.status = RequestStatus.PROCESSING
         subject_request.progress = 0
@@ -376,7 +413,7 @@ def request_fulfil(
         )
         _forget_contact(subject_request)
         # Staff notes may describe the person too: an erasure keeps none.
-        return request_complete(
+        return request_carry_out(
             subject_request,
             outcome=RequestOutcome.FULFILLED,
             note="",
@@ -387,7 +424,7 @@ def request_fulfil(
         changed = subject_directory().restrict(
             team=team, customer_ids=customer_ids, restricted=True
         )
-        return request_complete(
+        return request_carry_out(
             subject_request,
             outcome=RequestOutcome.FULFILLED,
             note=note,
@@ -397,7 +434,7 @@ def request_fulfil(
     if subject_request.kind == RequestKind.OBJECTION:
         changed = subject_directory().object_to_marketing(team=team, customer_ids=customer_ids)
         withdrawn = _withdraw_marketing_consents(team=team, customer_ids=customer_ids, actor=actor)
-        return request_complete(
+        return request_carry_out(
             subject_request,
             outcome=RequestOutcome.FULFILLED,
             note=note,
@@ -407,9 +444,71 @@ def request_fulfil(
         )
     if not note.strip():
         raise RequestError("outcome_note", _("Say what was corrected."))
-    return request_complete(
+    return request_carry_out(
         subject_request, outcome=RequestOutcome.FULFILLED, note=note, actor=actor
     )
+
+
+# How far a recorded sending time may lie ahead of the server's clock (a watch running fast).
+ANSWER_CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+@transaction.atomic
+def request_answer_record(
+    *,
+    subject_request: DataSubjectRequest,
+    channel: str,
+    actor: AbstractBaseUser,
+    sent_at: datetime.datetime | None = None,
+    note: str = "",
+) -> DataSubjectRequest:
+    """Record that the answer of a carried-out request reached the person: how (``channel``),
+    when (``sent_at``, now when left out) and a note. This closes the request ("Answered") and
+    stops its deadline's clock (``answered_at``); an overdue request stops being overdue.
+
+    An erasure keeps no notes about the person, so its answer takes none.
+    """
+    subject_request = request_locked(subject_request)
+    if subject_request.status not in AWAITING_ANSWER_STATUSES:
+        if subject_request.status == RequestStatus.COMPLETED:
+            raise RequestError("status", _("The answer to this request is already recorded."))
+        raise RequestError(
+            "status",
+            _("Carry the request out first; then record how the answer was sent."),
+        )
+    if channel not in AnswerChannel.values:
+        raise RequestError("answer_channel", _("Choose how the answer was sent."))
+    now = timezone.now()
+    sent_at = sent_at or now
+    if sent_at > now + ANSWER_CLOCK_SKEW:
+        raise RequestError("answered_at", _("An answer cannot be sent in the future."))
+    # Forms give minutes: an answer sent in the same minute as the action was done is fine.
+    carried_out_at = (subject_request.completed_at or subject_request.received_at).replace(
+        second=0, microsecond=0
+    )
+    if sent_at < carried_out_at:
+        raise RequestError(
+            "answered_at", _("The answer cannot have been sent before the request was carried out.")
+        )
+    if subject_request.kind == RequestKind.ERASURE and note.strip():
+        raise RequestError(
+            "answer_note", _("An erasure keeps no notes about the person: leave the note empty.")
+        )
+    subject_request.status = RequestStatus.COMPLETED
+    subject_request.answered_at = sent_at
+    subject_request.answer_channel = channel
+    subject_request.answer_note = note.strip()
+    subject_request.answered_by = actor
+    subject_request.save()
+    request_audit(
+        "request.answer",
+        subject_request,
+        actor,
+        channel=channel,
+        answered_at=sent_at.isoformat(),
+        was_overdue=subject_request.due_on < _day_of(sent_at),
+    )
+    return subject_request
 
 
 def _forget_contact(subject_request: DataSubjectRequest) -> None:
@@ -449,6 +548,7 @@ def request_reject(
     """Refuse a request (identity not proven, manifestly unfounded), saying why."""
     subject_request = request_locked(subject_request)
     _check_open(subject_request)
+    _check_not_carried_out(subject_request)
     if not reason.strip():
         raise RequestError("outcome_note", _("Say why the request is refused."))
     subject_request.status = RequestStatus.REJECTED
@@ -458,6 +558,10 @@ def request_reject(
     subject_request.save()
     request_audit("request.reject", subject_request, actor)
     return subject_request
+
+
+# A restriction is in force from the moment it is carried out, answered or not.
+RESTRICTION_IN_FORCE_STATUSES = (RequestStatus.CARRIED_OUT, RequestStatus.COMPLETED)
 
 
 @transaction.atomic
@@ -470,7 +574,7 @@ def request_restriction_lift(
     subject_request = request_locked(subject_request)
     if (
         subject_request.kind != RequestKind.RESTRICTION
-        or subject_request.status != RequestStatus.COMPLETED
+        or subject_request.status not in RESTRICTION_IN_FORCE_STATUSES
     ):
         raise RequestError("kind", _("Only a completed restriction can be lifted."))
     if subject_request.restriction_lifted_at is not None:
@@ -481,7 +585,7 @@ def request_restriction_lift(
         for customer_ids in DataSubjectRequest.objects.filter(
             owner_team=team,
             kind=RequestKind.RESTRICTION,
-            status=RequestStatus.COMPLETED,
+            status__in=RESTRICTION_IN_FORCE_STATUSES,
             restriction_lifted_at__isnull=True,
         )
         .exclude(pk=subject_request.pk)

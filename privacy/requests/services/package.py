@@ -25,7 +25,7 @@ from privacy.requests.services.lifecycle import (
     DEFAULT_PACKAGE_DAYS,
     RequestError,
     request_audit,
-    request_complete,
+    request_carry_out,
     request_locked,
 )
 
@@ -40,7 +40,8 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
     """Build the ZIP of everything held about the request's customers (the Celery job's work).
 
     Idempotent: a request that is not waiting for its package is left as it is, and a run
-    that dies before the end leaves the request in ``processing`` for the next delivery.
+    that dies before the end leaves the request in ``processing`` for the next delivery. A built
+    package leaves the request ``package_ready``: staff send it and record the answer.
     """
     from privacy.requests.package.writer import subject_package_write
 
@@ -91,16 +92,18 @@ def request_package_build(*, request_id: int) -> DataSubjectRequest | None:
         )
         counts = dict(getattr(summary, "counts", {}) or {})
         outcome = RequestOutcome.FULFILLED if customer_ids else RequestOutcome.NO_DATA_HELD
-        request_complete(
+        # Ready is not answered: the request stays open until staff record sending it.
+        request_carry_out(
             subject_request,
             outcome=outcome,
             note=subject_request.outcome_note,
             actor=None,
+            status=RequestStatus.PACKAGE_READY,
+            audit_action="request.package_ready",
             customer_ids=customer_ids,
             rows=counts,
             bytes=size,
         )
-        request_audit("request.package_ready", subject_request, None, bytes=size)
     return subject_request
 
 
