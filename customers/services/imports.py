@@ -40,6 +40,9 @@ from customers.normalisation import (
 )
 from customers.services.csv_files import (
     CUSTOMER_TARGETS,
+    EVENT_FIELDS,
+    EVENT_PROPERTY_PREFIX,
+    PURCHASE_FIELDS,
     FileProblem,
     FileShape,
     SourceRow,
@@ -191,24 +194,44 @@ def _prepare_custom_values(
         record.warnings.append((f"{ATTRIBUTE_PREFIX}{key}", f"“{columns[key]}”: {reason}"))
 
 
-def mapping_targets(team: Team, kind: str = ImportKind.CUSTOMERS) -> set[str] | None:
-    """What a column of a file of ``kind`` may be mapped to: the customer fields and the team's
-    custom fields (``attributes.<key>``); ``None`` for activity files (checked row by row)."""
-    if kind != ImportKind.CUSTOMERS:
-        return None
+def mapping_targets(team: Team, kind: str = ImportKind.CUSTOMERS) -> set[str]:
+    """What a column of a file of ``kind`` may be mapped to: for customers, the customer fields
+    and the team's custom fields (``attributes.<key>``); for purchases and events, the fields
+    their rows are read by. A target ending in a dot (``properties.``) admits any name after
+    it."""
+    if kind == ImportKind.PURCHASES:
+        return set(PURCHASE_FIELDS)
+    if kind == ImportKind.EVENTS:
+        return {*EVENT_FIELDS, EVENT_PROPERTY_PREFIX}
     custom = CustomField.objects.filter(owner_team=team).values_list("key", flat=True)
     return {*CUSTOMER_TARGETS, *(f"{ATTRIBUTE_PREFIX}{key}" for key in custom)}
 
 
-def mapping_unknown_targets(mapping: dict[str, str], targets: set[str] | None) -> dict[str, str]:
+def _is_target(target: str, targets: set[str]) -> bool:
+    if target in targets and not target.endswith("."):
+        return True
+    prefix, dot, name = target.partition(".")
+    return bool(dot and name.strip()) and f"{prefix}." in targets
+
+
+def mapping_unknown_targets(
+    mapping: dict[str, str], targets: set[str], kind: str = ImportKind.CUSTOMERS
+) -> dict[str, str]:
     """Column → message for each column mapped to something that is not a target."""
-    if targets is None:
-        return {}
+    if kind == ImportKind.CUSTOMERS:
+        explanation = gettext("which is neither a customer field nor a custom field of the team")
+    else:
+        explanation = gettext("which is not a field of %(kind)s files (%(fields)s)") % {
+            "kind": ImportKind(kind).label.lower(),
+            "fields": ", ".join(
+                sorted(f"{target}<name>" if target.endswith(".") else target for target in targets)
+            ),
+        }
     return {
-        column: f"“{column}” is mapped to “{target}”, which is neither a customer field nor a "
-        "custom field of the team."
+        column: gettext("“%(column)s” is mapped to “%(target)s”, %(explanation)s.")
+        % {"column": column, "target": target, "explanation": explanation}
         for column, target in mapping.items()
-        if target and target not in targets
+        if target and not _is_target(target, targets)
     }
 
 
@@ -280,7 +303,7 @@ def import_job_create(
         raise ValidationError({"mapping": f"These columns are not in the file: {unknown}"})
     if (options or {}).get("date_order", AUTO) not in DATE_ORDERS:
         raise ValidationError({"date_order": f"Choose one of: {', '.join(DATE_ORDERS)}."})
-    unknown_targets = mapping_unknown_targets(mapping, mapping_targets(team, kind))
+    unknown_targets = mapping_unknown_targets(mapping, mapping_targets(team, kind), kind)
     if unknown_targets:
         raise ValidationError({"mapping": list(unknown_targets.values())})
     identifiers = _IDENTIFIER_FIELDS.get(kind, _IDENTIFIER_FIELDS[ImportKind.CUSTOMERS])
