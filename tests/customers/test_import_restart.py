@@ -2,14 +2,21 @@
 cancelled import never runs."""
 
 import socket
+import threading
 import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
 
 from config.celery import app
 from customers.models import Customer, ImportJob, ImportStatus
-from customers.services.imports import import_job_fail, import_job_run
+from customers.services.imports import (
+    import_job_cancel,
+    import_job_create,
+    import_job_fail,
+    import_job_run,
+)
 from customers.tasks import import_job_run_task
 from privacy.core import roles
 from privacy.models import AuditEntry
@@ -149,6 +156,52 @@ def test_a_cancelled_import_never_runs(
         assert response.status_code == 400, response.json()
         assert [error["field"] for error in response.json()["errors"]] == ["status"]
     assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.CANCELLED
+
+
+def test_a_job_cancelled_while_its_task_reads_the_file_does_not_start(
+    transactional_db, make_user, team_a
+):
+    # Given a waiting job, and a cancel that has locked it but not yet committed
+    marketer = make_user(roles.MARKETER, team_a)
+    job = import_job_create(
+        user=marketer, team=team_a, upload=SimpleUploadedFile("people.csv", PEOPLE)
+    )
+    outcome = {}
+
+    def run_task() -> None:
+        try:
+            outcome["job"] = import_job_run(job_id=job.pk)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        import_job_cancel(user=marketer, job=job)
+        # When the task reads the job (still waiting, to it) and tries to start it
+        task = threading.Thread(target=run_task)
+        task.start()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not waits_for_a_lock():
+            assert task.is_alive() and time.monotonic() < deadline, "the task never waited"
+            time.sleep(0.05)
+    # (the cancel commits here)
+    task.join(WAIT_SECONDS)
+
+    # Then the task leaves the cancelled job alone
+    assert outcome["job"].status == ImportStatus.CANCELLED
+    job.refresh_from_db()
+    assert (job.status, job.started_at, job.processed_rows) == (ImportStatus.CANCELLED, None, 0)
+    assert not Customer.objects.exists()
+
+
+def waits_for_a_lock() -> bool:
+    """Whether another session of this database waits for a row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # not the transaction's cached view
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 @pytest.mark.parametrize(
