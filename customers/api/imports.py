@@ -13,7 +13,7 @@ from customers.models import ImportJob
 from customers.serializers import ImportJobSerializer, ImportUploadSerializer
 from customers.services.csv_exports import import_report_csv_export
 from customers.services.csv_files import MAX_UPLOAD_BYTES
-from customers.services.imports import import_job_create
+from customers.services.imports import import_job_cancel, import_job_create, import_job_retry
 from privacy.core.access import can_export_personal_data
 from privacy.core.exports import csv_response
 from privacy.core.rest.parsers import FormParser, JSONParser, MultiPartParser
@@ -35,7 +35,8 @@ class ImportJobViewSet(
     queryset = ImportJob.objects.all()
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
-    access_actions = {"report": "view"}
+    # Queueing a job again or cancelling it is what starting one takes.
+    access_actions = {"report": "view", "retry": "add", "cancel": "add"}
 
     def base_queryset(self):
         return ImportJob.objects.select_related("owner_team")
@@ -99,3 +100,44 @@ class ImportJobViewSet(
         reauth_check_for_session(request)
         lines = import_report_csv_export(actor=request.user, job=job)
         return csv_response(lines, filename=f"import-{job.pk}-report.csv")
+
+    @extend_schema(
+        summary="Queue again an import that is waiting to start or that failed",
+        description=(
+            "For a job whose queueing failed (still waiting, its error says it could not be "
+            "queued) or that failed; a failed one resumes after its last committed rows and "
+            "needs its file (kept at upload). Audited (import.retry). A job in another state, "
+            "or without its file, is a 400 naming status or file. Needs the permission to "
+            "create imports."
+        ),
+        tags=["imports"],
+        request=None,
+        responses={200: ImportJobSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        return self._restart(request, import_job_retry)
+
+    @extend_schema(
+        summary="Cancel an import that is waiting to start or that failed",
+        description=(
+            "No worker runs it afterwards and its file is deleted; rows a failed run imported "
+            "stay. Audited (import.cancel). A job in another state is a 400 naming status. "
+            "Needs the permission to create imports."
+        ),
+        tags=["imports"],
+        request=None,
+        responses={200: ImportJobSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._restart(request, import_job_cancel)
+
+    def _restart(self, request, service) -> Response:
+        job = self.get_object()
+        try:
+            service(user=request.user, job=job)
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(error.message_dict) from error
+        # A retry queues the job after its commit: read again what queueing made of it.
+        return Response(ImportJobSerializer(self.base_queryset().get(pk=job.pk)).data)

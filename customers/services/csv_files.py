@@ -100,6 +100,8 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
 # (``attributes.<key>``): the canonical fields and the other names the normalisation reads.
 CUSTOMER_TARGETS = frozenset({*HEADER_SYNONYMS, "given_name", "family_name", "source_channel"})
 
+# What a column of a purchases or events file may be mapped to (the names the ingestion of
+# file rows reads). An events file also maps columns to single properties, ``properties.<name>``.
 PURCHASE_FIELDS = (
     "customer_external_id",
     "email",
@@ -109,6 +111,15 @@ PURCHASE_FIELDS = (
     "currency",
     "quantity",
 )
+EVENT_FIELDS = (
+    "customer_external_id",
+    "email",
+    "type",
+    "occurred_at",
+    "properties",
+    "client_id",
+)
+EVENT_PROPERTY_PREFIX = "properties."
 
 
 class FileProblem(ValueError):

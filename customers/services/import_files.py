@@ -89,10 +89,11 @@ def _file_storage() -> Storage:
     return ImportJob._meta.get_field("file").storage
 
 
-def import_file_discard(*, job: ImportJob) -> bool:
+def import_file_discard(*, job: ImportJob, keep_if_asked: bool = True) -> bool:
     """Forget the job's file once its run is over, unless it is kept; True when it goes.
 
-    The file is kept only when the user asked at upload (``options["keep_file"]``), the job
+    The file is kept only when the user asked at upload (``options["keep_file"]``) and
+    ``keep_if_asked`` (a cancelled job's file always goes), the job
     was not a dry run and no row was refused as suppressed: a kept file never holds an erased
     person. The file itself is
     deleted after commit, so a rolled-back transaction keeps it.
@@ -102,7 +103,8 @@ def import_file_discard(*, job: ImportJob) -> bool:
         return False
     # A dry run links no customer, so an erasure could not find its file: never kept.
     is_kept = (
-        bool(job.options.get("keep_file"))
+        keep_if_asked
+        and bool(job.options.get("keep_file"))
         and not job.is_dry_run
         and not ImportRow.objects.filter(job=job, reason=SUPPRESSED).exists()
     )

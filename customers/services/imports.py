@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from customers.models import (
     Customer,
@@ -40,6 +41,9 @@ from customers.normalisation import (
 )
 from customers.services.csv_files import (
     CUSTOMER_TARGETS,
+    EVENT_FIELDS,
+    EVENT_PROPERTY_PREFIX,
+    PURCHASE_FIELDS,
     FileProblem,
     FileShape,
     SourceRow,
@@ -191,24 +195,44 @@ def _prepare_custom_values(
         record.warnings.append((f"{ATTRIBUTE_PREFIX}{key}", f"“{columns[key]}”: {reason}"))
 
 
-def mapping_targets(team: Team, kind: str = ImportKind.CUSTOMERS) -> set[str] | None:
-    """What a column of a file of ``kind`` may be mapped to: the customer fields and the team's
-    custom fields (``attributes.<key>``); ``None`` for activity files (checked row by row)."""
-    if kind != ImportKind.CUSTOMERS:
-        return None
+def mapping_targets(team: Team, kind: str = ImportKind.CUSTOMERS) -> set[str]:
+    """What a column of a file of ``kind`` may be mapped to: for customers, the customer fields
+    and the team's custom fields (``attributes.<key>``); for purchases and events, the fields
+    their rows are read by. A target ending in a dot (``properties.``) admits any name after
+    it."""
+    if kind == ImportKind.PURCHASES:
+        return set(PURCHASE_FIELDS)
+    if kind == ImportKind.EVENTS:
+        return {*EVENT_FIELDS, EVENT_PROPERTY_PREFIX}
     custom = CustomField.objects.filter(owner_team=team).values_list("key", flat=True)
     return {*CUSTOMER_TARGETS, *(f"{ATTRIBUTE_PREFIX}{key}" for key in custom)}
 
 
-def mapping_unknown_targets(mapping: dict[str, str], targets: set[str] | None) -> dict[str, str]:
+def _is_target(target: str, targets: set[str]) -> bool:
+    if target in targets and not target.endswith("."):
+        return True
+    prefix, dot, name = target.partition(".")
+    return bool(dot and name.strip()) and f"{prefix}." in targets
+
+
+def mapping_unknown_targets(
+    mapping: dict[str, str], targets: set[str], kind: str = ImportKind.CUSTOMERS
+) -> dict[str, str]:
     """Column → message for each column mapped to something that is not a target."""
-    if targets is None:
-        return {}
+    if kind == ImportKind.CUSTOMERS:
+        explanation = gettext("which is neither a customer field nor a custom field of the team")
+    else:
+        explanation = gettext("which is not a field of %(kind)s files (%(fields)s)") % {
+            "kind": ImportKind(kind).label.lower(),
+            "fields": ", ".join(
+                sorted(f"{target}<name>" if target.endswith(".") else target for target in targets)
+            ),
+        }
     return {
-        column: f"“{column}” is mapped to “{target}”, which is neither a customer field nor a "
-        "custom field of the team."
+        column: gettext("“%(column)s” is mapped to “%(target)s”, %(explanation)s.")
+        % {"column": column, "target": target, "explanation": explanation}
         for column, target in mapping.items()
-        if target and target not in targets
+        if target and not _is_target(target, targets)
     }
 
 
@@ -280,7 +304,7 @@ def import_job_create(
         raise ValidationError({"mapping": f"These columns are not in the file: {unknown}"})
     if (options or {}).get("date_order", AUTO) not in DATE_ORDERS:
         raise ValidationError({"date_order": f"Choose one of: {', '.join(DATE_ORDERS)}."})
-    unknown_targets = mapping_unknown_targets(mapping, mapping_targets(team, kind))
+    unknown_targets = mapping_unknown_targets(mapping, mapping_targets(team, kind), kind)
     if unknown_targets:
         raise ValidationError({"mapping": list(unknown_targets.values())})
     identifiers = _IDENTIFIER_FIELDS.get(kind, _IDENTIFIER_FIELDS[ImportKind.CUSTOMERS])
@@ -317,9 +341,7 @@ def import_job_create(
                 target=job,
                 metadata={"kind": kind, "dry_run": is_dry_run},
             )
-            from customers.tasks import import_job_run_task
-
-            transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+            transaction.on_commit(lambda: import_job_enqueue(job_id=job.pk))
     except BaseException:
         file_field.storage.delete(stored_name)
         raise
@@ -336,7 +358,7 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
     job's resume point together, so a crash loses nothing and repeats nothing."""
     chunk_size = chunk_size or settings.IMPORT_CHUNK_SIZE
     job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None or job.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED}:
+    if job is None or job.status in STOPPED_STATUSES:
         return job
     today = timezone.localdate()
     with import_file_open(job.file.storage, job.file.name) as handle:
@@ -351,12 +373,16 @@ def import_job_run(*, job_id: int, chunk_size: int | None = None) -> ImportJob |
             # the job so that a resumed run reads the rest of the file the same way.
             total, date_orders = _scan(job, handle, shape)
             job.options = {**job.options, "date_orders": date_orders}
-            ImportJob.objects.filter(pk=job.pk).update(
+            # Only a job still waiting starts: one cancelled meanwhile (or started by another
+            # delivery of the task) is left as it is.
+            started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PENDING).update(
                 status=ImportStatus.RUNNING,
                 started_at=timezone.now(),
                 total_rows=total,
                 options=job.options,
             )
+            if not started:
+                return ImportJob.objects.get(pk=job.pk)
         rows = read_rows(handle, shape, start_line=job.next_line)
         if job.kind in _ACTIVITY_IMPORTERS:
             for chunk in _chunks(rows, chunk_size):
@@ -553,12 +579,107 @@ def import_job_fail(*, job_id: int, message: str) -> None:
     with transaction.atomic():
         failed = (
             ImportJob.objects.filter(pk=job_id)
-            .exclude(status=ImportStatus.SUCCEEDED)
+            .exclude(status__in=[ImportStatus.SUCCEEDED, ImportStatus.CANCELLED])
             .update(status=ImportStatus.FAILED, error=message[:2000], finished_at=timezone.now())
         )
         job = ImportJob.objects.filter(pk=job_id).first()
         if failed and job is not None:
             import_file_discard(job=job)
+
+
+# --- Queueing a job, and what staff do with one that never ran ---------------------------------
+
+# Jobs the worker leaves alone.
+STOPPED_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED})
+# Jobs staff may queue again or cancel: waiting (perhaps never queued) or stopped by an error.
+RESTARTABLE_STATUSES = frozenset({ImportStatus.PENDING, ImportStatus.FAILED})
+NOT_QUEUED = "The import could not be queued"
+
+
+def import_job_enqueue(*, job_id: int) -> bool:
+    """Hand the job to the workers; False when the broker cannot take it.
+
+    Called after the commit that made (or restarted) the job. When the broker does not answer,
+    the job stays waiting with the reason in ``error`` ("The import could not be queued: ..."),
+    so staff see why nothing happens and can retry or cancel it (``import_job_retry``,
+    ``import_job_cancel``), rather than a job waiting to start for ever.
+    """
+    from customers.tasks import import_job_run_task
+
+    try:
+        import_job_run_task.delay(job_id)
+    except (KombuOperationalError, OSError) as error:
+        logger.warning("Import %s could not be queued: %s", job_id, error)
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
+            error=f"{NOT_QUEUED}: {error}"[:2000]
+        )
+        return False
+    return True
+
+
+def _restartable_job_lock(job: ImportJob, refusal: str) -> ImportJob:
+    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if locked.status not in RESTARTABLE_STATUSES:
+        raise ValidationError(
+            {"status": refusal % {"status": locked.get_status_display()}}, code="invalid_status"
+        )
+    return locked
+
+
+def import_job_retry(*, user: AbstractBaseUser, job: ImportJob) -> ImportJob:
+    """Queue a job again that is waiting to start (perhaps never queued) or that failed.
+
+    A failed job resumes from its last committed chunk, so no row is imported twice; it needs
+    its file, which a failed run deletes unless it was kept at upload. Audited
+    (``import.retry``). Raises ``ValidationError`` for a job in any other state or without
+    its file. Queueing happens after the commit and may fail again (see
+    ``import_job_enqueue``).
+    """
+    with transaction.atomic():
+        locked = _restartable_job_lock(
+            job,
+            gettext(
+                "Only an import that is waiting or failed can be retried; this one is %(status)s."
+            ),
+        )
+        if not locked.file.name:
+            raise ValidationError(
+                {
+                    "file": gettext(
+                        "The file of this import was deleted when it stopped. Upload it again."
+                    )
+                },
+                code="no_file",
+            )
+        previous = locked.status
+        locked.status = ImportStatus.PENDING
+        locked.error = ""
+        locked.finished_at = None
+        locked.save(update_fields=["status", "error", "finished_at"])
+        audit_record(action="import.retry", actor=user, target=locked, metadata={"from": previous})
+        transaction.on_commit(lambda: import_job_enqueue(job_id=locked.pk))
+    return locked
+
+
+def import_job_cancel(*, user: AbstractBaseUser, job: ImportJob) -> ImportJob:
+    """Cancel a job that is waiting to start or that failed: no worker runs it afterwards (the
+    run checks), and its file is deleted, kept at upload or not. Rows a failed run imported
+    stay. Audited (``import.cancel``). Raises ``ValidationError`` for a job in another state.
+    """
+    with transaction.atomic():
+        locked = _restartable_job_lock(
+            job,
+            gettext(
+                "Only an import that is waiting or failed can be cancelled; this one is %(status)s."
+            ),
+        )
+        previous = locked.status
+        locked.status = ImportStatus.CANCELLED
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "finished_at"])
+        import_file_discard(job=locked, keep_if_asked=False)
+        audit_record(action="import.cancel", actor=user, target=locked, metadata={"from": previous})
+    return locked
 
 
 # --- The staff UI's import wizard: preview and mapping templates --------------------------------

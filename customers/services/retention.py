@@ -55,7 +55,8 @@ def events_purger() -> TablePurger:
 
 _OLD_JOBS = (
     f"SELECT id FROM {_table(ImportJob)} "  # noqa: S608
-    f"WHERE status IN ('{ImportStatus.SUCCEEDED.value}', '{ImportStatus.FAILED.value}') "
+    f"WHERE status IN ('{ImportStatus.SUCCEEDED.value}', '{ImportStatus.FAILED.value}', "
+    f"'{ImportStatus.CANCELLED.value}') "
     "AND COALESCE(finished_at, created_at) < %(before)s"
 )
 

@@ -12,5 +12,7 @@ urlpatterns = [
     path("new/cancel/", imports.import_cancel, name="import-cancel"),
     path("<int:pk>/", imports.import_detail, name="import-detail"),
     path("<int:pk>/progress/", imports.import_progress, name="import-progress"),
+    path("<int:pk>/retry/", imports.import_retry, name="import-retry"),
+    path("<int:pk>/cancel/", imports.import_job_cancel_view, name="import-job-cancel"),
     path("<int:pk>/report.csv", imports.import_report, name="import-report"),
 ]

@@ -52,9 +52,12 @@ from customers.services.csv_files import (
 from customers.services.custom_fields import ATTRIBUTE_PREFIX, custom_field_names
 from customers.services.import_files import import_file_open, import_file_store
 from customers.services.imports import (
+    RESTARTABLE_STATUSES,
     PreparedRow,
+    import_job_cancel,
     import_job_create,
     import_job_preview,
+    import_job_retry,
     import_template_save,
 )
 from privacy.core.access import (
@@ -72,7 +75,7 @@ from privacy.core.reauth import reauth_is_recent, reauth_redirect
 PREVIEW_ROWS = 10
 PROBLEM_ROWS_SHOWN = 100
 JOBS_PER_PAGE = 25
-FINISHED_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.FAILED})
+FINISHED_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED})
 
 
 # --- The draft: the uploaded file and the wizard's choices, kept in the session ------------------
@@ -533,10 +536,14 @@ def _job_for(request: HttpRequest, pk: int) -> ImportJob:
 
 
 def _progress_context(request: HttpRequest, job: ImportJob) -> dict:
+    is_not_queued = job.status == ImportStatus.PENDING and bool(job.error)
     return {
         "job": job,
         "can_download_report": can_export_personal_data(request.user),
-        "is_finished": job.status in FINISHED_STATUSES,
+        # A job that could not be queued waits for staff, not for a worker: no polling.
+        "is_finished": job.status in FINISHED_STATUSES or is_not_queued,
+        "is_not_queued": is_not_queued,
+        "can_restart": job.status in RESTARTABLE_STATUSES and can_start_import(request.user),
         "problem_rows": import_problem_rows(job, limit=PROBLEM_ROWS_SHOWN),
         "problem_count": job.rejected_count + job.warning_count,
         "problem_rows_shown": PROBLEM_ROWS_SHOWN,
@@ -554,6 +561,34 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress section alone, polled by htmx until the job has finished."""
     job = _job_for(request, pk)
     return render(request, "customers/imports/_progress.html", _progress_context(request, job))
+
+
+def _restart(request: HttpRequest, pk: int, service, done: str) -> HttpResponse:
+    """Retry or cancel a job: what starting an import takes, on a job the user may reach."""
+    job = get_for_user(request.user, ImportJob.objects.all(), pk=pk, action="add")
+    try:
+        service(user=request.user, job=job)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        job.refresh_from_db()
+        if job.status == ImportStatus.PENDING and job.error:
+            messages.error(request, _("The import could not be queued. Try again later."))
+        else:
+            messages.success(request, done)
+    return redirect("import-detail", pk=job.pk)
+
+
+@require_POST
+def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue again a job that is waiting to start (perhaps never queued) or that failed."""
+    return _restart(request, pk, import_job_retry, _("The import was queued again."))
+
+
+@require_POST
+def import_job_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a job that is waiting to start or that failed; no worker runs it afterwards."""
+    return _restart(request, pk, import_job_cancel, _("The import was cancelled."))
 
 
 @require_GET

@@ -2,6 +2,7 @@
 
 import codecs
 import io
+import json
 
 import pytest
 from django.core.files.base import ContentFile
@@ -72,6 +73,76 @@ def test_unreadable_files_are_refused_with_a_reason(api, content, message):
     assert response.status_code == 400
     assert message in str(response.json()["errors"])
     assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "mapping", "column"),
+    [
+        pytest.param(
+            "purchases",
+            b"client,day,total,colour\nC-1,2024-01-05,10.00,red\n",
+            {"client": "customer_external_id", "day": "occurred_at", "total": "amount"},
+            "colour",
+            id="purchases",
+        ),
+        pytest.param(
+            "events",
+            b"client,day,what,page\nC-1,2024-01-05,page_view,/pricing\n",
+            {"client": "customer_external_id", "day": "occurred_at", "what": "type"},
+            "page",
+            id="events",
+        ),
+    ],
+)
+@pytest.mark.parametrize("target", ["shoe_size", "attributes.income", "properties.", "propertie.x"])
+def test_an_activity_column_mapped_to_no_field_is_refused_naming_the_column(
+    api, kind, content, mapping, column, target
+):
+    # Given a purchases or events file with one column mapped to something that is no field
+    # When it is uploaded
+    response = upload(api, content, kind=kind, mapping=json.dumps({**mapping, column: target}))
+
+    # Then it is refused naming the column and the target, and no job is made
+    assert response.status_code == 400, response.json()
+    messages = [error["message"] for error in response.json()["errors"]]
+    assert any(f"“{column}”" in message and f"“{target}”" in message for message in messages)
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "mapping"),
+    [
+        pytest.param(
+            "purchases",
+            b"client,day,total,ref,cur,n\nC-1,2024-01-05,10.00,O-1,EUR,2\n",
+            {
+                "client": "customer_external_id",
+                "day": "occurred_at",
+                "total": "amount",
+                "ref": "order_reference",
+                "cur": "currency",
+                "n": "quantity",
+            },
+            id="purchases",
+        ),
+        pytest.param(
+            "events",
+            b"mail,day,what,page,id\nann@example.com,2024-01-05,page_view,/pricing,E-1\n",
+            {
+                "mail": "email",
+                "day": "occurred_at",
+                "what": "type",
+                "page": "properties.path",
+                "id": "client_id",
+            },
+            id="events",
+        ),
+    ],
+)
+def test_activity_columns_mapped_to_their_fields_are_accepted(api, kind, content, mapping):
+    response = upload(api, content, kind=kind, mapping=json.dumps(mapping))
+    assert response.status_code == 201, response.json()
+    assert ImportJob.objects.get().mapping == mapping
 
 
 def test_an_oversized_upload_is_refused_before_it_is_read(api):

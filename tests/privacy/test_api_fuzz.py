@@ -47,6 +47,8 @@ DOMAIN_RULES = {
     "customers_search_create": "at least one term; emails and phones are normalised",
     "customers_create": "an item needs an identifier; emails and phones are normalised",
     "imports_create": "the file must be CSV text with an identifier column",
+    "imports_retry_create": "only an import waiting or failed, with its file",
+    "imports_cancel_create": "only an import waiting or failed",
     "consents_create": "the purpose and the notice must exist; the customer must be the team's",
     "privacy_notices_create": "a version and a text that are not blank; a version never changes",
     "privacy_requests_create": "the person's email or phone, or their customer number",

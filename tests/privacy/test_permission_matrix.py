@@ -249,6 +249,9 @@ MATRIX: dict[str, Case] = {
     "import-cancel": page(POST=IMPORTERS),
     "import-detail": owned(import_pk, GET=VIEW_OWN),
     "import-progress": owned(import_pk, GET=VIEW_OWN),
+    # Retrying or cancelling a job takes what starting one does (customers.add_importjob).
+    "import-retry": owned(import_pk, POST=(IMPORTERS, "login 404 404 404 ok")),
+    "import-job-cancel": owned(import_pk, POST=(IMPORTERS, "login 404 404 404 ok")),
     # The row report is an export of personal data: privacy.export_personal_data as well.
     "import-report": owned(import_pk, GET=("login 404 404 ok ok", "login 404 404 404 ok")),
     # Data-subject requests: privacy.*_datasubjectrequest, held by stewards and administrators.
@@ -282,6 +285,9 @@ MATRIX: dict[str, Case] = {
     "api:customer-timeline": owned(customer_pk, GET=API_VIEW_OWN),
     "api:import-list": page(GET="401 ok ok ok ok", POST=API_ADD),
     "api:import-detail": owned(import_pk, GET=API_VIEW_OWN),
+    # (team A's succeeded job: a 400 naming its status to those the gate lets through)
+    "api:import-retry": owned(import_pk, POST=(API_ADD, "401 404 403 403 ok")),
+    "api:import-cancel": owned(import_pk, POST=(API_ADD, "401 404 403 403 ok")),
     # Custom field definitions: read by every role of the team, written by administrators.
     "api:custom-field-list": page(GET="401 ok ok ok ok", POST=API_DEFINE),
     "api:custom-field-detail": owned(
