@@ -67,7 +67,7 @@ from privacy.core.access import (
 from privacy.core.exports import csv_response
 from privacy.core.reauth import reauth_required
 from privacy.core.refusals import OUT_OF_SCOPE, PERMISSION, access_denied_record
-from privacy.core.services.audit import audit_record
+from privacy.core.services.audit import audit_record, personal_data_view_record
 from privacy.erasure.services.erasure import subject_erase
 
 PAGE_SIZE = 50
@@ -253,6 +253,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             object_type="customers.customer",
             metadata={"terms": terms, "customer_ids": [customer.pk for customer in window.rows]},
         )
+    personal_data_view_record(actor=request.user, model=Customer, objects=window.rows)
     rows = [
         (customer, contact_for(customer, can_view_personal_data=unmasked))
         for customer in window.rows
