@@ -14,9 +14,12 @@ strangers. Two active customers of the same team are a candidate when
 - their score reaches ``SCORE_THRESHOLD``.
 
 The score adds up what matches (``WEIGHTS``, 100 when everything does): the name 40, the birth
-date 30, the postal code 15, the city 10, the email domain 5. So "same name and city" alone is
-50, just proposed, and the queue lists the pairs most alike first. What matched is kept in
-``reasons``; ``reason`` names the strongest blocking key, as before.
+date 30, the postal code 15, the city 10, the email domain 5. A common name (shared by more than
+``COMMON_NAME_PEOPLE`` customers of the team) counts 25 instead of 40: "same rare name and
+city" is 50, just proposed, "same common name and city" 35, not proposed, while a common name
+with the same birth date (55) or postal code and city (50) still is. The queue lists the pairs
+most alike first. What matched is kept in ``reasons``; ``reason`` names the strongest blocking
+key, as before.
 
 A pair is suggested once: the unique constraint on (first, second) keeps a pair that staff
 dismissed, or merged, from coming back; an open pair found again gets its score and reasons
@@ -37,24 +40,40 @@ from privacy.core.services.audit import audit_record
 REASON_BIRTH_DATE = "same name and birth date"
 REASON_PLACE = "same name and place"
 
-# What each matching key adds to a pair's score (the name is always matched).
+# What each matching key adds to a pair's score (the name is always matched; a name that more
+# than ``COMMON_NAME_PEOPLE`` customers of the team share says less about who someone is).
 WEIGHTS = {
     "name": 40,
+    "common_name": 25,
     "birth_date": 30,
     "postal_code": 15,
     "city": 10,
     "email_domain": 5,
 }
 SCORE_THRESHOLD = 50
+COMMON_NAME_PEOPLE = 5
 
 # Only people who share their whole set of name tokens with someone of their team can be in a
-# pair, so they are picked first (one hash aggregate). Pairs are then found by equality joins
-# among them on (team, name tokens as a sorted set, one blocking key), never by comparing every
-# pair; a pair that conflicts (two known birth dates or countries that differ) is dropped in the
-# join itself, so a large block of namesakes never becomes a large set of pairs. Each pair is
-# scored once, and inserted, or its score refreshed while it is open, in the same statement.
+# pair, so they are picked first (a window count over (team, name tokens as a sorted set)). Pairs
+# are then found by hash joins among them on (team, name tokens, one blocking key), never by
+# comparing every pair; a pair that conflicts (two known birth dates or countries that differ)
+# is dropped in the join itself, so a large block of namesakes never becomes a large set of
+# pairs. Each branch computes what matched, so a pair found by several keys is one row of the
+# UNION, scored without reading the people again; it is inserted, or its score refreshed while
+# it is open, in the same statement.
+#
+# No join or HAVING before the pair joins: the planner cannot estimate their output and, taking
+# it for one row, compared every namesake with every other in nested loops (minutes at 100,000
+# customers). A filter on the window count is estimated as a share of the rows: hash joins.
 _PAIR_JOIN = """
-    SELECT a.id AS first_id, b.id AS second_id
+    SELECT a.owner_team_id,
+           a.id AS first_id,
+           b.id AS second_id,
+           a.namesake_count > %(common_name_people)s AS common_name,
+           coalesce(a.birth_date = b.birth_date, false) AS birth_date,
+           coalesce(a.postal_key = b.postal_key, false) AS postal_code,
+           coalesce(a.city_key = b.city_key, false) AS city,
+           coalesce(a.domain_key = b.domain_key, false) AS email_domain
     FROM namesakes AS a
     JOIN namesakes AS b ON b.owner_team_id = a.owner_team_id AND b.name_key = a.name_key
                        AND b.{key} = a.{key} AND b.id > a.id
@@ -65,7 +84,7 @@ _PAIR_JOIN = """
 """
 
 _FIND_SQL = f"""
-WITH people AS MATERIALIZED (
+WITH people AS (
     SELECT c.id,
            c.owner_team_id,
            ARRAY(SELECT DISTINCT token FROM unnest(c.name_index) AS token ORDER BY token)
@@ -81,45 +100,33 @@ WITH people AS MATERIALIZED (
       AND (%(team_id)s::bigint IS NULL OR c.owner_team_id = %(team_id)s::bigint)
 ),
 namesakes AS MATERIALIZED (
-    SELECT p.*
-    FROM people AS p
-    JOIN (
-        SELECT owner_team_id, name_key FROM people
-        GROUP BY owner_team_id, name_key
-        HAVING count(*) > 1
-    ) AS shared USING (owner_team_id, name_key)
+    SELECT *
+    FROM (
+        SELECT people.*,
+               count(*) OVER (PARTITION BY owner_team_id, name_key) AS namesake_count
+        FROM people
+    ) AS counted
+    WHERE namesake_count > 1
 ),
-pairs AS (
+matches AS (
     {_PAIR_JOIN.format(key="birth_date")}
     UNION
     {_PAIR_JOIN.format(key="postal_key")}
     UNION
     {_PAIR_JOIN.format(key="city_key")}
 ),
-matches AS (
-    SELECT a.owner_team_id,
-           a.id AS first_id,
-           b.id AS second_id,
-           coalesce(a.birth_date = b.birth_date, false) AS birth_date,
-           coalesce(a.postal_key = b.postal_key, false) AS postal_code,
-           coalesce(a.city_key = b.city_key, false) AS city,
-           coalesce(a.domain_key = b.domain_key, false) AS email_domain
-    FROM pairs
-    JOIN namesakes AS a ON a.id = pairs.first_id
-    JOIN namesakes AS b ON b.id = pairs.second_id
-),
 scored AS (
     SELECT owner_team_id,
            first_id,
            second_id,
            birth_date,
-           %(weight_name)s
+           CASE WHEN common_name THEN %(weight_common_name)s ELSE %(weight_name)s END
              + CASE WHEN birth_date THEN %(weight_birth_date)s ELSE 0 END
              + CASE WHEN postal_code THEN %(weight_postal_code)s ELSE 0 END
              + CASE WHEN city THEN %(weight_city)s ELSE 0 END
              + CASE WHEN email_domain THEN %(weight_email_domain)s ELSE 0 END AS score,
            array_remove(ARRAY[
-               'name',
+               CASE WHEN common_name THEN 'common_name' ELSE 'name' END,
                CASE WHEN birth_date THEN 'birth_date' END,
                CASE WHEN postal_code THEN 'postal_code' END,
                CASE WHEN city THEN 'city' END,
@@ -169,6 +176,7 @@ def duplicates_find(*, team_id: int | None = None) -> int:
                 "reason_place": REASON_PLACE,
                 "status": DuplicateStatus.OPEN.value,
                 "threshold": SCORE_THRESHOLD,
+                "common_name_people": COMMON_NAME_PEOPLE,
                 **{f"weight_{key}": weight for key, weight in WEIGHTS.items()},
             },
         )

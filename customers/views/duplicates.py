@@ -29,6 +29,7 @@ from privacy.core.services.audit import personal_data_view_record
 # What matched, as the queue names it (``DuplicateCandidate.reasons``).
 REASON_LABELS = {
     "name": gettext_lazy("Name"),
+    "common_name": gettext_lazy("Name (a common one)"),
     "birth_date": gettext_lazy("Birth date"),
     "postal_code": gettext_lazy("Postal code"),
     "city": gettext_lazy("City"),

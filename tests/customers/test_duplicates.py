@@ -210,6 +210,24 @@ def test_pairs_are_scored_by_what_matches(team_a):
     }
 
 
+def test_a_common_name_needs_more_than_a_city(team_a):
+    # Given six strangers called Wei Wang in Shanghai, birth dates unknown, and two of them
+    # born on the same day
+    for _number in range(4):
+        make_customer(team_a, "Wei", "Wang", city="Shanghai")
+    twins = [make_customer(team_a, "Wei", "Wang", city="Shanghai", birth_date=BIRTH_DATE)]
+    twins.append(make_customer(team_a, "Wei", "Wang", city="Shanghai", birth_date=BIRTH_DATE))
+
+    # When duplicates are searched
+    found = duplicates_find()
+
+    # Then only the two who also share a birth date are proposed, the name counted as common
+    assert found == 1
+    pair = DuplicateCandidate.objects.get()
+    assert (pair.first_id, pair.second_id) == (twins[0].pk, twins[1].pk)
+    assert (pair.score, pair.reasons) == (65, ["common_name", "birth_date", "city"])
+
+
 def test_an_open_pair_is_scored_again_when_its_customers_change(team_a):
     # Given a pair proposed for its name and city
     first = make_customer(team_a, city="Oxford")
