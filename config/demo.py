@@ -197,6 +197,11 @@ def demo_customers_seed(
                 duplicate = {**person, "email": person["email"].upper(), "source": "crm"}
                 if rng.random() < 0.5:
                     duplicate["email"] = ""
+                if number % 3 == 0:
+                    # Under another email and no phone: identity resolution cannot tell it is the
+                    # same person, the duplicates queue proposes the pair (same name, birth date
+                    # and city).
+                    duplicate.update(email=f"demo{number}.again@example.net", phone="")
                 record = normalise_customer_row(duplicate)
                 if not record.rejection:
                     records.append(record)

@@ -606,5 +606,15 @@ class MergeRecordAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(DuplicateCandidate)
 class DuplicateCandidateAdmin(ReadOnlyScopedAdmin):
-    list_display = ["id", "first_id", "second_id", "reason", "status", "decided_by", "created_at"]
+    list_display = [
+        "id",
+        "first_id",
+        "second_id",
+        "score",
+        "reason",
+        "status",
+        "decided_by",
+        "created_at",
+    ]
     list_filter = ["status", "reason"]
+    ordering = ["-score", "id"]  # the most alike first, as in the queue

@@ -521,6 +521,10 @@ class DuplicateCandidate(models.Model):
     first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=64)
+    # How alike the two are, 0 to 100, and what matched ("name", "birth_date", "postal_code",
+    # "city", "email_domain"): ``customers.services.duplicates`` decides both.
+    score = models.PositiveSmallIntegerField(default=0)
+    reasons = ArrayField(models.CharField(max_length=32), default=list, blank=True)
     status = models.CharField(
         max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
     )
@@ -535,6 +539,12 @@ class DuplicateCandidate(models.Model):
             models.UniqueConstraint(fields=["first", "second"], name="duplicate_unique_pair"),
             models.CheckConstraint(
                 condition=Q(first__lt=models.F("second")), name="duplicate_ordered"
+            ),
+        ]
+        indexes = [
+            # The queue: a team's open pairs, most alike first.
+            models.Index(
+                fields=["owner_team", "status", "-score", "id"], name="duplicate_queue_idx"
             ),
         ]
 

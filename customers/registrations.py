@@ -194,7 +194,7 @@ PROCESSING = {
     "customers.DuplicateCandidate": {
         **not_personal("id", "owner_team"),
         **personal("identity", _CUSTOMER, "first", "second", "decided_by"),
-        "reason": ("derived", _CUSTOMER),
+        **personal("derived", _CUSTOMER, "reason", "score", "reasons"),
         **personal("technical", _CUSTOMER, "status", "decided_at", "created_at"),
     },
     # Counts per team and day (customers.quality): no customer, no value, nobody's data.

@@ -108,6 +108,37 @@ def _provenance(customer: Customer, field: str) -> tuple[str, str]:
     return source, when or (customer.updated_at.isoformat() if customer.updated_at else "")
 
 
+def _takes_incoming(survivor: Customer, merged: Customer, field: str) -> bool:
+    """Whether a merge gives ``survivor`` the value of ``merged`` for profile field ``field``."""
+    current, incoming = getattr(survivor, field), getattr(merged, field)
+    current_source, current_time = _provenance(survivor, field)
+    incoming_source, incoming_time = _provenance(merged, field)
+    return current != incoming and incoming_wins(
+        field,
+        current=current,
+        current_source=current_source,
+        incoming=incoming,
+        incoming_source=incoming_source,
+        incoming_is_newer=incoming_time > current_time,
+    )
+
+
+def customer_merge_outcomes(*, survivor: Customer, merged: Customer) -> dict[str, str]:
+    """What merging ``merged`` into ``survivor`` would do with each profile field whose values
+    differ: ``"kept"`` (the survivor's value stays), ``"filled"`` (the survivor had none and
+    takes the other's) or ``"overwritten"`` (the other's value replaces the survivor's). The same
+    rules as ``customer_merge``, which the confirmation of a merge shows before it is done."""
+    outcomes = {}
+    for field in PROFILE_FIELDS:
+        if getattr(survivor, field) == getattr(merged, field):
+            continue
+        if not _takes_incoming(survivor, merged, field):
+            outcomes[field] = "kept"
+        else:
+            outcomes[field] = "overwritten" if not _empty(getattr(survivor, field)) else "filled"
+    return outcomes
+
+
 def _snapshot(customer: Customer) -> str:
     values = {field: getattr(customer, field) for field in (*PROFILE_FIELDS, *_SNAPSHOT_EXTRA)}
     for field in _DATE_FIELDS:
@@ -150,21 +181,11 @@ def customer_merge(
     before = _snapshot(survivor)
     overwritten: list[str] = []
     for field in PROFILE_FIELDS:
-        current, incoming = getattr(survivor, field), getattr(merged, field)
-        current_source, current_time = _provenance(survivor, field)
-        incoming_source, incoming_time = _provenance(merged, field)
-        if current != incoming and incoming_wins(
-            field,
-            current=current,
-            current_source=current_source,
-            incoming=incoming,
-            incoming_source=incoming_source,
-            incoming_is_newer=incoming_time > current_time,
-        ):
-            if not _empty(current):
+        if _takes_incoming(survivor, merged, field):
+            if not _empty(getattr(survivor, field)):
                 overwritten.append(field)
-            setattr(survivor, field, incoming)
-            survivor.provenance[field] = [incoming_source, incoming_time]
+            setattr(survivor, field, getattr(merged, field))
+            survivor.provenance[field] = list(_provenance(merged, field))
     survivor.tags = list(dict.fromkeys([*survivor.tags, *merged.tags]))
     survivor.attributes = {**merged.attributes, **survivor.attributes}
     survivor.private_attributes = private_attributes_merged(survivor, merged)

@@ -2,16 +2,16 @@
 
 from django.urls import path
 
-from customers.views import customers, quality
+from customers.views import customers, duplicates, quality
 
 urlpatterns = [
     path("", customers.customer_list, name="customers-home"),
     path("export/", customers.customer_export, name="customer-export"),
-    path("duplicates/", customers.duplicate_list, name="duplicate-list"),
+    path("duplicates/", duplicates.duplicate_list, name="duplicate-list"),
     path("quality/", quality.data_quality, name="data-quality"),
     path(
         "duplicates/<int:pk>/decide/",
-        customers.duplicate_decide_view,
+        duplicates.duplicate_decide_view,
         name="duplicate-decide",
     ),
     path("<int:pk>/", customers.customer_detail, name="customer-detail"),

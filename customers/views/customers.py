@@ -34,8 +34,6 @@ from customers.masking import contact_for, identity_value
 from customers.models import (
     Channel,
     Customer,
-    DuplicateCandidate,
-    DuplicateStatus,
     MergeRecord,
 )
 from customers.selectors import (
@@ -49,11 +47,6 @@ from customers.selectors import (
 from customers.services.csv_exports import customers_csv_export
 from customers.services.custom_fields import customer_custom_values
 from customers.services.customers import InvalidChanges, customer_update
-from customers.services.duplicates import (
-    REASON_BIRTH_DATE,
-    REASON_PLACE,
-    duplicate_decide,
-)
 from customers.services.merge import customer_merge, customer_merge_undo
 from privacy.consent.selectors import consent_history, consent_state
 from privacy.core.access import (
@@ -61,13 +54,12 @@ from privacy.core.access import (
     can_export_personal_data,
     can_view_personal_data,
     get_for_user,
-    permission_name,
     scope_queryset,
 )
 from privacy.core.exports import csv_response
 from privacy.core.reauth import reauth_required
 from privacy.core.refusals import OUT_OF_SCOPE, PERMISSION, access_denied_record
-from privacy.core.services.audit import audit_record
+from privacy.core.services.audit import audit_record, personal_data_view_record
 from privacy.erasure.services.erasure import subject_erase
 
 PAGE_SIZE = 50
@@ -253,6 +245,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             object_type="customers.customer",
             metadata={"terms": terms, "customer_ids": [customer.pk for customer in window.rows]},
         )
+    personal_data_view_record(actor=request.user, model=Customer, objects=window.rows)
     rows = [
         (customer, contact_for(customer, can_view_personal_data=unmasked))
         for customer in window.rows
@@ -516,79 +509,3 @@ def customer_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     messages.success(request, _("Customer #%(number)s was erased.") % {"number": pk})
     return redirect("customers-home")
-
-
-# --- Duplicates queue -------------------------------------------------------------------------
-
-
-def _open_duplicates() -> QuerySet[DuplicateCandidate]:
-    """Open pairs whose two customers are both still active."""
-    return DuplicateCandidate.objects.filter(
-        status=DuplicateStatus.OPEN,
-        first__merged_into__isnull=True,
-        second__merged_into__isnull=True,
-    )
-
-
-@require_GET
-def duplicate_list(request: HttpRequest) -> HttpResponse:
-    """Pairs that may be one person, side by side, to merge or dismiss."""
-    unmasked = can_view_personal_data(request.user)
-    candidates = (
-        scope_queryset(request.user, _open_duplicates(), action="view")
-        .select_related("first", "second", "owner_team__group")
-        .order_by("created_at", "id")
-    )
-    window = page_window(candidates, request.GET.get("page"))
-    reasons = {
-        REASON_BIRTH_DATE: _("Same name and birth date"),
-        REASON_PLACE: _("Same name and place"),
-    }
-    pairs = [
-        (
-            candidate,
-            reasons.get(candidate.reason, candidate.reason),
-            contact_for(candidate.first, can_view_personal_data=unmasked),
-            contact_for(candidate.second, can_view_personal_data=unmasked),
-        )
-        for candidate in window.rows
-    ]
-    can_decide = request.user.has_perm(permission_name(DuplicateCandidate, "change"))
-    return render(
-        request,
-        "customers/duplicate_list.html",
-        {
-            "window": window,
-            "pairs": pairs,
-            "can_decide": can_decide,
-            "query": query_without_page(request),
-        },
-    )
-
-
-@require_POST
-def duplicate_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Merge the pair (second into first) or dismiss it."""
-    candidate = get_for_user(request.user, _open_duplicates(), pk=pk, action="change")
-    decision = request.POST.get("decision")
-    if decision not in {"merge", "dismiss"}:
-        messages.error(request, _("Choose merge or dismiss."))
-        return redirect("duplicate-list")
-    if decision == "merge":
-        # Merging changes both customers: the user must be allowed to change each.
-        for customer_pk in (candidate.first_id, candidate.second_id):
-            _customer_to_change(request, customer_pk)
-    try:
-        duplicate_decide(actor=request.user, candidate=candidate, merge=decision == "merge")
-    except ValueError:
-        messages.error(request, _("This pair cannot be merged any more; it was left open."))
-    else:
-        if decision == "merge":
-            messages.success(
-                request,
-                _("Customer #%(second)s was merged into customer #%(first)s.")
-                % {"second": candidate.second_id, "first": candidate.first_id},
-            )
-        else:
-            messages.success(request, _("The pair was dismissed."))
-    return redirect("duplicate-list")

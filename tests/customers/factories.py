@@ -108,6 +108,8 @@ class DuplicateCandidateFactory(factory.django.DjangoModelFactory):
     first = factory.SubFactory(CustomerFactory, owner_team=factory.SelfAttribute("..owner_team"))
     second = factory.SubFactory(CustomerFactory, owner_team=factory.SelfAttribute("..owner_team"))
     reason = REASON_BIRTH_DATE
+    score = 70
+    reasons = factory.LazyFunction(lambda: ["name", "birth_date"])
 
 
 def consent_event(customer, code, status, *, occurred_at, expires_at=None) -> ConsentEvent:

@@ -68,8 +68,13 @@ def test_stewards_see_contacts_and_viewing_a_profile_is_audited(make_user, team_
         "+4915123456789",
         "Ann Lee",
     )
-    entry = AuditEntry.objects.get(action="customer.view_personal_data")
-    assert (entry.actor, entry.object_id) == (steward, str(ann.pk))
+    entry = AuditEntry.objects.get(action="personal_data.view")
+    assert (entry.actor, entry.object_type, entry.object_id) == (
+        steward,
+        "customers.customer",
+        str(ann.pk),
+    )
+    assert entry.metadata == {"ids": [ann.pk]}
 
 
 @pytest.mark.parametrize(

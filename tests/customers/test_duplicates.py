@@ -142,6 +142,112 @@ def test_not_a_candidate(team_a, first_fields, second_fields):
     assert candidates() == []
 
 
+@pytest.mark.parametrize(
+    ("first_fields", "second_fields"),
+    [
+        pytest.param(
+            {"birth_date": BIRTH_DATE, "city": "Shanghai", "country": "CN"},
+            {"birth_date": datetime.date(1992, 11, 2), "city": "Shanghai", "country": "US"},
+            id="common-name-same-city-other-birth-date-and-country",
+        ),
+        pytest.param(
+            {"birth_date": BIRTH_DATE, "postal_code": "200001"},
+            {"birth_date": datetime.date(1992, 11, 2), "postal_code": "200001"},
+            id="same-postal-code-other-birth-date",
+        ),
+        pytest.param(
+            {"birth_date": BIRTH_DATE, "country": "CN"},
+            {"birth_date": BIRTH_DATE, "country": "US"},
+            id="same-birth-date-other-country",
+        ),
+        pytest.param(
+            {"country": "CN", "email_domain": "example.com"},
+            {"country": "CN", "email_domain": "example.com"},
+            id="same-country-and-email-domain-but-no-birth-date-or-place",
+        ),
+    ],
+)
+def test_a_shared_name_with_conflicting_or_weak_evidence_is_not_a_candidate(
+    team_a, first_fields, second_fields
+):
+    # Given two namesakes whose birth dates or countries differ, or who share too little
+    make_customer(team_a, "Wei", "Wang", **first_fields)
+    make_customer(team_a, "Wei", "Wang", **second_fields)
+
+    # When duplicates are searched, Then they are not proposed
+    assert duplicates_find() == 0
+    assert candidates() == []
+
+
+def test_pairs_are_scored_by_what_matches(team_a):
+    # Given a pair alike in everything, one sharing name and birth date, one name and city
+    everything = {
+        "birth_date": BIRTH_DATE,
+        "postal_code": "OX1 2JD",
+        "city": "Oxford",
+        "country": "GB",
+        "email_domain": "example.com",
+    }
+    alike = [make_customer(team_a, "Ada", "Lovelace", **everything) for _ in range(2)]
+    born = [make_customer(team_a, "Bo", "Diddley", birth_date=BIRTH_DATE) for _ in range(2)]
+    placed = [make_customer(team_a, "Cy", "Young", city=city) for city in ("Boston", "boston ")]
+
+    # When duplicates are searched
+    assert duplicates_find() == 3
+
+    # Then each pair has its score and what matched
+    scored = {
+        (pair.first_id, pair.second_id): (pair.score, pair.reasons)
+        for pair in DuplicateCandidate.objects.all()
+    }
+    assert scored == {
+        (alike[0].pk, alike[1].pk): (
+            100,
+            ["name", "birth_date", "postal_code", "city", "email_domain"],
+        ),
+        (born[0].pk, born[1].pk): (70, ["name", "birth_date"]),
+        (placed[0].pk, placed[1].pk): (50, ["name", "city"]),
+    }
+
+
+def test_a_common_name_needs_more_than_a_city(team_a):
+    # Given six strangers called Wei Wang in Shanghai, birth dates unknown, and two of them
+    # born on the same day
+    for _number in range(4):
+        make_customer(team_a, "Wei", "Wang", city="Shanghai")
+    twins = [make_customer(team_a, "Wei", "Wang", city="Shanghai", birth_date=BIRTH_DATE)]
+    twins.append(make_customer(team_a, "Wei", "Wang", city="Shanghai", birth_date=BIRTH_DATE))
+
+    # When duplicates are searched
+    found = duplicates_find()
+
+    # Then only the two who also share a birth date are proposed, the name counted as common
+    assert found == 1
+    pair = DuplicateCandidate.objects.get()
+    assert (pair.first_id, pair.second_id) == (twins[0].pk, twins[1].pk)
+    assert (pair.score, pair.reasons) == (65, ["common_name", "birth_date", "city"])
+
+
+def test_an_open_pair_is_scored_again_when_its_customers_change(team_a):
+    # Given a pair proposed for its name and city
+    first = make_customer(team_a, city="Oxford")
+    make_customer(team_a, city="Oxford", birth_date=BIRTH_DATE)
+    duplicates_find()
+
+    # When the first learns the same birth date, and duplicates are searched again
+    Customer.objects.filter(pk=first.pk).update(birth_date=BIRTH_DATE)
+    found = duplicates_find()
+
+    # Then nothing was added, and the open pair now scores for its birth date too
+    assert found == 0
+    pair = DuplicateCandidate.objects.get()
+    assert (pair.score, pair.reasons, pair.reason) == (
+        80,
+        ["name", "birth_date", "city"],
+        "same name and birth date",
+    )
+
+
 def test_customers_of_different_teams_are_not_candidates(team_a, team_b):
     # Given the same name and birth date in two teams
     make_customer(team_a, birth_date=BIRTH_DATE)

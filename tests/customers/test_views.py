@@ -668,15 +668,78 @@ def test_duplicates_list_shows_the_teams_open_pairs_masked(
     page = html(response)
     assert "a•••@example.com" in page
     assert "anna@example.com" not in page
-    assert "Same name and birth date" in page
+    assert "Score 70" in page
     assert reverse("duplicate-decide", args=[ours.pk]) in page
+
+
+def test_the_queue_lists_the_most_alike_first_and_marks_what_differs(
+    verified_client, make_user, team_a
+):
+    # Given a weak pair found first and a strong pair found later, and a steward
+    weak = DuplicateCandidateFactory(
+        owner_team=team_a,
+        score=50,
+        reasons=["name", "city"],
+        first__city="Oxford",
+        second__city="Oxford",
+        first__email="ada@example.com",
+        second__email="ada.l@example.org",
+    )
+    strong = DuplicateCandidateFactory(owner_team=team_a, score=100)
+    steward = make_user(roles.DATA_STEWARD, team_a)
+
+    # When the steward opens the queue
+    response = verified_client(steward).get(reverse("duplicate-list"))
+
+    # Then the strong pair comes first, with its score, what matched, and the rows that differ
+    assert [pair[0].pk for pair in response.context["pairs"]] == [strong.pk, weak.pk]
+    _candidate, reasons, fields = response.context["pairs"][1]
+    assert reasons == ["Name", "City"]
+    by_name = {field.name: field for field in fields}
+    assert (by_name["email"].first, by_name["email"].second) == (
+        "ada@example.com",
+        "ada.l@example.org",
+    )
+    assert by_name["email"].differs and not by_name["city"].differs
+    page = html(response)
+    assert "Score 100" in page and "Score 50" in page
+    assert f'id="pair-{weak.pk}"' in page
+    section = page.split(f'id="pair-{weak.pk}"')[1]
+    assert 'class="field-email differs"' in section
+    assert 'class="field-city"' in section
+
+
+def test_merging_a_pair_asks_to_confirm_what_each_field_keeps(verified_client, marketer_a, team_a):
+    # Given a pair whose profiles know different cities, the right one the newer
+    candidate = DuplicateCandidateFactory(
+        owner_team=team_a, first__city="Oxford", second__city="Cambridge", second__phone=""
+    )
+
+    # When the marketer asks to merge it
+    response = verified_client(marketer_a).post(
+        reverse("duplicate-decide", args=[candidate.pk]), {"decision": "merge"}
+    )
+
+    # Then a confirmation shows the fields that differ and what the merge does with each; the
+    # masked values stay masked; and nothing is merged yet
+    assert response.status_code == 200
+    assert response.templates[0].name == "customers/duplicate_confirm.html"
+    fields = {field.name: field for field in response.context["fields"]}
+    assert (fields["city"].first, fields["city"].second) == ("Oxford", "Cambridge")
+    assert fields["city"].outcome == "overwritten by the right"
+    assert all("@" not in field.first or "•••" in field.first for field in fields.values())
+    page = html(response)
+    assert 'name="confirm" value="1"' in page
+    candidate.refresh_from_db()
+    assert candidate.status == DuplicateStatus.OPEN
+    assert MergeRecord.objects.count() == 0
 
 
 def test_merging_a_duplicate_pair(verified_client, marketer_a, team_a):
     candidate = DuplicateCandidateFactory(owner_team=team_a)
 
     response = verified_client(marketer_a).post(
-        reverse("duplicate-decide", args=[candidate.pk]), {"decision": "merge"}
+        reverse("duplicate-decide", args=[candidate.pk]), {"decision": "merge", "confirm": "1"}
     )
 
     assert response.status_code == 302

@@ -24,7 +24,7 @@ from privacy.core.access import scope_queryset, teams_for_user, user_teams
 from privacy.core.masking import Mask
 from privacy.core.reauth import reauth_is_recent, reauth_redirect
 from privacy.core.refusals import OUT_OF_SCOPE, access_denied_record
-from privacy.core.services.audit import audit_record
+from privacy.core.services.audit import audit_record, personal_data_view_record
 from privacy.models import Team
 
 
@@ -212,14 +212,42 @@ class ReauthBeforeDeleteMixin:
         return actions
 
 
+class PersonalDataViewsAuditMixin:
+    """A list page or a change form that shows personal data (the record of processing's
+    personal fields, unmasked: ``shows_personal_data``) writes one ``personal_data.view`` audit
+    entry naming the rows shown: one insert per page, never one per row."""
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            # The page's rows, read once: the template iterates the same, now cached, queryset.
+            personal_data_view_record(
+                actor=request.user, model=self.model, objects=changelist.result_list
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        shown = (getattr(response, "context_data", None) or {}).get("original")
+        if shown is not None:
+            personal_data_view_record(actor=request.user, model=self.model, objects=[shown])
+        return response
+
+
 class ScopedModelAdmin(
-    PermittedLinksMixin, OwnChoicesMixin, ReauthBeforeDeleteMixin, admin.ModelAdmin
+    PersonalDataViewsAuditMixin,
+    PermittedLinksMixin,
+    OwnChoicesMixin,
+    ReauthBeforeDeleteMixin,
+    admin.ModelAdmin,
 ):
     """Lists and objects limited by team ownership and object grants, in SQL.
 
     An object outside the user's scope is simply not found (the admin answers with a redirect to
     its index), and the refusal is audited; changing needs the change grant on that very object.
-    Forms offer only the user's teams (``OwnChoicesMixin``).
+    Forms offer only the user's teams (``OwnChoicesMixin``). Pages that show personal data
+    are audited (``PersonalDataViewsAuditMixin``).
     """
 
     def get_queryset(self, request):

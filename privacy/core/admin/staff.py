@@ -8,6 +8,7 @@ from privacy.core.access import teams_for_user
 from privacy.core.admin.base import (
     OwnChoicesMixin,
     PermittedLinksMixin,
+    PersonalDataViewsAuditMixin,
     colleague_choices,
 )
 from privacy.core.forms import PreferencesForm
@@ -80,7 +81,9 @@ class StaffProfileAdminForm(forms.ModelForm):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(PermittedLinksMixin, OwnChoicesMixin, admin.ModelAdmin):
+class StaffProfileAdmin(
+    PersonalDataViewsAuditMixin, PermittedLinksMixin, OwnChoicesMixin, admin.ModelAdmin
+):
     """Display preferences of the staff of the user's teams (of everyone, for whoever may
     change accounts), saved through ``staff_profile_update`` like the Preferences page, and
     audited; a profile keeps its account."""

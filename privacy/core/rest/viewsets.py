@@ -13,6 +13,9 @@ What the base does for every request:
   level, and ``get_object()`` takes the object from those same rows (``get_for_user``), so
   another team's object and a missing one are the same 404, the first audited as
   ``access.denied`` (``privacy.core.refusals``);
+- a list page or an object it answers with is audited when it shows personal data (the record of
+  processing's personal fields, unmasked): one ``personal_data.view`` entry naming the rows, taken
+  where the list or retrieve hands them to ``get_serializer``;
 - it refuses DRF's default ``perform_create``, ``perform_update`` and ``perform_destroy``, which
   save a serializer with no service and no audit entry: calling one raises
   ``ImproperlyConfigured`` naming the viewset.
@@ -62,6 +65,7 @@ from privacy.core.access import ACTIONS, get_for_user, owner_path, permission_na
 from privacy.core.rest.authentication import TokenAuthentication, VerifiedSessionAuthentication
 from privacy.core.rest.filters import unknown_query_check
 from privacy.core.rest.parsers import storable_text_check
+from privacy.core.services.audit import personal_data_view_record
 
 _ACTION_BY_METHOD = {
     "GET": "view",
@@ -302,6 +306,20 @@ class ScopedViewSetMixin:
             obj = get_for_user(self.request.user, queryset, pk=lookup, action=self.access_action())
         self.check_object_permissions(self.request, obj)
         return obj
+
+    # --- Reads of personal data ------------------------------------------------------------------
+
+    def get_serializer(self, *args, **kwargs):
+        # A list page or an object that shows personal data is audited here, where every list
+        # and retrieve (the DRF mixins' and the subclasses' own) hands over what it shows: one
+        # ``personal_data.view`` entry per answer, naming the rows.
+        serializer = super().get_serializer(*args, **kwargs)
+        if args and getattr(self, "action", None) in {"list", "retrieve"}:
+            shown = args[0] if kwargs.get("many") else [args[0]]
+            personal_data_view_record(
+                actor=self.request.user, model=self.served_model(), objects=shown
+            )
+        return serializer
 
     # --- Writes ---------------------------------------------------------------------------------
 

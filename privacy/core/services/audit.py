@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -9,7 +10,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 
 from privacy.core import context
-from privacy.core.access import owner_path
+from privacy.core.access import can_view_personal_data, owner_path
+from privacy.core.processing import masked_fields, personal_fields
 from privacy.models import AuditEntry, Team
 
 # Keys that would carry personal values; audit metadata must name fields, never hold their values.
@@ -77,3 +79,51 @@ def _audit_team_id(
         return None
     teams = list(Team.objects.filter(group__user=account).values_list("pk", flat=True)[:2])
     return teams[0] if len(teams) == 1 else None
+
+
+def shows_personal_data(user: AbstractBaseUser, model: type[models.Model]) -> bool:
+    """Whether a page of ``model`` rows shows ``user`` personal data as it is: the record of
+    processing lists personal fields for the model, and the user either sees them unmasked
+    (``can_view_personal_data``) or the model has none that are masked (events, purchases)."""
+    if not personal_fields(model):
+        return False
+    return can_view_personal_data(user) or not masked_fields(model)
+
+
+def personal_data_view_record(
+    *, actor: AbstractBaseUser, model: type[models.Model], objects: Iterable[models.Model]
+) -> AuditEntry | None:
+    """One ``personal_data.view`` entry for a page (a list page, one object) of ``model`` rows
+    that showed ``actor`` personal data, naming the rows by id; none when the page showed none.
+
+    Lists, the admin and the API call it once per page, never per row, so a page costs one
+    insert. A single row is the entry's object (and gives it its team).
+    """
+    shown = list(objects)
+    if not shown or not shows_personal_data(actor, model):
+        return None
+    if len(shown) == 1:
+        return audit_record(
+            action="personal_data.view",
+            actor=actor,
+            target=shown[0],
+            object_type=model._meta.label_lower,
+            metadata={"ids": [shown[0].pk]},
+        )
+    return audit_record(
+        action="personal_data.view",
+        actor=actor,
+        object_type=model._meta.label_lower,
+        team_id=_shared_team_id(model, shown),
+        metadata={"ids": [row.pk for row in shown]},
+    )
+
+
+def _shared_team_id(model: type[models.Model], rows: list[models.Model]) -> int | None:
+    """The team that owns every one of ``rows`` when the model names its owner team itself, so
+    the entry costs no query; ``None`` (``audit_record`` then asks the actor's teams) otherwise."""
+    path = owner_path(model)
+    if path is None or "__" in path:
+        return None
+    teams = {getattr(row, f"{path}_id") for row in rows}
+    return teams.pop() if len(teams) == 1 else None
