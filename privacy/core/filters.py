@@ -99,6 +99,15 @@ class AuditPageFilter(AuditEntryFilter):
     export links carry them), hidden from the form.
     """
 
+    # Typed as the API takes them (an action's start, ``auth.``), offered by name in a list.
+    action = django_filters.CharFilter(
+        label=_("Action"),
+        lookup_expr="startswith",
+        widget=forms.TextInput(attrs={"list": "audit-actions"}),
+    )
+    object_type = django_filters.CharFilter(
+        label=_("Object type"), widget=forms.TextInput(attrs={"list": "audit-object-types"})
+    )
     occurred_after = UtcIsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", widget=forms.HiddenInput
     )

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
 
+from privacy.core import labels
 from privacy.core.access import can_export_personal_data, permission_name
 from privacy.core.exports import csv_lines, csv_response
 from privacy.core.filters import AuditPageFilter
@@ -187,6 +188,12 @@ def _can_export_audit(user) -> bool:
     return can_read_audit(user) and can_export_personal_data(user)
 
 
+def _named(kind: str) -> list[tuple[str, str]]:
+    """The registered codes of ``kind`` with their names, in the order of their names."""
+    named = [(code, labels.label(kind, code)) for code in labels.labels(kind)]
+    return sorted(named, key=lambda pair: pair[1])
+
+
 @page_permission(can_read_audit)
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Filterable audit log for data stewards and administrators."""
@@ -209,6 +216,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "can_export": _can_export_audit(request.user),
             "time_zone": timezone.get_current_timezone_name(),
+            "action_names": _named(labels.AUDIT_ACTION),
+            "object_type_names": _named(labels.OBJECT_TYPE),
         },
     )
 

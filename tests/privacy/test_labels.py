@@ -280,3 +280,13 @@ def test_labels_module_lists_every_kind():
     assert set(registry.KINDS) == {
         value for name, value in vars(registry).items() if name.isupper() and isinstance(value, str)
     }
+
+
+def test_the_action_and_object_type_filters_offer_the_names(verified_client, steward):
+    with translation.override("zh-hans"):
+        expected = label(registry.AUDIT_ACTION, "customer.merge")
+    html = verified_client(steward).get("/privacy/audit/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = html.content.decode()
+    assert 'list="audit-actions"' in html
+    assert f'<option value="customer.merge">{expected}</option>' in html
+    assert '<option value="customers.customer">' in html
