@@ -290,3 +290,11 @@ def test_the_action_and_object_type_filters_offer_the_names(verified_client, ste
     assert 'list="audit-actions"' in html
     assert f'<option value="customer.merge">{expected}</option>' in html
     assert '<option value="customers.customer">' in html
+
+
+def test_the_customer_list_names_the_source_channel(verified_client, steward, team_a):
+    CustomerFactory(owner_team=team_a, source_channel="wechat")
+    response = verified_client(steward).get("/customers/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    cells = re.findall(r"<td>([^<]*)</td>", response.content.decode())
+    assert "微信" in cells
+    assert "wechat" not in cells
