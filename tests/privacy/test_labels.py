@@ -298,3 +298,11 @@ def test_the_customer_list_names_the_source_channel(verified_client, steward, te
     cells = re.findall(r"<td>([^<]*)</td>", response.content.decode())
     assert "微信" in cells
     assert "wechat" not in cells
+
+
+def test_the_dashboard_names_consent_purposes_in_chinese(verified_client, steward, team_a):
+    CustomerFactory(owner_team=team_a)
+    html = verified_client(steward).get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    with translation.override("zh-hans"):
+        assert label(registry.CONSENT_PURPOSE, "sms_marketing") in html
+    assert "SMS marketing" not in html
