@@ -306,3 +306,17 @@ def test_the_dashboard_names_consent_purposes_in_chinese(verified_client, stewar
     with translation.override("zh-hans"):
         assert label(registry.CONSENT_PURPOSE, "sms_marketing") in html
     assert "SMS marketing" not in html
+
+
+def test_the_audit_admin_names_actions_and_filters_by_name(verified_client, steward, entries):
+    client = verified_client(steward)
+    page = client.get("/admin/privacy/auditentry/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert page.status_code == 200
+    with translation.override("zh-hans"):
+        assert label(registry.AUDIT_ACTION, "auth.mfa_ok") in html
+        assert f">{label(registry.AUDIT_ACTION, 'customer.merge')}</a>" in html  # a filter
+    cells = re.findall(r'<td class="field-[a-z_]+">([^<]*)</td>', html)
+    assert "auth.mfa_ok" not in cells and "customers.customer" not in cells
+    filtered = client.get("/admin/privacy/auditentry/", {"action": "customer.update"})
+    assert len(filtered.context["cl"].result_list) == 3
