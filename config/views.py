@@ -83,7 +83,7 @@ def _customer_charts(figures: CustomerFigures) -> dict[str, Any]:
     consent_channels = dict(ConsentChannel.choices)
     consent = [
         (
-            f"{purpose.name} · {consent_channels.get(channel, channel)}",
+            f"{purpose.display_name} · {consent_channels.get(channel, channel)}",
             count,
             _percent(count, figures.total),
         )

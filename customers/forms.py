@@ -31,6 +31,7 @@ from customers.services.custom_fields import (
 )
 from customers.services.customers import EDITABLE_FIELDS
 from customers.services.enrichment import RFM_GROUP_RULES
+from privacy.core.labels import RFM_GROUP, label
 from privacy.models import Team
 
 # Sort keys of the customer list and their ORDER BY; "-id" breaks ties so pages are stable.
@@ -47,25 +48,10 @@ SORT_CHOICES = [
     ("total_spend", _("Total spend")),
 ]
 
-# The RFM groups as enrichment stores them, with the words shown for them. Spelled out here so
-# the message catalogue picks them up; a group without a label is shown as stored.
-RFM_GROUP_LABELS = {
-    "Champions": _("Champions"),
-    "Loyal": _("Loyal"),
-    "Potential loyalist": _("Potential loyalist"),
-    "New": _("New"),
-    "Promising": _("Promising"),
-    "Needs attention": _("Needs attention"),
-    "About to sleep": _("About to sleep"),
-    "Cannot lose them": _("Cannot lose them"),
-    "At risk": _("At risk"),
-    "Lost": _("Lost"),
-    "Hibernating": _("Hibernating"),
-}
-
 
 def rfm_group_label(group: str) -> str:
-    return str(RFM_GROUP_LABELS.get(group, group))
+    """The words shown for a stored RFM group (registered in ``customers.registrations``)."""
+    return label(RFM_GROUP, group)
 
 
 def rfm_group_choices() -> list[tuple[str, str]]:

@@ -27,10 +27,11 @@ import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global, parse_locale
 from babel.languages import get_official_languages
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from email_validator import EmailNotValidError, validate_email
 
 from privacy.core.cards import contains_card_number
+from privacy.core.labels import FIELD, labels
 
 _T = TypeVar("_T")
 
@@ -66,6 +67,44 @@ class NormalisationError(ValueError):
 def card_number_reason(field_name: str) -> str:
     """The warning for a payment card number found in ``field_name`` (``"postal_code"``...)."""
     return CARD_NUMBER_REASON.format(field=field_name.replace("_", " "))
+
+
+# --- Reasons, shown in the reader's language ----------------------------------------------------
+# Reasons and warnings are stored as English text (row reports keep them so, and rows stored by
+# earlier releases too). They are translated when shown: a fixed reason by its catalogue entry,
+# a formatted one by recognising its template and translating the template and its words.
+_QUOTED_COLUMN_PREFIX = re.compile(r"^(“[^”]*”: )(.+)$", re.DOTALL)
+
+
+@cache
+def _formatted_reasons() -> tuple[tuple[re.Pattern[str], str], ...]:
+    templates = (CARD_NUMBER_REASON, AMBIGUOUS_DATE_REASON)
+    patterns = []
+    for template in templates:
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template))
+        patterns.append((re.compile(f"^{pattern}$", re.DOTALL), template))
+    return tuple(patterns)
+
+
+def reason_display(reason: str) -> str:
+    """A stored reason or warning in the active language; text it does not know, as stored."""
+    if not reason:
+        return ""
+    translated = gettext(reason)
+    if translated != reason:
+        return translated
+    for pattern, template in _formatted_reasons():
+        if match := pattern.match(reason):
+            values = match.groupdict()
+            if "field" in values:
+                name = labels(FIELD).get(values["field"].replace(" ", "_"))
+                values["field"] = values["field"] if name is None else str(name)
+            if "order" in values:
+                values["order"] = gettext(values["order"])
+            return gettext(template).format(**values)
+    if match := _QUOTED_COLUMN_PREFIX.match(reason):
+        return match.group(1) + reason_display(match.group(2))
+    return reason
 
 
 # --- Text --------------------------------------------------------------------------------------

@@ -5,6 +5,22 @@ re-indexing and merges."""
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import (
+    Channel,
+    Customer,
+    CustomerGroupObjectPermission,
+    CustomerUserObjectPermission,
+    DuplicateCandidate,
+    ImportJob,
+    ImportJobGroupObjectPermission,
+    ImportJobUserObjectPermission,
+    ImportRow,
+    ImportTemplate,
+    MergeRecord,
+)
 from customers.services.custom_fields import DEFINITION_FIELDS
 from customers.services.erasure import customers_erase, customers_erasure_collect
 from customers.services.export import (
@@ -12,12 +28,32 @@ from customers.services.export import (
     customers_export_collect,
     customers_export_sources,
 )
-from customers.services.merge import register_merge_hook
+from customers.services.merge import PROFILE_FIELDS, register_merge_hook
 from customers.services.reindex import customers_reindex
 from customers.services.requests import CustomerDirectory
-from customers.services.retention import customers_purgers_register
+from customers.services.retention import (
+    CUSTOMER_LABEL,
+    EVENT_LABEL,
+    IMPORT_FILE_LABEL,
+    IMPORT_ROW_LABEL,
+    PURCHASE_LABEL,
+    customers_purgers_register,
+)
 from privacy.consent.services.merge import consent_merge_hook, consent_merge_undo_hook
 from privacy.core.crypto import register_reindexer
+from privacy.core.labels import (
+    AGE_BAND,
+    AUDIT_ACTION,
+    CHANNEL,
+    EVENT_TYPE,
+    FIELD,
+    MERGE_REASON,
+    RETENTION_TABLE,
+    RFM_GROUP,
+    labels_register,
+    object_types_register,
+)
+from privacy.core.pages import object_page_register
 from privacy.core.processing import NOT_PERSONAL, not_personal, personal, processing_register
 from privacy.core.roles import (
     ADMINISTRATOR,
@@ -216,6 +252,118 @@ PROCESSING = {
 }
 
 
+# --- Display names of the app's codes (privacy.core.labels) -----------------------------------
+AUDIT_ACTIONS = {
+    "customer.search": _("Customers searched"),
+    "customer.view_personal_data": _("Customer's contact details viewed"),
+    "customer.update": _("Customer changed"),
+    "customer.upsert": _("Customers created or updated"),
+    "customer.merge": _("Customers merged"),
+    "customer.merge_undo": _("Merge undone"),
+    "customer.export": _("Customers exported"),
+    "customers.enrich": _("Customer metrics computed"),
+    "customers.data_quality_snapshot": _("Data quality measured"),
+    "custom_field.create": _("Custom field created"),
+    "custom_field.update": _("Custom field changed"),
+    "custom_field.delete": _("Custom field deleted"),
+    "duplicates.find": _("Duplicates searched"),
+    "duplicate.dismiss": _("Possible duplicate dismissed"),
+    "import.create": _("Import started"),
+    "import.finish": _("Import finished"),
+    "import.report_download": _("Import row report downloaded"),
+    "import_template.save": _("Import template saved"),
+    "import_template.update": _("Import template changed"),
+    "import_template.delete": _("Import template deleted"),
+    "event.ingest": _("Events received"),
+    "purchase.ingest": _("Purchases received"),
+    "demo.seed": _("Demo data created"),
+}
+
+# Event types the product and its demo data send; an integration's own types read as written.
+EVENT_TYPES = {
+    "page_view": _("Page view"),
+    "email_open": _("Email opened"),
+    "email_click": _("Email link clicked"),
+    "store_visit": _("Store visit"),
+    "app_open": _("App opened"),
+    "newsletter_signup": _("Newsletter sign-up"),
+}
+
+# Why two profiles were merged: the way it was asked for, or the channel the record came from.
+MERGE_REASONS = {
+    **{channel.value: channel.label for channel in Channel},
+    "duplicate": _("Duplicate review"),
+    "staff": _("Merged by staff"),
+    "admin": _("Merged in the admin"),
+    "api": _("Merged through the API"),
+    "import": _("Import"),
+}
+
+RETENTION_TABLES = {
+    EVENT_LABEL: _("Behaviour events"),
+    PURCHASE_LABEL: _("Purchases"),
+    CUSTOMER_LABEL: _("Customers"),
+    IMPORT_ROW_LABEL: _("Import rows"),
+    IMPORT_FILE_LABEL: _("Import files"),
+}
+
+# The groups enrichment stores (customers.services.enrichment.RFM_GROUP_RULES).
+RFM_GROUPS = {
+    "Champions": _("Champions"),
+    "Loyal": _("Loyal"),
+    "Potential loyalist": _("Potential loyalist"),
+    "New": _("New"),
+    "Promising": _("Promising"),
+    "Needs attention": _("Needs attention"),
+    "About to sleep": _("About to sleep"),
+    "Cannot lose them": _("Cannot lose them"),
+    "At risk": _("At risk"),
+    "Lost": _("Lost"),
+    "Hibernating": _("Hibernating"),
+}
+
+# The bands enrichment derives from the birth date.
+AGE_BANDS = {
+    "<18": _("Under 18"),
+    "18-24": _("18 to 24"),
+    "25-34": _("25 to 34"),
+    "35-44": _("35 to 44"),
+    "45-54": _("45 to 54"),
+    "55-64": _("55 to 64"),
+    "65+": _("65 and over"),
+}
+
+
+# Models whose verbose_name says nothing to staff, or is not translated.
+OBJECT_TYPES = {
+    CustomerUserObjectPermission: _("Customer shared with a user"),
+    CustomerGroupObjectPermission: _("Customer shared with a team"),
+    ImportJobUserObjectPermission: _("Import shared with a user"),
+    ImportJobGroupObjectPermission: _("Import shared with a team"),
+    ImportRow: _("Import row"),
+    ImportTemplate: _("Import template"),
+    MergeRecord: _("Merge record"),
+    DuplicateCandidate: _("Possible duplicate"),
+}
+
+
+def labels_customers_register() -> None:
+    labels_register(AUDIT_ACTION, AUDIT_ACTIONS)
+    labels_register(CHANNEL, {channel.value: channel.label for channel in Channel})
+    labels_register(EVENT_TYPE, EVENT_TYPES)
+    labels_register(MERGE_REASON, MERGE_REASONS)
+    labels_register(RETENTION_TABLE, RETENTION_TABLES)
+    labels_register(RFM_GROUP, RFM_GROUPS)
+    labels_register(AGE_BAND, AGE_BANDS)
+    # The fields of a profile, as merges name the ones they overwrote (and import warnings).
+    labels_register(
+        FIELD, {name: Customer._meta.get_field(name).verbose_name for name in PROFILE_FIELDS}
+    )
+    object_types_register(apps.get_app_config("customers").get_models(), OBJECT_TYPES)
+    object_page_register(Customer, "customer-detail")
+    object_page_register(ImportJob, "import-detail")
+
+
 def customers_register() -> None:
     processing_register(PROCESSING)
     role_permissions_register(
@@ -238,3 +386,4 @@ def customers_register() -> None:
     register_merge_hook("privacy.consent", consent_merge_hook, consent_merge_undo_hook)
     register_subject_directory("customers", CustomerDirectory())
     customers_purgers_register()
+    labels_customers_register()

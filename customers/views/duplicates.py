@@ -24,6 +24,7 @@ from privacy.core.access import (
     permission_name,
     scope_queryset,
 )
+from privacy.core.labels import label
 from privacy.core.services.audit import personal_data_view_record
 
 # What matched, as the queue names it (``DuplicateCandidate.reasons``).
@@ -81,6 +82,8 @@ def _shown(customer: Customer, field: str, *, unmasked: bool) -> str:
         return customer.birth_date.isoformat() if unmasked else "•••"
     if field in _CONTACT_FIELDS:
         return getattr(contact_for(customer, can_view_personal_data=unmasked), field) or ""
+    if field == "source_channel":
+        return label("channel", customer.source_channel) if customer.source_channel else ""
     return str(getattr(customer, field) or "")
 
 

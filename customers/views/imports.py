@@ -35,6 +35,7 @@ from customers.forms_imports import (
 )
 from customers.masking import customer_masks
 from customers.models import DateOrder, ImportJob, ImportStatus, ImportTemplate
+from customers.normalisation import reason_display
 from customers.selectors import (
     import_jobs_for_user,
     import_problem_rows,
@@ -258,7 +259,9 @@ def preview_table(
     for row in prepared:
         record = row.record
         warnings = [(field, reason) for field, reason in (record.warnings if record else [])]
-        warned = {_WARNING_COLUMN.get(field, field): reason for field, reason in warnings}
+        warned = {
+            _WARNING_COLUMN.get(field, field): reason_display(reason) for field, reason in warnings
+        }
         cells = []
         for column in columns:
             key = column["key"]
@@ -283,7 +286,9 @@ def preview_table(
                 "line_number": row.line_number,
                 "is_rejected": record is None,
                 "rejection": row.rejection,
-                "warnings": [f"{field_label(field)}: {reason}" for field, reason in warnings],
+                "warnings": [
+                    f"{field_label(field)}: {reason_display(reason)}" for field, reason in warnings
+                ],
                 "cells": cells,
             }
         )

@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from privacy.core.labels import CONSENT_PURPOSE, label_or_name
 from privacy.models import (
     ConsentChannel,
     ConsentEvent,
@@ -91,7 +92,7 @@ def consent_state(
         states.append(
             {
                 "purpose_code": code,
-                "purpose_name": name,
+                "purpose_name": label_or_name(CONSENT_PURPOSE, code, name),
                 "purpose_description": description,
                 "requires_double_opt_in": requires_double_opt_in,
                 "is_active": is_active,

@@ -8,7 +8,7 @@ button that leads to a refusal: the link and the view ask the same question.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -17,7 +17,8 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve, reverse
 
-from privacy.core.access import NotFound, permission_name
+from privacy.core.access import NotFound, permission_name, scope_queryset
+from privacy.core.registry import Registry
 
 PagePredicate = Callable[[AbstractBaseUser | AnonymousUser], bool]
 
@@ -56,3 +57,38 @@ def page_url(user: AbstractBaseUser | AnonymousUser, name: str, *args: Any) -> s
     if predicate is not None and not predicate(user):
         return ""
     return url
+
+
+# --- The page of an object an audit entry names ------------------------------------------------
+_object_pages: Registry[tuple[type[models.Model], str]] = Registry("object pages")
+
+
+def object_page_register(model: type[models.Model], url_name: str) -> None:
+    """Say that an object of ``model`` is shown by the view named ``url_name`` (its pk the one
+    argument), so the audit log can link the entries about it."""
+    _object_pages.register(model._meta.label_lower, (model, url_name))
+
+
+def object_pages() -> dict[str, tuple[type[models.Model], str]]:
+    """A copy of what is registered: ``{object type: (model, url name)}``."""
+    return dict(_object_pages)
+
+
+def object_page_urls(
+    user: AbstractBaseUser | AnonymousUser, objects: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The page of each ``(object type, object id)`` that still exists and that ``user`` may
+    open, by that pair: one query per object type, scoped like the page itself."""
+    wanted: dict[str, set[int]] = {}
+    for object_type, object_id in objects:
+        if object_type in _object_pages and str(object_id).isdigit() and int(object_id) < 2**63:
+            wanted.setdefault(object_type, set()).add(int(object_id))
+    urls = {}
+    for object_type, ids in wanted.items():
+        model, url_name = _object_pages[object_type]
+        if not page_url(user, url_name, next(iter(ids))):
+            continue
+        rows = scope_queryset(user, model._default_manager.filter(pk__in=ids))
+        for pk in rows.values_list("pk", flat=True):
+            urls[(object_type, str(pk))] = reverse(url_name, args=[pk])
+    return urls

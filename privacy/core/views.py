@@ -26,12 +26,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
 
+from privacy.core import labels
 from privacy.core.access import can_export_personal_data, permission_name
 from privacy.core.exports import csv_lines, csv_response
-from privacy.core.filters import AuditEntryFilter
+from privacy.core.filters import AuditPageFilter
 from privacy.core.forms import PreferencesForm, ReauthForm, TokenForm
 from privacy.core.middleware import public_page
-from privacy.core.pages import page_permission
+from privacy.core.pages import object_page_urls, page_permission
 from privacy.core.reauth import (
     reauth_confirm,
     reauth_is_locked,
@@ -194,12 +195,23 @@ def _can_export_audit(user) -> bool:
     return can_read_audit(user) and can_export_personal_data(user)
 
 
+def _named(kind: str) -> list[tuple[str, str]]:
+    """The registered codes of ``kind`` with their names, in the order of their names."""
+    named = [(code, labels.label(kind, code)) for code in labels.labels(kind)]
+    return sorted(named, key=lambda pair: pair[1])
+
+
 @page_permission(can_read_audit)
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Filterable audit log for data stewards and administrators."""
-    filterset = AuditEntryFilter(request.GET or None, queryset=audit_entries_for_user(request.user))
+    filterset = AuditPageFilter(request.GET or None, queryset=audit_entries_for_user(request.user))
     entries = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    object_urls = object_page_urls(
+        request.user, [(entry.object_type, entry.object_id) for entry in page.object_list]
+    )
+    for entry in page.object_list:
+        entry.object_url = object_urls.get((entry.object_type, entry.object_id), "")
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -210,6 +222,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "can_export": _can_export_audit(request.user),
+            "time_zone": timezone.get_current_timezone_name(),
+            "action_names": _named(labels.AUDIT_ACTION),
+            "object_type_names": _named(labels.OBJECT_TYPE),
         },
     )
 
@@ -236,7 +251,7 @@ _AUDIT_EXPORT_FIELDS = (
 )
 
 
-def _audit_filters_for_log(filterset: AuditEntryFilter) -> dict[str, object]:
+def _audit_filters_for_log(filterset: AuditPageFilter) -> dict[str, object]:
     """The filters of an export, for its audit entry.
 
     Values, except a staff member's name: that becomes the account's id (None when no account
@@ -269,7 +284,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     """
     if not reauth_is_recent(request):
         return reauth_redirect(request)
-    filterset = AuditEntryFilter(request.GET or None, queryset=audit_entries_for_user(request.user))
+    filterset = AuditPageFilter(request.GET or None, queryset=audit_entries_for_user(request.user))
     if filterset.is_bound and not filterset.is_valid():
         messages.error(request, _("Correct the filters before exporting."))
         return redirect(f"{reverse('audit-list')}?{request.GET.urlencode()}")

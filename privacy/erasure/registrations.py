@@ -5,7 +5,10 @@ indexes an erasure keeps on purpose, which the privacy scan reports as kept
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from privacy.core.db_roles import APPEND_ONLY, db_restriction_register
+from privacy.core.labels import AUDIT_ACTION, labels_register
 from privacy.core.processing import not_personal, personal, processing_register
 from privacy.core.scan import scan_kept_register
 
@@ -37,6 +40,16 @@ PROCESSING = {
 }
 
 
+AUDIT_ACTIONS = {
+    "subject.erase": _("Person erased"),
+    "erasure.notification_delivered": _("Erasure notice delivered"),
+    "erasure.notification_failed": _("Erasure notice failed"),
+    "erasure.notification_retry": _("Erasure notice sent again"),
+    "erasure_webhook.create": _("Erasure webhook added"),
+    "erasure_webhook.update": _("Erasure webhook changed"),
+}
+
+
 def erasure_register() -> None:
     processing_register(PROCESSING)
     db_restriction_register("privacy.Suppression", APPEND_ONLY)
@@ -49,3 +62,4 @@ def erasure_register() -> None:
         reason="consent proof kept (ERASURE_KEEP_CONSENT_PROOF)",
         setting="ERASURE_KEEP_CONSENT_PROOF",
     )
+    labels_register(AUDIT_ACTION, AUDIT_ACTIONS)

@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from privacy.core.labels import CONSENT_PURPOSE, label_or_name
 from privacy.models.core import Team
 
 
@@ -64,6 +65,11 @@ class ConsentPurpose(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language while it is the one the product gave the purpose."""
+        return label_or_name(CONSENT_PURPOSE, self.code, self.name)
 
 
 class PrivacyNotice(models.Model):

@@ -3,8 +3,13 @@ of its model and its eraser, which forgets an erased person's requests (``docs/r
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
+from privacy.core.labels import AUDIT_ACTION, labels_register
+from privacy.core.pages import object_page_register
 from privacy.core.processing import not_personal, personal, processing_register
 from privacy.erasure.services.erasure import register_eraser
+from privacy.models import DataSubjectRequest
 from privacy.requests.services.eraser import requests_erase
 
 PROCESSING = {
@@ -57,7 +62,30 @@ PROCESSING = {
 }
 
 
+AUDIT_ACTIONS = {
+    "request.create": _("Privacy request received"),
+    "request.verify": _("Requester's identity verified"),
+    "request.subjects": _("People of a privacy request chosen"),
+    "request.extend": _("Privacy request deadline extended"),
+    "request.fulfil": _("Privacy request fulfilled"),
+    "request.reject": _("Privacy request rejected"),
+    "request.restriction_lift": _("Processing restriction lifted"),
+    "request.overdue_alert": _("Overdue privacy requests announced"),
+    "request.view_personal_data": _("Privacy request's personal data viewed"),
+    "request.package_start": _("Access package started"),
+    "request.package_rebuild": _("Access package built again"),
+    "request.package_ready": _("Access package ready"),
+    "request.package_failed": _("Access package failed"),
+    "request.package_download": _("Access package downloaded"),
+    "request.package_download_refused": _("Access package download refused"),
+    "request.package_delete": _("Access package deleted"),
+    "subject.export": _("Person's data exported"),
+}
+
+
 def requests_register() -> None:
     processing_register(PROCESSING)
     # Requests about an erased person forget their contact details and access packages.
     register_eraser("privacy.requests", requests_erase)
+    labels_register(AUDIT_ACTION, AUDIT_ACTIONS)
+    object_page_register(DataSubjectRequest, "request-detail")

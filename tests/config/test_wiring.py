@@ -9,17 +9,20 @@ compared whole, so a new registration is added here on purpose).
 import weakref
 
 from axes.signals import user_locked_out
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.management.sql import emit_post_migrate_signal
 from django.db.models.signals import post_migrate
 
+from customers import registrations as customers_registrations
+from customers.models import Channel, Customer, ImportJob, ImportRow
 from customers.services.erasure import customers_erase, customers_erasure_collect
 from customers.services.export import (
     customers_export,
     customers_export_collect,
     customers_export_sources,
 )
-from customers.services.merge import merge_hooks
+from customers.services.merge import PROFILE_FIELDS, merge_hooks
 from customers.services.reindex import customers_reindex
 from customers.services.requests import CustomerDirectory
 from customers.services.retention import (
@@ -27,14 +30,20 @@ from customers.services.retention import (
     InactiveCustomersPurger,
     events_purger,
 )
+from privacy.consent import registrations as consent_registrations
 from privacy.consent.services.merge import consent_merge_hook, consent_merge_undo_hook
-from privacy.core import refusals, roles
+from privacy.core import labels, refusals, roles
+from privacy.core import registrations as core_registrations
 from privacy.core.crypto import reindexers
+from privacy.core.pages import object_pages
 from privacy.core.subjects import subject_directory
+from privacy.erasure import registrations as erasure_registrations
 from privacy.erasure.services.erasure import erasers
-from privacy.models import RetentionCategory
+from privacy.models import DataSubjectRequest, PrivacyNotice, RetentionCategory
+from privacy.requests import registrations as requests_registrations
 from privacy.requests.package.registry import exporters
 from privacy.requests.services.eraser import requests_erase
+from privacy.retention import registrations as retention_registrations
 from privacy.retention.services import (
     AccessPackagePurger,
     AuditEntryPurger,
@@ -122,3 +131,47 @@ def test_role_permissions_come_back_with_every_migrate(db):
 
     # Then every role holds exactly its permissions again
     assert {group.name: set(group.permissions.all()) for group in role_groups} == migrated
+
+
+def test_labels_each_package_registers():
+    # Each package's tables of display names, whole, under their kinds (privacy.core.labels).
+    expected: dict[str, dict] = {}
+    for kind, names in (
+        (labels.AUDIT_ACTION, core_registrations.AUDIT_ACTIONS),
+        (labels.AUDIT_ACTION, consent_registrations.AUDIT_ACTIONS),
+        (labels.CONSENT_PURPOSE, consent_registrations.CONSENT_PURPOSES),
+        (labels.CONSENT_SOURCE, consent_registrations.CONSENT_SOURCES),
+        (labels.AUDIT_ACTION, erasure_registrations.AUDIT_ACTIONS),
+        (labels.AUDIT_ACTION, requests_registrations.AUDIT_ACTIONS),
+        (labels.AUDIT_ACTION, retention_registrations.AUDIT_ACTIONS),
+        (labels.RETENTION_TABLE, retention_registrations.RETENTION_TABLES),
+        (labels.AUDIT_ACTION, customers_registrations.AUDIT_ACTIONS),
+        (labels.CHANNEL, {channel.value: channel.label for channel in Channel}),
+        (labels.EVENT_TYPE, customers_registrations.EVENT_TYPES),
+        (labels.MERGE_REASON, customers_registrations.MERGE_REASONS),
+        (labels.RETENTION_TABLE, customers_registrations.RETENTION_TABLES),
+        (labels.RFM_GROUP, customers_registrations.RFM_GROUPS),
+        (labels.AGE_BAND, customers_registrations.AGE_BANDS),
+        (
+            labels.FIELD,
+            {name: Customer._meta.get_field(name).verbose_name for name in PROFILE_FIELDS},
+        ),
+    ):
+        expected.setdefault(kind, {}).update(names)
+    for kind, names in expected.items():
+        assert labels.labels(kind) == names, kind
+    object_types = labels.labels(labels.OBJECT_TYPE)
+    for app in ("privacy", "customers"):
+        for model in apps.get_app_config(app).get_models():
+            assert model._meta.label_lower in object_types
+    assert object_types["customers.importrow"] == customers_registrations.OBJECT_TYPES[ImportRow]
+    assert "auth.user" in object_types and "auth.group" in object_types
+
+
+def test_object_pages():
+    assert object_pages() == {
+        "privacy.privacynotice": (PrivacyNotice, "notice-detail"),
+        "privacy.datasubjectrequest": (DataSubjectRequest, "request-detail"),
+        "customers.customer": (Customer, "customer-detail"),
+        "customers.importjob": (ImportJob, "import-detail"),
+    }

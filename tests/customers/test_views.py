@@ -401,7 +401,7 @@ def test_profile_masks_contacts_for_a_marketer_and_writes_no_audit(
     assert "wx-jane" in page
     assert "shoe_size" in page
     assert "Champions" in page
-    assert "R5 F3 M4" in page
+    assert "recency 5, frequency 3, monetary 4" in page
     assert "Contact details are masked" in page
     assert audit_actions() == []
 

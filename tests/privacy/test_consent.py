@@ -454,6 +454,14 @@ def test_double_opt_in_sends_a_signed_link_and_confirming_records_the_grant(
     assert AuditEntry.objects.filter(action="consent.record", object_id=str(event.pk)).exists()
 
 
+def test_the_confirmation_email_names_the_purpose_in_the_customers_language(customer, public_site):
+    customer.language = "zh"
+    customer.save(update_fields=["language"])
+    double_opt_in_send(customer=customer, purpose_code="email_marketing")
+    assert "邮件营销" in mail.outbox[0].subject
+    assert "Email marketing" not in mail.outbox[0].body
+
+
 def test_a_confirmation_link_grants_once_even_after_a_withdrawal(customer, public_site):
     token = double_opt_in_send(customer=customer, purpose_code="email_marketing")
     first = double_opt_in_confirm(token=token, evidence=EVIDENCE)

@@ -63,7 +63,7 @@ def double_opt_in_send(
     link = public_url_build(reverse("consent-confirm", kwargs={"token": token}), base_url)
     preferences = preference_url(customer, base_url=base_url)
     with translation.override(_language_of(customer)):
-        subject = _("Please confirm: %(purpose)s") % {"purpose": purpose.name}
+        subject = _("Please confirm: %(purpose)s") % {"purpose": purpose.display_name}
         body = _(
             "Hello,\n\n"
             "please confirm that you want to receive %(purpose)s at this address by opening "
@@ -71,7 +71,7 @@ def double_opt_in_send(
             "The link is valid for 7 days. If you did not ask for this, ignore this message and "
             "nothing will change.\n\n"
             "Manage all your choices: %(preferences)s\n"
-        ) % {"purpose": purpose.name, "link": link, "preferences": preferences}
+        ) % {"purpose": purpose.display_name, "link": link, "preferences": preferences}
     send_mail(subject, body, None, [customer.email])
     with transaction.atomic():
         audit_record(

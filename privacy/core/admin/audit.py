@@ -1,13 +1,41 @@
 """Admin of the audit log: read-only, scoped by team."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from privacy.core import labels
 from privacy.core.admin.base import (
     ScopedModelAdmin,
 )
 from privacy.models import (
     AuditEntry,
 )
+
+
+class _CodeFilter(admin.SimpleListFilter):
+    """Entries by a registered code, offered by its name (``privacy.core.labels``)."""
+
+    kind = ""
+
+    def lookups(self, request, model_admin):
+        named = [(code, labels.label(self.kind, code)) for code in labels.labels(self.kind)]
+        return sorted(named, key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+class ActionFilter(_CodeFilter):
+    title = _("action")
+    parameter_name = "action"
+    kind = labels.AUDIT_ACTION
+
+
+class ObjectTypeFilter(_CodeFilter):
+    title = _("object type")
+    parameter_name = "object_type"
+    kind = labels.OBJECT_TYPE
 
 
 @admin.register(AuditEntry)
@@ -21,16 +49,24 @@ class AuditEntryAdmin(ScopedModelAdmin):
     list_display = [
         "occurred_at",
         "actor_label",
-        "action",
-        "object_type",
+        "action_name",
+        "object_type_name",
         "object_id",
         "ip_address",
     ]
-    list_filter = ["action", "object_type", "team", "occurred_at"]
+    list_filter = [ActionFilter, ObjectTypeFilter, "team", "occurred_at"]
     search_fields = ["=object_id", "=request_id", "=actor_label", "^action"]
     date_hierarchy = "occurred_at"
     list_select_related = False
     show_full_result_count = False
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_name(self, entry: AuditEntry) -> str:
+        return labels.label(labels.AUDIT_ACTION, entry.action)
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_type_name(self, entry: AuditEntry) -> str:
+        return labels.label(labels.OBJECT_TYPE, entry.object_type)
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
