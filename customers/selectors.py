@@ -27,8 +27,9 @@ from customers.normalisation import (
     normalise_phone,
     normalise_text,
 )
+from customers.search_tokens import EMAIL_PURPOSE, NAME_PURPOSE, PREFIX_MIN, prefix_token
 from privacy.core.access import scope_queryset, teams_for_user
-from privacy.core.crypto import blind_index, name_index
+from privacy.core.crypto import blind_index, name_tokens
 from privacy.models import ConsentEvent, ConsentStatus, Suppression, Team
 
 
@@ -55,9 +56,26 @@ def customers_matching_identifier(
 
 
 def customers_matching_name(queryset: QuerySet[Customer], text: str) -> QuerySet[Customer]:
-    """Customers whose name contains every word of ``text`` (exact words, via keyed tokens)."""
-    tokens = name_index(text)
-    return queryset.filter(name_index__contains=tokens) if tokens else queryset.none()
+    """Customers with a name word starting with each word of ``text``, or, for text without
+    spaces, whose email local part starts with it ("ann" finds ann@example.com). Words of one
+    or two characters match whole name words. Keyed tokens only (``customers.search_tokens``),
+    each condition one GIN-indexed containment."""
+    words = name_tokens(text)
+    if not words:
+        return queryset.none()
+    short = [blind_index(word, purpose="name") for word in words if len(word) < PREFIX_MIN]
+    starts = [word for word in words if len(word) >= PREFIX_MIN]
+    # Whole words also match customers stored before prefixes were (until the re-index).
+    condition = Q(name_index__contains=[*short, *(blind_index(w, purpose="name") for w in starts)])
+    if starts:
+        prefixes = Q(
+            search_prefixes__contains=[prefix_token(word, purpose=NAME_PURPOSE) for word in starts]
+        )
+        condition |= Q(name_index__contains=short) & prefixes if short else prefixes
+    local_part = text.strip().casefold()
+    if len(local_part) >= PREFIX_MIN and not local_part.split()[1:]:
+        condition |= Q(search_prefixes__contains=[prefix_token(local_part, purpose=EMAIL_PURPOSE)])
+    return queryset.filter(condition)
 
 
 class SearchError(ValueError):
