@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from customers.models import (
     Customer,
+    CustomerListView,
     Event,
     Identity,
     IdentityKind,
@@ -288,3 +291,51 @@ def customers_reachable(
         .filter(Exists(granted))
         .exclude(Exists(suppressed))
     )
+
+
+# Pick-lists offer the most common values first, at most this many.
+PICK_LIST_SIZE = 200
+
+
+def customer_pick_lists(customers: QuerySet[Customer]) -> dict[str, list[tuple[str, int]]]:
+    """Countries, source channels and tags of ``customers`` (already scoped to the user) with
+    how many customers have each, most common first: one GROUP BY each."""
+    customers = customers.order_by()
+    lists = {}
+    for key, field in (("country", "country"), ("source", "source_channel")):
+        rows = (
+            customers.exclude(**{field: ""})
+            .values_list(field)
+            .annotate(count=Count("pk"))
+            .order_by("-count", field)[:PICK_LIST_SIZE]
+        )
+        lists[key] = [(value, count) for value, count in rows]
+    # The scoped query is Django's own SQL, its values passed as parameters.
+    sql, params = customers.values("tags").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT tag, count(*) AS customer_count
+            FROM ({sql}) AS scoped, unnest(scoped.tags) AS tag
+            GROUP BY tag
+            ORDER BY customer_count DESC, tag
+            LIMIT %s
+            """,  # noqa: S608
+            [*params, PICK_LIST_SIZE],
+        )
+        lists["tag"] = [(tag, count) for tag, count in cursor.fetchall()]
+    return lists
+
+
+def team_currencies(team_ids: Iterable[int]) -> dict[int, str]:
+    """The currency code each team sells in, from its purchases (enrichment sums them without
+    conversion, as a team sells in one currency); one query, a team without purchases has
+    none."""
+    currency = Purchase.objects.filter(owner_team=OuterRef("pk")).values("currency")[:1]
+    teams = Team.objects.filter(pk__in=set(team_ids)).annotate(currency=Subquery(currency))
+    return {pk: code for pk, code in teams.values_list("pk", "currency") if code}
+
+
+def list_views_for_user(user: AbstractBaseUser) -> QuerySet[CustomerListView]:
+    """The user's own saved views of the customer list, by name (nobody sees another's)."""
+    return CustomerListView.objects.filter(owner=user).order_by("name", "pk")
