@@ -120,7 +120,6 @@ class CustomerSearchForm(forms.Form):
         label=_("Source"),
         required=False,
         max_length=32,
-        widget=forms.TextInput(attrs={"list": "source-channels"}),
     )
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     rfm_group = forms.ChoiceField(label=_("RFM group"), required=False, choices=rfm_group_choices)

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Func, QuerySet, Value
 from django.db.models.functions import Now
+from django.utils.translation import gettext_noop
 
 from customers.models import Customer
 from customers.normalisation import normalise_tags
@@ -56,7 +57,7 @@ def bulk_actions() -> dict[str, BulkAction]:
 def _one_tag(tag: str) -> str:
     tags = normalise_tags(tag)
     if len(tags) != 1 or len(tags[0]) > 64:
-        raise BulkActionError("Enter one tag of at most 64 characters.")
+        raise BulkActionError(gettext_noop("Enter one tag of at most 64 characters."))
     return tags[0]
 
 
@@ -81,7 +82,7 @@ def _changed(customers: QuerySet[Customer], expression) -> list[tuple[int, int]]
     rows = customers.order_by().select_for_update(of=("self",)).values_list("pk", flat=True)
     ids = list(rows[: MAX_SELECTION + 1])
     if len(ids) > MAX_SELECTION:
-        raise BulkActionError(f"Select at most {MAX_SELECTION} customers at once.")
+        raise BulkActionError(gettext_noop("Select fewer customers."))
     target = Customer.objects.filter(pk__in=ids)
     pairs = list(target.values_list("pk", "owner_team_id"))
     target.update(tags=expression, updated_at=Now())

@@ -32,7 +32,6 @@ from customers.forms import (
 )
 from customers.masking import contact_for, identity_value
 from customers.models import (
-    Channel,
     Customer,
     DuplicateCandidate,
     DuplicateStatus,
@@ -307,7 +306,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "export_query": query,
             "can_export": can_export_personal_data(request.user),
             "show_team": show_team,
-            "channels": Channel.choices,
             "columns": columns,
             "column_choices": [
                 (column, label)
@@ -428,6 +426,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "customer": customer,
             "contact": contact_for(customer, can_view_personal_data=unmasked),
+            "currency": team_currencies([customer.owner_team_id]).get(customer.owner_team_id, ""),
             "identities": identities,
             "attributes": customer_custom_values(customer, can_view_personal_data=unmasked),
             "merges": merges,

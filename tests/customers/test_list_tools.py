@@ -191,3 +191,14 @@ def test_total_spend_is_shown_with_the_teams_currency(verified_client, marketer_
     assert '<td class="number" data-currency="CNY">1,234.50 <span class="small">CNY</span>' in (
         response.content.decode()
     )
+
+
+def test_the_profile_shows_amounts_with_the_teams_currency(verified_client, marketer_a, team_a):
+    customer = CustomerFactory(
+        owner_team=team_a, total_spend=Decimal("99.80"), average_order_value=Decimal("49.90")
+    )
+    PurchaseFactory(customer=customer, currency="USD")
+    page = verified_client(marketer_a).get(reverse("customer-detail", args=[customer.pk]))
+    html = page.content.decode()
+    assert '99.80 <span class="small">USD</span>' in html
+    assert '49.90 <span class="small">USD</span>' in html
