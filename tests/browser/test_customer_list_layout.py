@@ -111,3 +111,8 @@ def test_import_preview_table_fits_1400_pixels(transactional_db, live_server, pa
     # Then the page does not scroll sideways and every column is reachable in its container
     assert page.evaluate(PAGE_OVERFLOW) <= 0
     assert page.evaluate(UNREACHABLE_HEADERS, ".import-preview") == []
+    # And the container, with its scrollbar at the bottom, is no taller than the window
+    height = page.locator(".import-table-scroll").first.evaluate(
+        "box => box.getBoundingClientRect().height"
+    )
+    assert height <= 900
