@@ -89,7 +89,10 @@ class CustomerSearchForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Exact email, exact phone or name")}
+            attrs={
+                "type": "search",
+                "placeholder": _("Email, phone, or the start of a name or email"),
+            }
         ),
     )
     country = forms.CharField(
@@ -103,7 +106,6 @@ class CustomerSearchForm(forms.Form):
         label=_("Source"),
         required=False,
         max_length=32,
-        widget=forms.TextInput(attrs={"list": "source-channels"}),
     )
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     rfm_group = forms.ChoiceField(label=_("RFM group"), required=False, choices=rfm_group_choices)
@@ -115,12 +117,32 @@ class CustomerSearchForm(forms.Form):
 
     source_channels = Channel.choices
 
-    def __init__(self, *args, teams: Iterable[Team] = (), **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        teams: Iterable[Team] = (),
+        pick_lists: dict[str, list[tuple[str, int]]] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.teams = list(teams)
         self.fields["team"].choices = [("", _("All teams"))] + [
             (team.pk, team.name) for team in self.teams
         ]
+        for name, values in (pick_lists or {}).items():
+            self._pick_list(name, values)
+
+    def _pick_list(self, name: str, values: list[tuple[str, int]]) -> None:
+        """Offer the values the user's customers have, each with its count; a value asked for
+        that none has (a saved view's tag no longer used) stays choosable."""
+        choices = [("", _("Any"))] + [
+            (value, _("%(value)s (%(count)s)") % {"value": value, "count": f"{count:,}"})
+            for value, count in values
+        ]
+        current = (self.data.get(name) or "") if self.is_bound else ""
+        if current and current not in {value for value, _count in values}:
+            choices.append((current, current))
+        self.fields[name].widget = forms.Select(choices=choices)
 
     def clean_country(self) -> str:
         """An ISO code from a code or a country's name ("Germany", "德国")."""

@@ -74,6 +74,8 @@ class Customer(models.Model):
     notes = EncryptedTextField(_("notes"), null=True, blank=True)
     # Keyed HMAC tokens of the normalised name, for search without plaintext.
     name_index = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    # Keyed HMAC tokens of name-word and email local-part prefixes (customers.search_tokens).
+    search_prefixes = ArrayField(models.CharField(max_length=32), default=list, blank=True)
 
     # Non-identifying attributes, plain for segment queries.
     email_domain = models.CharField(_("email domain"), max_length=255, blank=True)
@@ -153,6 +155,7 @@ class Customer(models.Model):
             models.Index(fields=["rfm_group"], name="customer_rfm_group_idx"),
             GinIndex(fields=["tags"], name="customer_tags_gin"),
             GinIndex(fields=["name_index"], name="customer_name_index_gin"),
+            GinIndex(fields=["search_prefixes"], name="customer_search_prefixes_gin"),
             GinIndex(
                 fields=["attributes"], opclasses=["jsonb_path_ops"], name="customer_attributes_gin"
             ),
@@ -550,6 +553,33 @@ class DuplicateCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.first_id} ~ #{self.second_id} ({self.reason})"
+
+
+class CustomerListView(models.Model):
+    """A user's saved view of the customer list: a name, the filters and the columns shown.
+
+    Filters hold no personal data: the search box (an email, a phone, a name) is never saved,
+    only the filters ``customers.services.list_views.SAVED_FILTERS`` names.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_list_views"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    columns = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved customer list view")
+        verbose_name_plural = _("saved customer list views")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="customer_list_view_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # The data-quality snapshots live with the rest of their package (customers/quality/).

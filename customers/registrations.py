@@ -80,6 +80,7 @@ PROCESSING = {
             "given_name",
             "family_name",
             "name_index",
+            "search_prefixes",
             "birth_date",
             "birth_year",
             "gender",
@@ -210,6 +211,14 @@ PROCESSING = {
     "customers.CustomField": not_personal(
         "id", "owner_team", *DEFINITION_FIELDS, "created_at", "updated_at"
     ),
+    # A staff user's saved view of the customer list: its filters hold no search term.
+    "customers.CustomerListView": {
+        "id": NOT_PERSONAL,
+        "owner": ("identity", "staff_account"),
+        **personal(
+            "technical", "staff_account", "name", "filters", "columns", "created_at", "updated_at"
+        ),
+    },
     "customers.ImportTemplate": not_personal(
         "id", "owner_team", "name", "kind", "mapping", "date_order", "created_at"
     ),

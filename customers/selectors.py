@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from customers.models import (
     Customer,
+    CustomerListView,
     Event,
     Identity,
     IdentityKind,
@@ -27,8 +30,9 @@ from customers.normalisation import (
     normalise_phone,
     normalise_text,
 )
+from customers.search_tokens import EMAIL_PURPOSE, NAME_PURPOSE, PREFIX_MIN, prefix_token
 from privacy.core.access import scope_queryset, teams_for_user
-from privacy.core.crypto import blind_index, name_index
+from privacy.core.crypto import blind_index, name_tokens
 from privacy.models import ConsentEvent, ConsentStatus, Suppression, Team
 
 
@@ -55,9 +59,26 @@ def customers_matching_identifier(
 
 
 def customers_matching_name(queryset: QuerySet[Customer], text: str) -> QuerySet[Customer]:
-    """Customers whose name contains every word of ``text`` (exact words, via keyed tokens)."""
-    tokens = name_index(text)
-    return queryset.filter(name_index__contains=tokens) if tokens else queryset.none()
+    """Customers with a name word starting with each word of ``text``, or, for text without
+    spaces, whose email local part starts with it ("ann" finds ann@example.com). Words of one
+    or two characters match whole name words. Keyed tokens only (``customers.search_tokens``),
+    each condition one GIN-indexed containment."""
+    words = name_tokens(text)
+    if not words:
+        return queryset.none()
+    short = [blind_index(word, purpose="name") for word in words if len(word) < PREFIX_MIN]
+    starts = [word for word in words if len(word) >= PREFIX_MIN]
+    # Whole words also match customers stored before prefixes were (until the re-index).
+    condition = Q(name_index__contains=[*short, *(blind_index(w, purpose="name") for w in starts)])
+    if starts:
+        prefixes = Q(
+            search_prefixes__contains=[prefix_token(word, purpose=NAME_PURPOSE) for word in starts]
+        )
+        condition |= Q(name_index__contains=short) & prefixes if short else prefixes
+    local_part = text.strip().casefold()
+    if len(local_part) >= PREFIX_MIN and not local_part.split()[1:]:
+        condition |= Q(search_prefixes__contains=[prefix_token(local_part, purpose=EMAIL_PURPOSE)])
+    return queryset.filter(condition)
 
 
 class SearchError(ValueError):
@@ -270,3 +291,51 @@ def customers_reachable(
         .filter(Exists(granted))
         .exclude(Exists(suppressed))
     )
+
+
+# Pick-lists offer the most common values first, at most this many.
+PICK_LIST_SIZE = 200
+
+
+def customer_pick_lists(customers: QuerySet[Customer]) -> dict[str, list[tuple[str, int]]]:
+    """Countries, source channels and tags of ``customers`` (already scoped to the user) with
+    how many customers have each, most common first: one GROUP BY each."""
+    customers = customers.order_by()
+    lists = {}
+    for key, field in (("country", "country"), ("source", "source_channel")):
+        rows = (
+            customers.exclude(**{field: ""})
+            .values_list(field)
+            .annotate(count=Count("pk"))
+            .order_by("-count", field)[:PICK_LIST_SIZE]
+        )
+        lists[key] = [(value, count) for value, count in rows]
+    # The scoped query is Django's own SQL, its values passed as parameters.
+    sql, params = customers.values("tags").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT tag, count(*) AS customer_count
+            FROM ({sql}) AS scoped, unnest(scoped.tags) AS tag
+            GROUP BY tag
+            ORDER BY customer_count DESC, tag
+            LIMIT %s
+            """,  # noqa: S608
+            [*params, PICK_LIST_SIZE],
+        )
+        lists["tag"] = [(tag, count) for tag, count in cursor.fetchall()]
+    return lists
+
+
+def team_currencies(team_ids: Iterable[int]) -> dict[int, str]:
+    """The currency code each team sells in, from its purchases (enrichment sums them without
+    conversion, as a team sells in one currency); one query, a team without purchases has
+    none."""
+    currency = Purchase.objects.filter(owner_team=OuterRef("pk")).values("currency")[:1]
+    teams = Team.objects.filter(pk__in=set(team_ids)).annotate(currency=Subquery(currency))
+    return {pk: code for pk, code in teams.values_list("pk", "currency") if code}
+
+
+def list_views_for_user(user: AbstractBaseUser) -> QuerySet[CustomerListView]:
+    """The user's own saved views of the customer list, by name (nobody sees another's)."""
+    return CustomerListView.objects.filter(owner=user).order_by("name", "pk")

@@ -149,7 +149,12 @@ class CustomerSearchSerializer(serializers.Serializer):
         max_length=2, required=False, help_text="ISO code: the region of a national phone."
     )
     name = serializers.CharField(
-        max_length=200, required=False, help_text="Whole words of the name, in any order."
+        max_length=200,
+        required=False,
+        help_text=(
+            "The start of each name word (three letters or more; shorter: whole words), in any "
+            "order; a single word also matches the start of the email's local part."
+        ),
     )
     external_id = ExternalIdSerializer(
         required=False, help_text="An id on another channel (CRM, shop, WeChat...)."

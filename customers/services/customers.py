@@ -12,6 +12,7 @@ from django.utils import timezone
 from customers import normalisation
 from customers.models import Customer, Identity, IdentityKind, LifecycleStatus, RowOutcome
 from customers.normalisation import normalise_customer_row
+from customers.search_tokens import customer_search_prefixes
 from customers.services.custom_fields import (
     ATTRIBUTE_PREFIX,
     CustomValues,
@@ -270,6 +271,7 @@ def customer_update(
     if changed:
         customer.email_domain = customer.email.rsplit("@", 1)[-1] if customer.email else ""
         customer.name_index = name_index(customer.given_name or "", customer.family_name or "")
+        customer.search_prefixes = customer_search_prefixes(customer)
         customer.save()
         audit_record(
             action="customer.update", actor=actor, target=customer, metadata={"fields": changed}

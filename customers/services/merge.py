@@ -41,7 +41,14 @@ PROFILE_FIELDS = (
     "signup_date",
 )
 _DATE_FIELDS = {"birth_date", "signup_date"}
-_SNAPSHOT_EXTRA = ("tags", "attributes", "private_attributes", "name_index", "provenance")
+_SNAPSHOT_EXTRA = (
+    "tags",
+    "attributes",
+    "private_attributes",
+    "name_index",
+    "search_prefixes",
+    "provenance",
+)
 
 # Later apps (segments, campaigns, privacy) register what else moves with a merge: a hook gets
 # (survivor, merged) and returns {"label": [moved ids]}; its undo partner gets those ids back.
@@ -190,6 +197,7 @@ def customer_merge(
     survivor.attributes = {**merged.attributes, **survivor.attributes}
     survivor.private_attributes = private_attributes_merged(survivor, merged)
     survivor.name_index = list(dict.fromkeys([*survivor.name_index, *merged.name_index]))
+    survivor.search_prefixes = sorted({*survivor.search_prefixes, *merged.search_prefixes})
     survivor.save()
 
     moved = {

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.db import transaction
 
 from customers.models import Customer, Identity, IdentityKind
+from customers.search_tokens import customer_search_prefixes
 from privacy.core.crypto import blind_index, name_index
 
 
 def customers_reindex(*, batch_size: int = 1000) -> int:
-    """Recompute email/phone identity keys and name tokens under the current index key."""
+    """Recompute email/phone identity keys, name tokens and search prefixes under the current
+    index key (also fills the prefixes of customers stored before they existed)."""
     count = 0
     last_pk = 0
     while True:
@@ -41,7 +43,8 @@ def customers_reindex(*, batch_size: int = 1000) -> int:
                 customer.name_index = name_index(
                     customer.given_name or "", customer.family_name or ""
                 )
-            Customer.objects.bulk_update(customers, ["name_index"])
+                customer.search_prefixes = customer_search_prefixes(customer)
+            Customer.objects.bulk_update(customers, ["name_index", "search_prefixes"])
         last_pk = customers[-1].pk
         count += len(customers)
     return count

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Identity, IdentityKind, RowOutcome
 from customers.normalisation import NormalisedCustomer
+from customers.search_tokens import customer_search_prefixes
 from customers.services.custom_fields import CustomValues, custom_values_apply
 from customers.services.enrichment import country_from_phone
 from customers.services.locks import team_identity_lock
@@ -111,6 +112,10 @@ def _apply(customer: Customer, record: NormalisedCustomer, *, source: str, stamp
                     *name_index(customer.given_name or "", customer.family_name or ""),
                 ]
             )
+        )
+        # Like the name tokens, earlier prefixes stay findable after a name or email changes.
+        customer.search_prefixes = sorted(
+            {*customer.search_prefixes, *customer_search_prefixes(customer)}
         )
     return changed
 
@@ -281,6 +286,7 @@ def customers_upsert(
                 *_EXTRA_FIELDS,
                 "email_domain",
                 "name_index",
+                "search_prefixes",
                 "provenance",
                 "updated_at",
             ],

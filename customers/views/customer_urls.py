@@ -2,11 +2,15 @@
 
 from django.urls import path
 
-from customers.views import customers, duplicates, quality
+from customers.views import customers, duplicates, list_tools, quality
 
 urlpatterns = [
     path("", customers.customer_list, name="customers-home"),
     path("export/", customers.customer_export, name="customer-export"),
+    path("columns/", list_tools.customer_list_columns, name="customer-list-columns"),
+    path("views/save/", list_tools.customer_list_view_save, name="customer-list-view-save"),
+    path("views/delete/", list_tools.customer_list_view_delete, name="customer-list-view-delete"),
+    path("bulk/", list_tools.customer_bulk, name="customer-bulk"),
     path("duplicates/", duplicates.duplicate_list, name="duplicate-list"),
     path("quality/", quality.data_quality, name="data-quality"),
     path(

@@ -32,21 +32,25 @@ from customers.forms import (
 )
 from customers.masking import contact_for, identity_value
 from customers.models import (
-    Channel,
     Customer,
     MergeRecord,
 )
 from customers.selectors import (
     SEARCH_FIELDS,
     SearchError,
+    customer_pick_lists,
     customer_timeline,
     customers_for_user,
     customers_search,
+    list_views_for_user,
+    team_currencies,
     teams_by_name,
 )
+from customers.services.bulk import bulk_actions
 from customers.services.csv_exports import customers_csv_export
 from customers.services.custom_fields import customer_custom_values
 from customers.services.customers import InvalidChanges, customer_update
+from customers.services.list_views import LIST_COLUMNS, list_columns_clean
 from customers.services.merge import customer_merge, customer_merge_undo
 from privacy.consent.selectors import consent_history, consent_state
 from privacy.core.access import (
@@ -161,6 +165,25 @@ def search_data(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
     return data or None, ""
 
 
+# The columns the user chose for the list (``customers.services.list_views.LIST_COLUMNS``);
+# opening a saved view puts its columns here.
+COLUMNS_SESSION_KEY = "customer_list_columns"
+# Customers selected for an export, each selection under an opaque key, as searches are.
+SELECTIONS_SESSION_KEY = "customer_selections"
+
+
+def list_columns(request: HttpRequest) -> list[str]:
+    return list_columns_clean(request.session.get(COLUMNS_SESSION_KEY, ()))
+
+
+def selection_remember(request: HttpRequest, ids: list[int]) -> str:
+    key = secrets.token_urlsafe(12)
+    selections = dict(request.session.get(SELECTIONS_SESSION_KEY, {}))
+    selections[key] = ids
+    request.session[SELECTIONS_SESSION_KEY] = dict(list(selections.items())[-SEARCHES_KEPT:])
+    return key
+
+
 def _attribute_params(params) -> dict[str, str]:
     """The custom-field filters (``attributes.<key>[__lookup]``) among ``params``; the filter
     checks their keys against the team's definitions."""
@@ -231,8 +254,15 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     pages and the export name the search by an opaque key kept in the session.
     """
     unmasked = can_view_personal_data(request.user)
+    view = _saved_view(request)
+    if view is not None:
+        # A saved view is its filters (never personal data) in the address and its columns.
+        request.session[COLUMNS_SESSION_KEY] = view.columns
+        query = urlencode(view.filters)
+        return redirect(f"{reverse('customers-home')}?{query}" if query else "customers-home")
     data, key = search_data(request)
-    form = CustomerSearchForm(data, teams=teams_by_name(request.user))
+    pick_lists = customer_pick_lists(customers_for_user(request.user))
+    form = CustomerSearchForm(data, teams=teams_by_name(request.user), pick_lists=pick_lists)
     customers, filter_names = filtered_customers(request.user, form)
     page = None if request.method == "POST" else request.GET.get("page")
     window = page_window(customers, page)
@@ -246,11 +276,17 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             metadata={"terms": terms, "customer_ids": [customer.pk for customer in window.rows]},
         )
     personal_data_view_record(actor=request.user, model=Customer, objects=window.rows)
+    currencies = team_currencies(customer.owner_team_id for customer in window.rows)
+    for customer in window.rows:
+        # Total spend is summed in the team's currency (customers.services.enrichment).
+        customer.spend_currency = currencies.get(customer.owner_team_id, "")
     rows = [
         (customer, contact_for(customer, can_view_personal_data=unmasked))
         for customer in window.rows
     ]
     query = list_query(request, key)
+    show_team = len(form.teams) > 1
+    columns = [column for column in list_columns(request) if column != "team" or show_team]
     return render(
         request,
         "customers/home.html",
@@ -262,10 +298,26 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "query": query,
             "export_query": query,
             "can_export": can_export_personal_data(request.user),
-            "show_team": len(form.teams) > 1,
-            "channels": Channel.choices,
+            "show_team": show_team,
+            "columns": columns,
+            "column_choices": [
+                (column, label)
+                for column, label in LIST_COLUMNS.items()
+                if column != "team" or show_team
+            ],
+            "saved_views": list_views_for_user(request.user),
+            "extra_bulk_actions": bulk_actions(),
+            "can_change": request.user.has_perm(permission_name(Customer, "change")),
         },
     )
+
+
+def _saved_view(request: HttpRequest):
+    """The user's saved view named by ``?view=`` (someone else's is not found), or None."""
+    pk = request.GET.get("view", "")
+    if request.method != "GET" or not pk.isdigit():
+        return None
+    return list_views_for_user(request.user).filter(pk=int(pk)).first()
 
 
 @require_GET
@@ -285,6 +337,15 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.errors:
         messages.error(request, _("Correct the search before exporting."))
         return redirect(_list_address(request, key))
+    selection = request.GET.get("selection")
+    if selection:
+        # The customers ticked in the list (kept in the session under an opaque key).
+        ids = request.session.get(SELECTIONS_SESSION_KEY, {}).get(selection)
+        if ids is None:
+            messages.error(request, _("Select the customers to export again."))
+            return redirect("customers-home")
+        customers = customers.filter(pk__in=ids)
+        filter_names = sorted([*filter_names, "selection"])
     lines = customers_csv_export(actor=request.user, customers=customers, filters=filter_names)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(lines, filename=f"customers-{stamp}.csv")
@@ -358,6 +419,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "customer": customer,
             "contact": contact_for(customer, can_view_personal_data=unmasked),
+            "currency": team_currencies([customer.owner_team_id]).get(customer.owner_team_id, ""),
             "identities": identities,
             "attributes": customer_custom_values(customer, can_view_personal_data=unmasked),
             "merges": merges,

@@ -17,6 +17,7 @@ from customers.models import (
     IdentityKind,
     Purchase,
 )
+from customers.search_tokens import customer_search_prefixes
 from customers.services.duplicates import REASON_BIRTH_DATE
 from privacy.core.crypto import blind_index, name_index
 from privacy.models import ConsentEvent, ConsentPurpose
@@ -44,6 +45,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name_index = factory.LazyAttribute(
         lambda customer: name_index(customer.given_name or "", customer.family_name or "")
     )
+    search_prefixes = factory.LazyAttribute(customer_search_prefixes)
 
     @factory.post_generation
     def identities(self, create, extracted, **kwargs):

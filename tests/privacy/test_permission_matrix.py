@@ -229,6 +229,13 @@ MATRIX: dict[str, Case] = {
     # Customers.
     "customers-home": page(**alike(GET_POST=ALL_STAFF)),
     "customer-export": page(GET="login 404 404 ok ok"),
+    # The list's tools: an empty post goes back to the list with a message; a saved view is
+    # found among the user's own only; tagging needs customers.change_customer (checked once
+    # an action and customers are given: tests/customers/test_list_tools.py).
+    "customer-list-columns": page(POST=ALL_STAFF),
+    "customer-list-view-save": page(POST=ALL_STAFF),
+    "customer-list-view-delete": page(POST=ALL_STAFF),
+    "customer-bulk": page(POST=ALL_STAFF),
     "duplicate-list": page(GET=ALL_STAFF),
     # customers.view_dataqualitysnapshot, held by every role: figures of the user's teams.
     "data-quality": page(GET=ALL_STAFF),
