@@ -58,6 +58,7 @@ from privacy.core.access import (
     can_export_personal_data,
     can_view_personal_data,
     get_for_user,
+    permission_name,
     scope_queryset,
 )
 from privacy.core.exports import csv_response
