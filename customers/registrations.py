@@ -264,6 +264,12 @@ PROCESSING = {
 # --- Display names of the app's codes (privacy.core.labels) -----------------------------------
 AUDIT_ACTIONS = {
     "customer.search": _("Customers searched"),
+    "customer.tag": _("Tag added to customers"),
+    "customer.untag": _("Tag removed from customers"),
+    "customer_list_view.save": _("Customer list view saved"),
+    "customer_list_view.delete": _("Customer list view deleted"),
+    "import.retry": _("Import queued again"),
+    "import.cancel": _("Import cancelled"),
     "customer.view_personal_data": _("Customer's contact details viewed"),
     "customer.update": _("Customer changed"),
     "customer.upsert": _("Customers created or updated"),

@@ -62,14 +62,14 @@ def _one_tag(tag: str) -> str:
 
 
 def _audit_by_team(
-    *, action: str, actor: AbstractBaseUser, changed: list[tuple[int, int]], tag: str
+    *, is_added: bool, actor: AbstractBaseUser, changed: list[tuple[int, int]], tag: str
 ) -> None:
     by_team: dict[int, list[int]] = {}
     for pk, team_id in changed:
         by_team.setdefault(team_id, []).append(pk)
     for team_id, ids in sorted(by_team.items()):
         audit_record(
-            action=action,
+            action="customer.tag" if is_added else "customer.untag",
             actor=actor,
             object_type=Customer._meta.label_lower,
             team_id=team_id,
@@ -98,8 +98,7 @@ def _tag_change(
     else:
         targets, function = customers.filter(tags__contains=[tag]), "array_remove"
     changed = _changed(targets, Func(F("tags"), Value(tag), function=function))
-    action = "customer.tag" if is_added else "customer.untag"
-    _audit_by_team(action=action, actor=actor, changed=changed, tag=tag)
+    _audit_by_team(is_added=is_added, actor=actor, changed=changed, tag=tag)
     return len(changed)
 
 

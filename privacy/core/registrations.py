@@ -51,6 +51,7 @@ AUDIT_ACTIONS = {
     "auth.login_failed": _("Sign-in failed"),
     "auth.password_ok": _("Password accepted"),
     "auth.mfa_ok": _("Signed in with a one-time code"),
+    "personal_data.view": _("Personal data viewed"),
     "auth.mfa_failed": _("One-time code refused"),
     "auth.logout": _("Signed out"),
     "auth.reauth_ok": _("Identity confirmed again"),

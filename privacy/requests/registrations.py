@@ -68,6 +68,7 @@ AUDIT_ACTIONS = {
     "request.subjects": _("People of a privacy request chosen"),
     "request.extend": _("Privacy request deadline extended"),
     "request.fulfil": _("Privacy request fulfilled"),
+    "request.answer": _("Answer to a privacy request recorded"),
     "request.reject": _("Privacy request rejected"),
     "request.restriction_lift": _("Processing restriction lifted"),
     "request.overdue_alert": _("Overdue privacy requests announced"),
